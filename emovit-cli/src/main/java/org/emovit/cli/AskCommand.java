@@ -1,0 +1,83 @@
+package org.emovit.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.emovit.generate.GreedyDecoder;
+import org.emovit.generate.InstructBlipProcessor;
+import org.emovit.generate.Prompts;
+import org.emovit.image.ImageDecoder;
+import org.emovit.model.InstructBlip;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Asks the model about one image and streams its answer (greedy decoding). */
+@Command(name = "ask", mixinStandardHelpOptions = true,
+        description = {"Ask the model a question about an image; the answer is streamed token by token (greedy decoding).",
+                "With no arguments: the embedded tiny random-weight model, a sample image and EmoVIT's emotion instruction."})
+public final class AskCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "Image file (default: an embedded sample photo).")
+    Path image;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "QUESTION",
+            description = "Instruction or question (default: EmoVIT's emotion classification instruction).")
+    String question;
+
+    @Option(names = "--max-new-tokens", defaultValue = "30", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Path img = image != null ? image : EmbeddedModel.sample("photo.jpg");
+        String prompt = question != null ? question : Prompts.CLASSIFICATION_INSTRUCTION;
+        if (modelOptions.isEmbedded()) {
+            err.println(EmbeddedModel.NOTE);
+            err.flush();
+        }
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope();
+             InstructBlip model = modelOptions.load()) {
+            InstructBlipProcessor processor = modelOptions.processor(model);
+            InstructBlipProcessor.Batch batch = processor.encode(List.of(ImageDecoder.decode(img)), List.of(prompt));
+            Tensor queries = model.queryOutputs(model.encodeImage(batch.pixelValues()), batch.qformerInputIds(),
+                    batch.qformerAttentionMask());
+            Tensor embeds = model.inputEmbeddings(batch.inputIds(), model.project(queries));
+            long[] answer = new long[maxNewTokens];
+            int[] count = {0};
+            String[] printed = {""};
+            GreedyDecoder decoder = new GreedyDecoder(model.languageModel(), processor.llmTokenizer().eosId(),
+                    processor.llmTokenizer().padId());
+            decoder.generate(embeds, batch.attentionMask(), maxNewTokens, (step, tokens) -> {
+                answer[count[0]++] = tokens[0];
+                String text = processor.decode(Arrays.copyOf(answer, count[0]));
+                if (text.startsWith(printed[0])) {
+                    out.print(text.substring(printed[0].length()));
+                } else {
+                    out.print("\r" + text);
+                }
+                printed[0] = text;
+                out.flush();
+            });
+            out.println();
+            out.flush();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,175 @@
+package org.emovit.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.InstructBlip;
+import org.emovit.model.InstructBlipConfig;
+import org.emovit.model.KvCache;
+import org.emovit.model.Ops;
+import org.emovit.model.StateDict;
+import org.emovit.model.Tensors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * Times the model at real InstructBLIP-Vicuna-7B shapes with random weights (nothing to download): vision
+ * encoder, Q-Former + projection, LLM prefill over the 32 query slots and a prompt, and greedy decoding.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark one image + prompt through the model at real sizes (random weights): time per stage and peak RSS.")
+public final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--preset", defaultValue = "vicuna7b", description = "Model sizes (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--config", paramLabel = "config.json", description = "HF InstructBLIP config.json for the sizes instead of --preset.")
+    Path config;
+
+    @Option(names = "--dtype", defaultValue = "bf16", description = "f32 or bf16 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Images per forward (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--prompt-tokens", defaultValue = "64", description = "Prompt length in LLM tokens (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--new-tokens", defaultValue = "8", description = "Greedy tokens to decode (default: ${DEFAULT-VALUE}).")
+    int newTokens;
+
+    @Option(names = "--runs", defaultValue = "3", description = "Timed runs after one warm-up (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (default: all cores).")
+    int threads;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        ModelOptions parse = new ModelOptions();
+        parse.dtype = dtype;
+        ScalarType type = parse.scalarType();
+        Device dev = ModelOptions.parseDevice(device);
+        if (threads > 0) {
+            torch.set_num_threads(threads);
+        }
+        InstructBlipConfig cfg = config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
+        out.printf(Locale.ROOT, "model: %s, random weights, %s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
+                config != null ? config : preset, dtype, device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
+        out.flush();
+
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            long t0 = System.nanoTime();
+            InstructBlip model = new InstructBlip(cfg, StateDict.random(type, dev, 42), List.of());
+            out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
+            out.flush();
+
+            int size = cfg.vision().imageSize();
+            Tensor pixels = torch.randn(new long[] {batch, 3, size, size}, Tensors.options(ScalarType.Float, dev));
+            Tensor qIds = torch.randint(3, Math.min(2000, cfg.qformer().vocabSize() - 1), new long[] {batch, Math.min(promptTokens, Math.min(128, cfg.qformer().maxPositions()))}, Tensors.options(ScalarType.Long, dev));
+            Tensor qMask = torch.ones(new long[] {batch, qIds.size(1)}, Tensors.options(ScalarType.Long, dev));
+            long[][] ids = new long[batch][cfg.numQueryTokens() + promptTokens];
+            for (long[] row : ids) {
+                for (int j = 0; j < row.length; j++) {
+                    row[j] = j < cfg.numQueryTokens() ? (cfg.imageTokenIndex() >= 0 ? cfg.imageTokenIndex() : 0) : 3 + j % (cfg.text().vocabSize() - 4);
+                }
+            }
+            Tensor mask = torch.ones(new long[] {batch, ids[0].length}, Tensors.options(ScalarType.Long, dev));
+
+            List<double[]> samples = new ArrayList<>();
+            for (int run = 0; run <= runs; run++) {
+                try (PointerScope step = new PointerScope()) {
+                    double[] s = new double[4];
+                    long a = System.nanoTime();
+                    Tensor image = model.encodeImage(pixels);
+                    sync(image, dev);
+                    long b = System.nanoTime();
+                    Tensor projected = model.project(model.queryOutputs(image, qIds, qMask));
+                    sync(projected, dev);
+                    long c = System.nanoTime();
+                    Tensor embeds = model.inputEmbeddings(ids, projected);
+                    KvCache cache = new KvCache(cfg.text().numLayers());
+                    Tensor positions = torch.arange(new Scalar(ids[0].length), Tensors.options(ScalarType.Long, dev)).unsqueeze(0).expand(batch, ids[0].length);
+                    Tensor hidden = model.languageModel().forward(embeds, mask, positions, cache);
+                    Tensor logits = model.languageModel().logits(Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1)));
+                    sync(logits, dev);
+                    long d = System.nanoTime();
+                    long pos = ids[0].length;
+                    for (int t = 0; t < newTokens; t++) {
+                        Tensor next = logits.argmax(new LongOptional(-1), false).reshape(batch, 1);
+                        Tensor p = torch.full(new long[] {batch, 1}, new Scalar(pos++), Tensors.options(ScalarType.Long, dev));
+                        Tensor h = model.languageModel().forward(model.languageModel().embed(next),
+                                torch.ones(new long[] {batch, 1}, Tensors.options(ScalarType.Long, dev)), p, cache);
+                        logits = model.languageModel().logits(h);
+                        sync(logits, dev);
+                    }
+                    long e = System.nanoTime();
+                    s[0] = (b - a) / 1e6;
+                    s[1] = (c - b) / 1e6;
+                    s[2] = (d - c) / 1e6;
+                    s[3] = newTokens == 0 ? 0 : (e - d) / 1e6 / newTokens;
+                    if (run > 0) {
+                        samples.add(s);
+                    }
+                    out.printf(Locale.ROOT, "%s: vision %.0f ms, qformer+proj %.0f ms, llm prefill %.0f ms, decode %.0f ms/token%n",
+                            run == 0 ? "warm-up" : "run " + run, s[0], s[1], s[2], s[3]);
+                    out.flush();
+                }
+            }
+            double[] med = new double[4];
+            for (int i = 0; i < 4; i++) {
+                final int k = i;
+                double[] v = samples.stream().mapToDouble(x -> x[k]).sorted().toArray();
+                med[i] = v[v.length / 2];
+            }
+            out.printf(Locale.ROOT, "median: vision %.0f ms | qformer+proj %.0f ms | llm prefill %.0f ms | forward total %.0f ms | decode %.1f ms/token | %d new tokens %.0f ms%n",
+                    med[0], med[1], med[2], med[0] + med[1] + med[2], med[3], newTokens, med[3] * newTokens);
+            out.printf(Locale.ROOT, "peak RSS: %.2f GB%n", peakRssGb());
+        }
+        return 0;
+    }
+
+    private static void sync(Tensor t, Device dev) {
+        if (dev.is_cuda()) {
+            t.cpu();   // a device->host copy waits for the queued kernels
+        }
+    }
+
+    /** VmHWM from /proc/self/status: the most resident memory the process has had. */
+    static double peakRssGb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    String[] parts = line.trim().split("\\s+");
+                    return Long.parseLong(parts[1]) / 1024.0 / 1024.0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,39 @@
+package org.emovit.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The `emovit` command. */
+@Command(name = "emovit", mixinStandardHelpOptions = true, version = "emovit 0.1.0",
+        description = "EmoVIT (InstructBLIP-Vicuna emotion model) on the JVM.",
+        subcommands = {AskCommand.class, ForwardCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+
+    static {
+        // JavaCPP caps native memory at a multiple of -Xmx by default; a 7B model lives almost entirely in
+        // native memory, so the cap would stop it. Memory is freed deterministically (scopes), not by the GC.
+        if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null) {
+            System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
+        }
+        if (System.getProperty("org.bytedeco.javacpp.maxBytes") == null) {
+            System.setProperty("org.bytedeco.javacpp.maxBytes", "0");
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (tests call this instead of main). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("emovit: " + e.getMessage());
+            if (System.getenv("EMOVIT_DEBUG") != null) {
+                e.printStackTrace(commandLine.getErr());
+            }
+            return 1;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,88 @@
+package org.emovit.generate;
+
+import java.util.Arrays;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.KvCache;
+import org.emovit.model.LlamaDecoder;
+import org.emovit.model.Ops;
+import org.emovit.model.Tensors;
+
+/**
+ * Greedy decoding with the KV cache: one pass over the context, then one token per step. Positions follow
+ * the attention mask (left padding shifts them), as Hugging Face's generate does for LLaMA.
+ */
+public final class GreedyDecoder {
+
+    /** Called after each step with the tokens chosen for every row (finished rows repeat the pad id). */
+    public interface StepListener {
+        void onStep(int step, long[] tokens);
+    }
+
+    private final LlamaDecoder languageModel;
+    private final long eosId;
+    private final long padId;
+
+    public GreedyDecoder(LlamaDecoder languageModel, long eosId, long padId) {
+        this.languageModel = languageModel;
+        this.eosId = eosId;
+        this.padId = padId;
+    }
+
+    /**
+     * @param inputsEmbeds  context embeddings [B, T, D] (image slots filled)
+     * @param attentionMask context mask [B, T]
+     * @return the new tokens [B][n], n <= maxNewTokens; a row that produced EOS is padded after it
+     */
+    public long[][] generate(Tensor inputsEmbeds, Tensor attentionMask, int maxNewTokens, StepListener listener) {
+        int batch = (int) inputsEmbeds.size(0);
+        Tensor mask = attentionMask.to(languageModel.device(), ScalarType.Long);
+        Tensor positions = mask.cumsum(1).sub(new Scalar(1)).masked_fill(mask.eq(new Scalar(0)), new Scalar(1));
+        long[] next = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)));
+
+        KvCache cache = new KvCache(languageModel.config().numLayers());
+        Tensor hidden = languageModel.forward(inputsEmbeds, mask, positions, cache);
+        long[][] out = new long[batch][maxNewTokens];
+        boolean[] done = new boolean[batch];
+        int produced = 0;
+        for (int step = 0; step < maxNewTokens; step++) {
+            Tensor last = Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1));
+            long[] tokens = Tensors.toLongs(languageModel.logits(last).argmax(new LongOptional(-1), false));
+            boolean allDone = true;
+            for (int b = 0; b < batch; b++) {
+                if (done[b]) {
+                    tokens[b] = padId;
+                }
+                out[b][step] = tokens[b];
+                done[b] |= tokens[b] == eosId;
+                allDone &= done[b];
+            }
+            produced = step + 1;
+            if (listener != null) {
+                listener.onStep(step, tokens.clone());
+            }
+            if (allDone || step == maxNewTokens - 1) {
+                break;
+            }
+            for (int b = 0; b < batch; b++) {
+                next[b] += 1;
+            }
+            Tensor ids = Tensors.fromLongs(tokens, batch, 1);
+            Tensor stepMask = Tensors.fromLongs(ones(batch), batch, 1);
+            hidden = languageModel.forward(languageModel.embed(ids), stepMask, Tensors.fromLongs(next.clone(), batch, 1), cache);
+        }
+        long[][] trimmed = new long[batch][];
+        for (int b = 0; b < batch; b++) {
+            trimmed[b] = Arrays.copyOf(out[b], produced);
+        }
+        return trimmed;
+    }
+
+    private static long[] ones(int n) {
+        long[] a = new long[n];
+        Arrays.fill(a, 1);
+        return a;
+    }
+}

@@ -1,0 +1,160 @@
+package org.emovit.model;
+
+import static org.emovit.model.Ops.linear;
+import static org.emovit.model.Ops.slice;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * InstructBLIP: the vision encoder's features are read by the learned query tokens in the Q-Former (together
+ * with the instruction), projected to the LLM's width, and placed into the image slots of the LLM's input,
+ * which then predicts the answer.
+ *
+ * <p>Image slots: in the Hugging Face layout, the positions holding {@code image_token_index}; in the LAVIS
+ * layout (no placeholder id), the first {@code num_query_tokens} positions (LAVIS prepends the queries).
+ */
+public final class InstructBlip implements AutoCloseable {
+
+    /** What one forward pass produces (the names of the fixture's expected tensors). */
+    public record Outputs(Tensor visionLastHiddenState, Tensor qformerQueryOutput, Tensor languageModelInputs,
+                          Tensor logits) {}
+
+    private final InstructBlipConfig config;
+    private final VisionEncoder vision;
+    private final Tensor queryTokens;
+    private final QFormer qformer;
+    private final Tensor projectionWeight;
+    private final Tensor projectionBias;
+    private final LlamaDecoder languageModel;
+    private final List<AutoCloseable> resources;
+
+    /** Builds the model from a state dict whose tensors must match the config exactly (all taken, none left). */
+    public InstructBlip(InstructBlipConfig config, StateDict w, List<AutoCloseable> resources) {
+        this.config = config;
+        this.resources = new ArrayList<>(resources);
+        vision = new VisionEncoder(config.vision(), w);
+        queryTokens = w.take("query_tokens", 1, config.numQueryTokens(), config.qformer().hiddenSize());
+        qformer = new QFormer(config.qformer(), w);
+        projectionWeight = w.take("language_projection.weight", config.text().hiddenSize(), config.qformer().hiddenSize());
+        projectionBias = w.take("language_projection.bias", config.text().hiddenSize());
+        languageModel = new LlamaDecoder(config.text(), w);
+        w.requireAllTaken();
+    }
+
+    public InstructBlipConfig config() {
+        return config;
+    }
+
+    public VisionEncoder vision() {
+        return vision;
+    }
+
+    public QFormer qformer() {
+        return qformer;
+    }
+
+    public LlamaDecoder languageModel() {
+        return languageModel;
+    }
+
+    public ScalarType dtype() {
+        return languageModel.dtype();
+    }
+
+    public Device device() {
+        return languageModel.device();
+    }
+
+    /** Image features from the vision encoder, [B, 1 + patches, Dv]. */
+    public Tensor encodeImage(Tensor pixelValues) {
+        return vision.forward(pixelValues);
+    }
+
+    /** The Q-Former's query outputs for the image features and the instruction, [B, Q, Dq]. */
+    public Tensor queryOutputs(Tensor imageFeatures, Tensor qformerInputIds, Tensor qformerAttentionMask) {
+        Tensor queries = queryTokens.expand(imageFeatures.size(0), queryTokens.size(1), queryTokens.size(2));
+        return qformer.forward(queries, qformerInputIds, qformerAttentionMask, imageFeatures);
+    }
+
+    /** Query outputs projected to the LLM's width, [B, Q, D]: the "soft visual prompt". */
+    public Tensor project(Tensor queryOutputs) {
+        return linear(queryOutputs, projectionWeight, projectionBias);
+    }
+
+    /** The LLM's input embeddings: token embeddings with the projected queries in the image slots. */
+    public Tensor inputEmbeddings(long[][] inputIds, Tensor languageModelInputs) {
+        int batch = inputIds.length, length = inputIds[0].length, q = config.numQueryTokens();
+        long[][] tokens = new long[batch][length];
+        long[][] gatherIndex = new long[batch][length];
+        for (int b = 0; b < batch; b++) {
+            int slot = 0;
+            for (int j = 0; j < length; j++) {
+                boolean image = config.imageTokenIndex() >= 0 ? inputIds[b][j] == config.imageTokenIndex() : j < q;
+                if (image) {
+                    if (slot == q) {
+                        throw new IllegalArgumentException("sample " + b + " has more than " + q + " image placeholder tokens ("
+                                + config.imageTokenIndex() + ")");
+                    }
+                    gatherIndex[b][j] = slot++;
+                } else {
+                    long id = inputIds[b][j];
+                    if (id < 0 || id >= config.text().vocabSize()) {
+                        throw new IllegalArgumentException("sample " + b + " position " + j + ": token id " + id
+                                + " is outside the LLM vocabulary of " + config.text().vocabSize());
+                    }
+                    tokens[b][j] = id;
+                    gatherIndex[b][j] = q + j;
+                }
+            }
+            if (slot != q) {
+                throw new IllegalArgumentException("sample " + b + " has " + slot + " image slots but the model has "
+                        + q + " query tokens" + (config.imageTokenIndex() >= 0
+                        ? " (placeholder id " + config.imageTokenIndex() + ")" : " (LAVIS layout: the first " + q + " positions)"));
+            }
+        }
+        Tensor text = languageModel.embed(Tensors.fromLongs(tokens));
+        Tensor combined = Ops.cat(1, languageModelInputs.to(text.device(), text.scalar_type()), text);
+        Tensor index = Tensors.fromLongs(gatherIndex).to(text.device(), ScalarType.Long).unsqueeze(-1)
+                .expand(batch, length, text.size(2));
+        return combined.gather(1, index);
+    }
+
+    /** The full forward pass of the fixture: every intermediate output and the logits [B, T, V]. */
+    public Outputs forward(Tensor pixelValues, Tensor qformerInputIds, Tensor qformerAttentionMask,
+                           long[][] inputIds, Tensor attentionMask) {
+        Tensor image = encodeImage(pixelValues);
+        Tensor queries = queryOutputs(image, qformerInputIds, qformerAttentionMask);
+        Tensor projected = project(queries);
+        Tensor embeds = inputEmbeddings(inputIds, projected);
+        long batch = inputIds.length, length = inputIds[0].length;
+        Tensor positions = torch.arange(new Scalar(length), Tensors.options(ScalarType.Long, embeds.device()))
+                .unsqueeze(0).expand(batch, length);
+        Tensor hidden = languageModel.forward(embeds, attentionMask, positions, null);
+        return new Outputs(image, queries, projected, languageModel.logits(hidden));
+    }
+
+    /** Mean token cross-entropy of logits [B, T, V] against labels [B, T] shifted by one; -100 is ignored. */
+    public static Tensor loss(Tensor logits, Tensor labels) {
+        long t = logits.size(1);
+        Tensor shiftedLogits = slice(logits, 1, 0, t - 1).to(ScalarType.Float);
+        Tensor shiftedLabels = slice(labels.to(logits.device(), ScalarType.Long), 1, 1, t);
+        return torch.cross_entropy(shiftedLogits.reshape(-1, logits.size(2)), shiftedLabels.reshape(-1));
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable r : resources) {
+            try {
+                r.close();
+            } catch (Exception ignored) {
+                // closing a read-only mapping cannot lose data
+            }
+        }
+    }
+}

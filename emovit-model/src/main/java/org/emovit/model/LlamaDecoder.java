@@ -1,0 +1,165 @@
+package org.emovit.model;
+
+import static org.emovit.model.Ops.attention;
+import static org.emovit.model.Ops.cat;
+import static org.emovit.model.Ops.linear;
+import static org.emovit.model.Ops.mergeHeads;
+import static org.emovit.model.Ops.slice;
+import static org.emovit.model.Ops.splitHeads;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The language model: LLaMA / Vicuna (HF `LlamaForCausalLM`). Pre-norm blocks with RMSNorm, rotary position
+ * embeddings (rotate-half form), causal self-attention with a padding mask, a SwiGLU feed-forward, a final
+ * RMSNorm and the LM head. A {@link KvCache} carries keys and values between decoding steps.
+ */
+public final class LlamaDecoder {
+
+    private record Layer(Tensor inputNorm, Tensor qWeight, Tensor kWeight, Tensor vWeight, Tensor oWeight,
+                         Tensor postNorm, Tensor gateWeight, Tensor upWeight, Tensor downWeight) {}
+
+    private final LlamaConfig config;
+    private final Tensor embedTokens;
+    private final List<Layer> layers = new ArrayList<>();
+    private final Tensor finalNorm;
+    private final Tensor lmHead;
+    private final Tensor inverseFrequencies;
+
+    public LlamaDecoder(LlamaConfig config, StateDict w) {
+        this.config = config;
+        long d = config.hiddenSize(), ff = config.intermediateSize(), v = config.vocabSize();
+        long qWidth = (long) config.numHeads() * config.headDim(), kvWidth = (long) config.numKvHeads() * config.headDim();
+        embedTokens = w.take("language_model.model.embed_tokens.weight", v, d);
+        for (int i = 0; i < config.numLayers(); i++) {
+            String l = "language_model.model.layers." + i + ".";
+            layers.add(new Layer(
+                    w.take(l + "input_layernorm.weight", d),
+                    w.take(l + "self_attn.q_proj.weight", qWidth, d),
+                    w.take(l + "self_attn.k_proj.weight", kvWidth, d),
+                    w.take(l + "self_attn.v_proj.weight", kvWidth, d),
+                    w.take(l + "self_attn.o_proj.weight", d, qWidth),
+                    w.take(l + "post_attention_layernorm.weight", d),
+                    w.take(l + "mlp.gate_proj.weight", ff, d),
+                    w.take(l + "mlp.up_proj.weight", ff, d),
+                    w.take(l + "mlp.down_proj.weight", d, ff)));
+        }
+        finalNorm = w.take("language_model.model.norm.weight", d);
+        lmHead = config.tieWordEmbeddings() && !w.contains("language_model.lm_head.weight")
+                ? embedTokens : w.take("language_model.lm_head.weight", v, d);
+        float[] inv = new float[config.headDim() / 2];
+        for (int i = 0; i < inv.length; i++) {
+            inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));
+        }
+        inverseFrequencies = Tensors.fromFloats(inv, inv.length).to(embedTokens.device(), ScalarType.Float);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public Tensor embed(Tensor ids) {
+        return torch.embedding(embedTokens, ids.to(embedTokens.device(), ScalarType.Long));
+    }
+
+    public ScalarType dtype() {
+        return embedTokens.scalar_type();
+    }
+
+    public org.bytedeco.pytorch.Device device() {
+        return embedTokens.device();
+    }
+
+    /**
+     * Runs the decoder over new positions.
+     *
+     * @param inputsEmbeds [B, T, D] embeddings of the new positions
+     * @param keyMask      [B, T] 0/1 mask of the new positions (padding = 0); appended to the cache's mask
+     * @param positionIds  [B, T] rotary positions of the new positions
+     * @param cache        keys/values of earlier positions (updated), or null for a one-shot pass
+     * @return final hidden states [B, T, D] (after the last RMSNorm)
+     */
+    public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache) {
+        long t = inputsEmbeds.size(1);
+        long past = cache == null ? 0 : cache.length();
+        Tensor fullKeyMask = keyMask.to(embedTokens.device(), ScalarType.Long);
+        if (cache != null) {
+            if (cache.keyMask() != null) {
+                fullKeyMask = cat(1, cache.keyMask(), fullKeyMask);
+            }
+            cache.keyMask(fullKeyMask);
+        }
+        Tensor bias = attentionBias(fullKeyMask, t, past, inputsEmbeds.scalar_type());
+        Tensor[] rotary = rotary(positionIds, inputsEmbeds.scalar_type());
+
+        Tensor x = inputsEmbeds;
+        for (int i = 0; i < layers.size(); i++) {
+            Layer layer = layers.get(i);
+            x = x.add(selfAttention(i, layer, rmsNorm(x, layer.inputNorm), bias, rotary, cache));
+            Tensor h = rmsNorm(x, layer.postNorm);
+            Tensor gated = torch.silu(linear(h, layer.gateWeight, null)).mul(linear(h, layer.upWeight, null));
+            x = x.add(linear(gated, layer.downWeight, null));
+        }
+        return rmsNorm(x, finalNorm);
+    }
+
+    public Tensor logits(Tensor hidden) {
+        return linear(hidden, lmHead, null);
+    }
+
+    private Tensor selfAttention(int index, Layer layer, Tensor x, Tensor bias, Tensor[] rotary, KvCache cache) {
+        int heads = config.numHeads(), kvHeads = config.numKvHeads();
+        Tensor q = applyRotary(splitHeads(linear(x, layer.qWeight, null), heads), rotary);
+        Tensor k = applyRotary(splitHeads(linear(x, layer.kWeight, null), kvHeads), rotary);
+        Tensor v = splitHeads(linear(x, layer.vWeight, null), kvHeads);
+        if (cache != null) {
+            Tensor[] kv = cache.append(index, k, v);
+            k = kv[0];
+            v = kv[1];
+        }
+        if (kvHeads != heads) {
+            k = k.repeat_interleave(heads / kvHeads, new LongOptional(1), new LongOptional());
+            v = v.repeat_interleave(heads / kvHeads, new LongOptional(1), new LongOptional());
+        }
+        Tensor out = attention(q, k, v, bias, 1.0 / Math.sqrt(config.headDim()));
+        return linear(mergeHeads(out), layer.oWeight, null);
+    }
+
+    /** RMSNorm computed in float32 and cast back, as HF's LlamaRMSNorm. */
+    private Tensor rmsNorm(Tensor x, Tensor weight) {
+        Tensor xf = x.to(ScalarType.Float);
+        Tensor variance = xf.square().mean(new long[] {-1}, true, new ScalarTypeOptional());
+        Tensor normed = xf.mul(variance.add(new Scalar(config.rmsNormEps())).rsqrt()).to(x.scalar_type());
+        return normed.mul(weight);
+    }
+
+    /** cos and sin [B, 1, T, headDim] for the given positions, computed in float32 then cast, as HF does. */
+    private Tensor[] rotary(Tensor positionIds, ScalarType dtype) {
+        Tensor pos = positionIds.to(embedTokens.device(), ScalarType.Float).unsqueeze(-1);
+        Tensor freqs = pos.mul(inverseFrequencies);
+        Tensor emb = cat(-1, freqs, freqs).unsqueeze(1);
+        return new Tensor[] {emb.cos().to(dtype), emb.sin().to(dtype)};
+    }
+
+    private static Tensor applyRotary(Tensor x, Tensor[] rotary) {
+        long half = x.size(-1) / 2;
+        Tensor rotated = cat(-1, slice(x, -1, half, 2 * half).neg(), slice(x, -1, 0, half));
+        return x.mul(rotary[0]).add(rotated.mul(rotary[1]));
+    }
+
+    /** Additive bias [B, 1, T, past+T]: causal over absolute positions and zero weight on padded keys. */
+    private static Tensor attentionBias(Tensor keyMask, long t, long past, ScalarType dtype) {
+        long s = keyMask.size(1);
+        Tensor causal = torch.tril(torch.ones(new long[] {t, s}, Tensors.options(ScalarType.Bool, keyMask.device())), past);
+        Tensor allowed = causal.unsqueeze(0).logical_and(keyMask.to(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
+        Tensor zeros = torch.zeros(new long[] {keyMask.size(0), 1, t, s}, Tensors.options(dtype, keyMask.device()));
+        return zeros.masked_fill(allowed.logical_not(), new Scalar(Tensors.lowest(dtype)));
+    }
+}

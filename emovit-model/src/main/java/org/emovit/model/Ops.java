@@ -1,0 +1,69 @@
+package org.emovit.model;
+
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Thin, named wrappers over libtorch calls the models use many times, so that the model files read like
+ * the Python ones. Everything here is a libtorch operator; nothing is computed by hand.
+ */
+public final class Ops {
+    private Ops() {}
+
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
+    }
+
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        return torch.layer_norm(x, new long[] {x.size(-1)}, new TensorOptional(weight), new TensorOptional(bias), eps, false);
+    }
+
+    /** GELU with the exact erf form, as nn.GELU() and BERT's "gelu" use. */
+    public static Tensor gelu(Tensor x) {
+        return torch.gelu(x);
+    }
+
+    /** softmax(q k^T * scale + mask) v over [B, H, T, d] tensors; mask is additive (0 or a large negative). */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor additiveMask, double scale) {
+        TensorOptional mask = additiveMask == null ? new TensorOptional() : new TensorOptional(additiveMask);
+        return torch.scaled_dot_product_attention(q, k, v, mask, 0.0, false, new DoubleOptional(scale), false);
+    }
+
+    /** [B, T, H*d] -> [B, H, T, d]. */
+    public static Tensor splitHeads(Tensor x, long heads) {
+        long b = x.size(0), t = x.size(1), d = x.size(2) / heads;
+        return x.view(b, t, heads, d).transpose(1, 2);
+    }
+
+    /** [B, H, T, d] -> [B, T, H*d]. */
+    public static Tensor mergeHeads(Tensor x) {
+        long b = x.size(0), h = x.size(1), t = x.size(2), d = x.size(3);
+        return x.transpose(1, 2).reshape(b, t, h * d);
+    }
+
+    public static Tensor cat(long dim, Tensor... parts) {
+        TensorVector v = new TensorVector(parts);
+        return torch.cat(v, dim);
+    }
+
+    /** x[:, start:end] along dim (end exclusive). */
+    public static Tensor slice(Tensor x, long dim, long start, long end) {
+        return x.slice(dim, new LongOptional(start), new LongOptional(end), 1);
+    }
+
+    public static Scalar scalar(double v) {
+        return new Scalar(v);
+    }
+
+    /** Additive attention bias from a 0/1 key mask [B, S]: 0 where attended, the dtype's lowest value where not. */
+    public static Tensor keyMaskBias(Tensor mask01, org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+        Tensor keep = mask01.to(torch.ScalarType.Bool);
+        Tensor zeros = torch.zeros(new long[] {mask01.size(0), 1, 1, mask01.size(1)}, Tensors.options(dtype, mask01.device()));
+        return zeros.masked_fill(keep.logical_not().view(mask01.size(0), 1, 1, mask01.size(1)), scalar(Tensors.lowest(dtype)));
+    }
+}

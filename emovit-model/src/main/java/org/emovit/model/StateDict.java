@@ -1,0 +1,164 @@
+package org.emovit.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The model's tensors under their Hugging Face names, whatever layout they came from. Tensors are produced
+ * lazily (a memory-mapped file is only read when the model takes the tensor) and converted to the compute
+ * dtype and device on the way out. The model takes every tensor it needs by name and shape; whatever is
+ * missing, mis-shaped, or left over is an error that names the key, the file and both shapes.
+ */
+public final class StateDict {
+
+    /** One tensor: its shape, the file (and original key) it comes from, and how to read it. */
+    public record Entry(long[] shape, String origin, Supplier<Tensor> reader) {}
+
+    private final Map<String, Entry> entries = new LinkedHashMap<>();
+    private final Set<String> taken = new LinkedHashSet<>();
+    private final ScalarType dtype;
+    private final Device device;
+    private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
+
+    public StateDict(ScalarType dtype, Device device) {
+        this(dtype, device, null);
+    }
+
+    private StateDict(ScalarType dtype, Device device, java.util.function.BiFunction<String, long[], Tensor> synthesizer) {
+        this.dtype = dtype;
+        this.device = device;
+        this.synthesizer = synthesizer;
+    }
+
+    /**
+     * A state dict that makes up every tensor the model asks for at the asked shape, for benchmarks at real
+     * sizes without a checkpoint: norm weights 1, biases 0, everything else N(0, 0.02) values from a fixed
+     * seed. Drawing 7B normal numbers takes minutes on two cores, so large tensors repeat one pool of 16M
+     * draws: the values only need to be realistic in scale, not independent.
+     */
+    public static StateDict random(ScalarType dtype, Device device, long seed) {
+        torch.manual_seed(seed);
+        TensorOptions o = Tensors.options(dtype, device);
+        long poolSize = 1L << 24;
+        Tensor pool = torch.randn(new long[] {poolSize}, o).mul_(new Scalar(0.02));
+        return new StateDict(dtype, device, (key, shape) -> {
+            boolean norm = key.contains("norm") || key.contains("LayerNorm");
+            if (shape.length == 1 && key.endsWith(".weight") && norm) {
+                return torch.ones(shape, o);
+            }
+            if (shape.length == 1 && key.endsWith(".bias")) {
+                return torch.zeros(shape, o);
+            }
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            Tensor out = torch.empty(shape, o, new org.bytedeco.pytorch.MemoryFormatOptional());
+            Tensor flat = out.view(-1);
+            for (long at = 0; at < n; at += poolSize) {
+                long len = Math.min(poolSize, n - at);
+                flat.narrow(0, at, len).copy_(pool.narrow(0, 0, len));
+            }
+            return out;
+        });
+    }
+
+    public ScalarType dtype() {
+        return dtype;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public void put(String key, Entry entry) {
+        entries.put(key, entry);
+    }
+
+    public boolean contains(String key) {
+        return entries.containsKey(key);
+    }
+
+    public Set<String> keys() {
+        return entries.keySet();
+    }
+
+    public Entry entry(String key) {
+        return entries.get(key);
+    }
+
+    /** Takes a tensor, checking its shape, converted to the compute dtype and device. */
+    public Tensor take(String key, long... expectedShape) {
+        Entry e = entries.get(key);
+        if (e == null && synthesizer != null) {
+            return synthesizer.apply(key, expectedShape);
+        }
+        if (e == null) {
+            throw new ModelLoadException("missing tensor '" + key + "' (the model expects shape "
+                    + Arrays.toString(expectedShape) + "); checked " + origins());
+        }
+        if (!Arrays.equals(e.shape(), expectedShape)) {
+            throw new ModelLoadException("tensor '" + key + "' from " + e.origin() + " has shape "
+                    + Arrays.toString(e.shape()) + " but the model expects " + Arrays.toString(expectedShape));
+        }
+        taken.add(key);
+        return e.reader().get().to(device, dtype);
+    }
+
+    /**
+     * Replaces tensors with those of an overlay (EmoVIT's tuned `model_weights1.pth`): every overlay tensor
+     * must name a tensor that exists, with the same shape.
+     */
+    public void overlay(StateDict other) {
+        for (Map.Entry<String, Entry> o : other.entries.entrySet()) {
+            Entry base = entries.get(o.getKey());
+            if (base == null) {
+                throw new ModelLoadException("overlay tensor '" + o.getKey() + "' from " + o.getValue().origin()
+                        + " does not exist in the base model");
+            }
+            if (!Arrays.equals(base.shape(), o.getValue().shape())) {
+                throw new ModelLoadException("overlay tensor '" + o.getKey() + "' from " + o.getValue().origin()
+                        + " has shape " + Arrays.toString(o.getValue().shape()) + " but the base model's ("
+                        + base.origin() + ") is " + Arrays.toString(base.shape()));
+            }
+            entries.put(o.getKey(), o.getValue());
+        }
+    }
+
+    /** After the model has taken its tensors: anything left is a checkpoint that does not fit the config. */
+    public void requireAllTaken() {
+        List<String> left = new ArrayList<>();
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            if (!taken.contains(e.getKey())) {
+                left.add("'" + e.getKey() + "' " + Arrays.toString(e.getValue().shape()) + " from " + e.getValue().origin());
+            }
+        }
+        if (!left.isEmpty()) {
+            throw new ModelLoadException(left.size() + " unexpected tensor(s) that the configured model does not use: "
+                    + String.join(", ", left.subList(0, Math.min(8, left.size())))
+                    + (left.size() > 8 ? ", ..." : ""));
+        }
+    }
+
+    private String origins() {
+        Set<String> files = new LinkedHashSet<>();
+        for (Entry e : entries.values()) {
+            String o = e.origin();
+            int cut = o.indexOf(" [");
+            files.add(cut < 0 ? o : o.substring(0, cut));
+        }
+        return files.isEmpty() ? "no checkpoint" : String.join(", ", files);
+    }
+}
