@@ -61,20 +61,14 @@ public final class AskCommand implements Callable<Integer> {
             Tensor embeds = model.inputEmbeddings(batch.inputIds(), model.project(queries));
             long[] answer = new long[maxNewTokens];
             int[] count = {0};
-            String[] printed = {""};
+            StreamPrinter printer = new StreamPrinter(out);
             GreedyDecoder decoder = new GreedyDecoder(model.languageModel(), processor.llmTokenizer().eosId(),
                     processor.llmTokenizer().padId());
             decoder.generate(embeds, batch.attentionMask(), maxNewTokens, (step, tokens) -> {
                 answer[count[0]++] = tokens[0];
-                String text = processor.decode(Arrays.copyOf(answer, count[0]));
-                if (text.startsWith(printed[0])) {
-                    out.print(text.substring(printed[0].length()));
-                } else {
-                    out.print("\r" + text);
-                }
-                printed[0] = text;
-                out.flush();
+                printer.update(processor.decode(Arrays.copyOf(answer, count[0])), false);
             });
+            printer.update(processor.decode(Arrays.copyOf(answer, count[0])), true);
             out.println();
             out.flush();
         }

@@ -28,7 +28,9 @@ public final class Main {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("emovit: " + e.getMessage());
+            String message = e.getMessage() == null ? e.toString() : e.getMessage();
+            // libtorch errors carry a C++ backtrace after the first line; it helps only when debugging.
+            commandLine.getErr().println("emovit: " + (System.getenv("EMOVIT_DEBUG") != null ? message : message.lines().findFirst().orElse("")));
             if (System.getenv("EMOVIT_DEBUG") != null) {
                 e.printStackTrace(commandLine.getErr());
             }

@@ -38,7 +38,7 @@ class CommandsTest {
     @Test
     void askWithoutArgumentsAnswersFromTheEmbeddedModelAndSaysWhatItIs() {
         Result r = run("ask", "--max-new-tokens", "5");
-        assertThat(r.code()).isZero();
+        assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.err()).contains("random-weight test model");
         assertThat(r.out().strip()).isNotEmpty();
     }

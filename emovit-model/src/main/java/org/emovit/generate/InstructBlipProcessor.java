@@ -71,7 +71,8 @@ public final class InstructBlipProcessor {
             float[] one = transform.apply(images.get(i));
             System.arraycopy(one, 0, pixels, i * one.length, one.length);
         }
-        QFormerTokenizer.Batch q = qformerTokenizer.encodeBatch(prompts, QFORMER_MAX_LENGTH);
+        // The Q-Former's text positions start at 0, so its position table also bounds the instruction length.
+        QFormerTokenizer.Batch q = qformerTokenizer.encodeBatch(prompts, Math.min(QFORMER_MAX_LENGTH, config.qformer().maxPositions()));
 
         List<long[]> rows = new ArrayList<>();
         int longest = 0;

@@ -90,6 +90,10 @@ public final class QFormer {
      */
     public Tensor forward(Tensor queries, Tensor inputIds, Tensor attentionMask, Tensor imageEmbeds) {
         long batch = inputIds.size(0), q = queries.size(1), t = inputIds.size(1);
+        if (t > config.maxPositions()) {
+            throw new IllegalArgumentException("the Q-Former instruction has " + t + " tokens but the model has only "
+                    + config.maxPositions() + " positions");
+        }
         Tensor positions = torch.arange(new org.bytedeco.pytorch.Scalar(t),
                 Tensors.options(torch.ScalarType.Long, wordEmbeddings.device()));
         Tensor text = torch.embedding(wordEmbeddings, inputIds.to(wordEmbeddings.device(), torch.ScalarType.Long))
