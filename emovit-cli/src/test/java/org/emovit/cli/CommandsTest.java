@@ -70,6 +70,33 @@ class CommandsTest {
     }
 
     @Test
+    void forwardFromLavisPartsWithTheOverlayMatchesTheOverlayReference(@TempDir Path dir) throws Exception {
+        Path lavis = dir.resolve("lavis");
+        for (String f : new String[] {"eva_vit.pth", "instructblip_trimmed.pth", "emovit_overlay.pth", "vicuna/config.json",
+                "vicuna/model.safetensors", "vicuna/tokenizer.model", "hf-config.json"}) {
+            Path target = lavis.resolve(f);
+            java.nio.file.Files.createDirectories(target.getParent());
+            try (var in = CommandsTest.class.getResourceAsStream("/tiny-a-lavis/" + f)) {
+                java.nio.file.Files.copy(in, target);
+            }
+        }
+        Path out = dir.resolve("out.safetensors");
+        Result r = run("forward", "--vit", lavis.resolve("eva_vit.pth").toString(), "--qformer", lavis.resolve("instructblip_trimmed.pth").toString(),
+                "--llm", lavis.resolve("vicuna").toString(), "--config", lavis.resolve("hf-config.json").toString(),
+                "--overlay", lavis.resolve("emovit_overlay.pth").toString(), "--inputs", cases().toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        try (TensorSource got = Safetensors.open(out); TensorSource expected = Safetensors.open(cases())) {
+            float[] logits = got.get("logits").toFloatArray(), ref = expected.get("expected.overlay.logits").toFloatArray();
+            double diff = 0, max = 0;
+            for (int i = 0; i < ref.length; i++) {
+                diff = Math.max(diff, Math.abs(logits[i] - ref[i]));
+                max = Math.max(max, Math.abs(ref[i]));
+            }
+            assertThat(diff / max).isLessThan(1e-4);
+        }
+    }
+
+    @Test
     void missingCheckpointIsNamed(@TempDir Path dir) {
         Result r = run("ask", "--model", dir.resolve("nowhere").toString());
         assertThat(r.code()).isNotZero();
