@@ -37,6 +37,12 @@ public final class GreedyDecoder {
      * @return the new tokens [B][n], n <= maxNewTokens; a row that produced EOS is padded after it
      */
     public long[][] generate(Tensor inputsEmbeds, Tensor attentionMask, int maxNewTokens, StepListener listener) {
+        return generate(inputsEmbeds, attentionMask, GenerationConfig.greedy(maxNewTokens), listener);
+    }
+
+    /** Greedy decoding with the config's repetition penalty and minimum length (its beam count is not used). */
+    public long[][] generate(Tensor inputsEmbeds, Tensor attentionMask, GenerationConfig config, StepListener listener) {
+        int maxNewTokens = config.maxNewTokens();
         int batch = (int) inputsEmbeds.size(0);
         Tensor mask = attentionMask.to(languageModel.device(), ScalarType.Long);
         Tensor positions = mask.cumsum(1).sub(new Scalar(1)).masked_fill(mask.eq(new Scalar(0)), new Scalar(1));
@@ -49,7 +55,10 @@ public final class GreedyDecoder {
         int produced = 0;
         for (int step = 0; step < maxNewTokens; step++) {
             Tensor last = Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1));
-            long[] tokens = Tensors.toLongs(languageModel.logits(last).argmax(new LongOptional(-1), false));
+            Tensor scores = languageModel.logits(last).select(1, 0).to(ScalarType.Float);
+            scores = LogitsProcessing.repetitionPenalty(scores, out, step, config.repetitionPenalty());
+            scores = LogitsProcessing.minLength(scores, step, config.minNewTokens(), eosId);
+            long[] tokens = Tensors.toLongs(scores.argmax(new LongOptional(-1), false));
             boolean allDone = true;
             for (int b = 0; b < batch; b++) {
                 if (done[b]) {

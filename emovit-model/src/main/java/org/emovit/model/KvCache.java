@@ -39,6 +39,15 @@ public final class KvCache {
         keyMask = mask;
     }
 
+    /** Keeps the given rows, in the given order (beam search follows its surviving beams). */
+    public void selectRows(Tensor rows) {
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = keys[i].index_select(0, rows);
+            values[i] = values[i].index_select(0, rows);
+        }
+        keyMask = keyMask.index_select(0, rows);
+    }
+
     /** Repeats every batch row n times (a prompt's cache shared by n continuations, e.g. n candidate answers). */
     public KvCache expandBatch(long n) {
         KvCache out = new KvCache(keys.length);

@@ -1,0 +1,119 @@
+package org.emovit.generate;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import org.bytedeco.pytorch.T_TensorTensor_T;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.KvCache;
+import org.emovit.model.LlamaDecoder;
+import org.emovit.model.Ops;
+import org.emovit.model.Tensors;
+
+/**
+ * Beam search over one context as HF's generate does it: log-softmax scores adjusted by the repetition
+ * penalty and minimum length, the top 2*beams continuations of all beams, an EOS continuation finishing a
+ * hypothesis ranked by sum(log p) / length^lengthPenalty. It stops as soon as `beams` hypotheses are finished
+ * (HF's early_stopping=True), so one beam is exactly greedy decoding.
+ */
+public final class BeamSearch {
+    private final LlamaDecoder languageModel;
+    private final long eosId;
+
+    public BeamSearch(LlamaDecoder languageModel, long eosId) {
+        this.languageModel = languageModel;
+        this.eosId = eosId;
+    }
+
+    private record Hypothesis(long[] tokens, double score) {}
+
+    /** @return the best hypothesis' tokens (ending with EOS unless the length ran out) for a context [1, T, D]. */
+    public long[] generate(Tensor contextEmbeds, Tensor contextMask, GenerationConfig config) {
+        if (contextEmbeds.size(0) != 1) {
+            throw new IllegalArgumentException("beam search takes one context at a time");
+        }
+        int beams = config.numBeams();
+        Tensor mask = contextMask.to(languageModel.device(), ScalarType.Long);
+        Tensor positions = mask.cumsum(1).sub(new org.bytedeco.pytorch.Scalar(1))
+                .masked_fill(mask.eq(new org.bytedeco.pytorch.Scalar(0)), new org.bytedeco.pytorch.Scalar(1));
+        long nextPosition = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)))[0] + 1;
+
+        KvCache cache = new KvCache(languageModel.config().numLayers());
+        Tensor hidden = languageModel.forward(contextEmbeds, mask, positions, cache);
+        Tensor last = Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1)).select(1, 0);
+
+        long[][] running = {new long[0]};
+        double[] runningScores = {0.0};
+        List<Hypothesis> finished = new ArrayList<>();
+        for (int step = 0; step < config.maxNewTokens(); step++) {
+            int rows = running.length;
+            long[][] history = new long[rows][];
+            for (int r = 0; r < rows; r++) {
+                history[r] = running[r];
+            }
+            Tensor scores = torch.log_softmax(languageModel.logits(last).to(ScalarType.Float), -1);
+            scores = LogitsProcessing.repetitionPenalty(scores, history, step, config.repetitionPenalty());
+            scores = LogitsProcessing.minLength(scores, step, config.minNewTokens(), eosId);
+            Tensor total = scores.add(Tensors.fromFloats(toFloats(runningScores), rows, 1).to(scores.device(), ScalarType.Float));
+            long vocab = total.size(1);
+            T_TensorTensor_T top = torch.topk(total.reshape(-1), Math.min(2L * beams, rows * vocab), -1, true, true);
+            float[] topScores = Tensors.toFloats(top.get0());
+            long[] topIndex = Tensors.toLongs(top.get1());
+
+            List<long[]> nextBeams = new ArrayList<>();
+            List<Double> nextScores = new ArrayList<>();
+            List<Long> sourceRows = new ArrayList<>();
+            for (int i = 0; i < topIndex.length && nextBeams.size() < beams; i++) {
+                int row = (int) (topIndex[i] / vocab);
+                long token = topIndex[i] % vocab;
+                long[] tokens = Arrays.copyOf(running[row], step + 1);
+                tokens[step] = token;
+                if (token == eosId) {
+                    if (i < beams) {
+                        finished.add(new Hypothesis(tokens, topScores[i] / Math.pow(tokens.length, config.lengthPenalty())));
+                    }
+                    continue;
+                }
+                nextBeams.add(tokens);
+                nextScores.add((double) topScores[i]);
+                sourceRows.add((long) row);
+            }
+            if (finished.size() >= beams || nextBeams.isEmpty() || step == config.maxNewTokens() - 1) {
+                for (int b = 0; b < nextBeams.size() && step == config.maxNewTokens() - 1; b++) {
+                    long[] t = nextBeams.get(b);
+                    finished.add(new Hypothesis(t, nextScores.get(b) / Math.pow(t.length, config.lengthPenalty())));
+                }
+                break;
+            }
+            running = nextBeams.toArray(new long[0][]);
+            runningScores = nextScores.stream().mapToDouble(Double::doubleValue).toArray();
+            Tensor rowsIndex = Tensors.fromLongs(sourceRows.stream().mapToLong(Long::longValue).toArray(), sourceRows.size())
+                    .to(languageModel.device(), ScalarType.Long);
+            cache.selectRows(rowsIndex);
+            long[] lastTokens = new long[running.length];
+            long[] pos = new long[running.length];
+            long[] ones = new long[running.length];
+            for (int b = 0; b < running.length; b++) {
+                lastTokens[b] = running[b][step];
+                pos[b] = nextPosition;
+                ones[b] = 1;
+            }
+            nextPosition++;
+            Tensor h = languageModel.forward(languageModel.embed(Tensors.fromLongs(lastTokens, running.length, 1)),
+                    Tensors.fromLongs(ones, running.length, 1), Tensors.fromLongs(pos, running.length, 1), cache);
+            last = h.select(1, 0);
+        }
+        return finished.stream().max(Comparator.comparingDouble(Hypothesis::score)).map(Hypothesis::tokens).orElse(new long[0]);
+    }
+
+    private static float[] toFloats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return f;
+    }
+}
