@@ -8,6 +8,8 @@ import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.emovit.generate.BeamSearch;
+import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.GreedyDecoder;
 import org.emovit.generate.InstructBlipProcessor;
 import org.emovit.generate.Prompts;
@@ -15,7 +17,6 @@ import org.emovit.image.ImageDecoder;
 import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,8 +37,8 @@ public final class AskCommand implements Callable<Integer> {
             description = "Instruction or question (default: EmoVIT's emotion classification instruction).")
     String question;
 
-    @Option(names = "--max-new-tokens", defaultValue = "30", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
-    int maxNewTokens;
+    @Mixin
+    GenerationOptions generationOptions;
 
     @Spec
     CommandSpec spec;
@@ -59,16 +60,22 @@ public final class AskCommand implements Callable<Integer> {
             Tensor queries = model.queryOutputs(model.encodeImage(batch.pixelValues()), batch.qformerInputIds(),
                     batch.qformerAttentionMask());
             Tensor embeds = model.inputEmbeddings(batch.inputIds(), model.project(queries));
-            long[] answer = new long[maxNewTokens];
-            int[] count = {0};
+            GenerationConfig generation = generationOptions.config();
             StreamPrinter printer = new StreamPrinter(out);
-            GreedyDecoder decoder = new GreedyDecoder(model.languageModel(), processor.llmTokenizer().eosId(),
-                    processor.llmTokenizer().padId());
-            decoder.generate(embeds, batch.attentionMask(), maxNewTokens, (step, tokens) -> {
-                answer[count[0]++] = tokens[0];
-                printer.update(processor.decode(Arrays.copyOf(answer, count[0])), false);
-            });
-            printer.update(processor.decode(Arrays.copyOf(answer, count[0])), true);
+            long eos = processor.llmTokenizer().eosId();
+            if (generation.numBeams() > 1) {
+                long[] tokens = new BeamSearch(model.languageModel(), eos).generate(embeds, batch.attentionMask(), generation);
+                printer.update(processor.decode(tokens), true);
+            } else {
+                long[] answer = new long[generation.maxNewTokens()];
+                int[] count = {0};
+                new GreedyDecoder(model.languageModel(), eos, processor.llmTokenizer().padId())
+                        .generate(embeds, batch.attentionMask(), generation, (step, tokens) -> {
+                            answer[count[0]++] = tokens[0];
+                            printer.update(processor.decode(Arrays.copyOf(answer, count[0])), false);
+                        });
+                printer.update(processor.decode(Arrays.copyOf(answer, count[0])), true);
+            }
             out.println();
             out.flush();
         }

@@ -17,6 +17,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.generate.CandidateScorer;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipConfig;
 import org.emovit.model.KvCache;
@@ -62,6 +63,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (default: all cores).")
     int threads;
+
+    @Option(names = "--classify-batches", split = ",", paramLabel = "B",
+            description = "Also time score-mode classification (8 answers over a shared KV cache) at these batch sizes, e.g. 1,4,16.")
+    List<Integer> classifyBatches = new ArrayList<>();
 
     @Spec
     CommandSpec spec;
@@ -147,9 +152,61 @@ public final class BenchCommand implements Callable<Integer> {
             }
             out.printf(Locale.ROOT, "median: vision %.0f ms | qformer+proj %.0f ms | llm prefill %.0f ms | forward total %.0f ms | decode %.1f ms/token | %d new tokens %.0f ms%n",
                     med[0], med[1], med[2], med[0] + med[1] + med[2], med[3], newTokens, med[3] * newTokens);
+            for (int b : classifyBatches) {
+                benchClassify(out, model, cfg, dev, b, med[0] + med[1] + med[2]);
+            }
             out.printf(Locale.ROOT, "peak RSS: %.2f GB%n", peakRssGb());
         }
         return 0;
+    }
+
+    /**
+     * Score-mode classification at batch size b: vision, Q-Former, then {@link CandidateScorer} over 8 answers.
+     * The answers are synthetic ids with the shape of "Predict emotion: &lt;label&gt;&lt;/s&gt;" in LLaMA tokens
+     * (4 shared tokens, 1-3 label tokens, EOS), since random weights come without a tokenizer.
+     */
+    private void benchClassify(PrintWriter out, InstructBlip model, InstructBlipConfig cfg, Device dev, int b, double forwardMs) {
+        int size = cfg.vision().imageSize();
+        int vocab = cfg.text().vocabSize();
+        List<long[]> answers = new ArrayList<>();
+        int[] labelLengths = {3, 2, 1, 3, 3, 3, 1, 3};
+        for (int c = 0; c < 8; c++) {
+            long[] a = new long[4 + labelLengths[c] + 1];
+            for (int j = 0; j < a.length - 1; j++) {
+                a[j] = j < 4 ? 100 + j : (200 + 10 * c + j) % vocab;
+            }
+            a[a.length - 1] = cfg.text().eosTokenId();
+            answers.add(a);
+        }
+        long[][] ids = new long[b][cfg.numQueryTokens() + promptTokens];
+        for (long[] row : ids) {
+            for (int j = 0; j < row.length; j++) {
+                row[j] = j < cfg.numQueryTokens() ? (cfg.imageTokenIndex() >= 0 ? cfg.imageTokenIndex() : 0) : 3 + j % (vocab - 4);
+            }
+        }
+        double best = Double.MAX_VALUE;
+        for (int run = 0; run <= runs; run++) {
+            try (PointerScope step = new PointerScope()) {
+                Tensor pixels = torch.randn(new long[] {b, 3, size, size}, Tensors.options(ScalarType.Float, dev));
+                Tensor qIds = torch.randint(3, Math.min(2000, cfg.qformer().vocabSize() - 1),
+                        new long[] {b, Math.min(promptTokens, Math.min(128, cfg.qformer().maxPositions()))}, Tensors.options(ScalarType.Long, dev));
+                Tensor qMask = torch.ones(new long[] {b, qIds.size(1)}, Tensors.options(ScalarType.Long, dev));
+                Tensor mask = torch.ones(new long[] {b, ids[0].length}, Tensors.options(ScalarType.Long, dev));
+                long a = System.nanoTime();
+                Tensor embeds = model.inputEmbeddings(ids, model.project(model.queryOutputs(model.encodeImage(pixels), qIds, qMask)));
+                double[][] ll = new CandidateScorer(model.languageModel()).logLikelihoods(embeds, mask, answers);
+                double ms = (System.nanoTime() - a) / 1e6;
+                if (ll.length != b) {
+                    throw new IllegalStateException("scored " + ll.length + " rows for batch " + b);
+                }
+                if (run > 0) {
+                    best = Math.min(best, ms);
+                }
+            }
+        }
+        out.printf(Locale.ROOT, "classify (score mode) batch %d: %.0f ms per batch, %.3f images/s%s%n", b, best, b * 1000.0 / best,
+                b == 1 ? String.format(Locale.ROOT, ", %.2fx one forward of image + prompt", best / forwardMs) : "");
+        out.flush();
     }
 
     private static void sync(Tensor t, Device dev) {

@@ -33,6 +33,7 @@ public final class InstructBlip implements AutoCloseable {
     private final Tensor projectionBias;
     private final LlamaDecoder languageModel;
     private final List<AutoCloseable> resources;
+    private final java.util.Map<String, Tensor> parameters;
 
     /** Builds the model from a state dict whose tensors must match the config exactly (all taken, none left). */
     public InstructBlip(InstructBlipConfig config, StateDict w, List<AutoCloseable> resources) {
@@ -45,6 +46,12 @@ public final class InstructBlip implements AutoCloseable {
         projectionBias = w.take("language_projection.bias", config.text().hiddenSize());
         languageModel = new LlamaDecoder(config.text(), w);
         w.requireAllTaken();
+        parameters = w.parameters();
+    }
+
+    /** The model's tensors under their Hugging Face names (the same tensors the modules compute with). */
+    public java.util.Map<String, Tensor> namedParameters() {
+        return parameters;
     }
 
     public InstructBlipConfig config() {

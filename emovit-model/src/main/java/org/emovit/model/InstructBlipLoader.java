@@ -25,9 +25,15 @@ public final class InstructBlipLoader {
     private InstructBlipLoader() {}
 
     public static InstructBlip load(ModelSource source, ScalarType dtype, Device device) {
+        return load(source, dtype, device, key -> false);
+    }
+
+    /** @param ownCopies tensors that must not alias the checkpoint files (those that training will update) */
+    public static InstructBlip load(ModelSource source, ScalarType dtype, Device device, java.util.function.Predicate<String> ownCopies) {
         List<AutoCloseable> open = new ArrayList<>();
         try {
             StateDict weights = new StateDict(dtype, device);
+            weights.ownCopies(ownCopies);
             InstructBlipConfig config = source.isHuggingFace()
                     ? readHuggingFace(source.hfDirectory(), weights, open)
                     : readLavis(source, weights, open);

@@ -28,6 +28,8 @@ public final class StateDict {
 
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private final Set<String> taken = new LinkedHashSet<>();
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private java.util.function.Predicate<String> ownCopy = key -> false;
     private final ScalarType dtype;
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
@@ -103,7 +105,9 @@ public final class StateDict {
     public Tensor take(String key, long... expectedShape) {
         Entry e = entries.get(key);
         if (e == null && synthesizer != null) {
-            return synthesizer.apply(key, expectedShape);
+            Tensor t = synthesizer.apply(key, expectedShape);
+            parameters.put(key, t);
+            return t;
         }
         if (e == null) {
             throw new ModelLoadException("missing tensor '" + key + "' (the model expects shape "
@@ -114,7 +118,22 @@ public final class StateDict {
                     + Arrays.toString(e.shape()) + " but the model expects " + Arrays.toString(expectedShape));
         }
         taken.add(key);
-        return e.reader().get().to(device, dtype);
+        Tensor t = e.reader().get().to(device, dtype);
+        if (ownCopy.test(key)) {
+            t = t.clone();   // may alias a read-only mapping; a tensor that training updates needs its own memory
+        }
+        parameters.put(key, t);
+        return t;
+    }
+
+    /** Tensors whose keys match get their own memory instead of aliasing the checkpoint (the ones training updates). */
+    public void ownCopies(java.util.function.Predicate<String> keys) {
+        this.ownCopy = keys;
+    }
+
+    /** Every tensor taken so far, by name, in the order the model took them. */
+    public Map<String, Tensor> parameters() {
+        return java.util.Collections.unmodifiableMap(parameters);
     }
 
     /**

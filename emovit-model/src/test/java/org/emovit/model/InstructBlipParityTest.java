@@ -54,7 +54,10 @@ class InstructBlipParityTest {
     }
 
     static long[][] ids(String name) {
-        RawTensor t = cases.get("input." + name);
+        return idsFrom(cases.get("input." + name));
+    }
+
+    static long[][] idsFrom(RawTensor t) {
         long[] flat = t.toLongArray();
         int rows = (int) t.shape()[0], cols = (int) t.shape()[1];
         long[][] out = new long[rows][cols];

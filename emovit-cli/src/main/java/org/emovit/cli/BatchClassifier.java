@@ -1,0 +1,82 @@
+package org.emovit.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.emovit.eval.ProgressBar;
+import org.emovit.generate.EmotionClassifier;
+import org.emovit.generate.GenerationConfig;
+import org.emovit.image.ImageDecoder;
+import org.emovit.image.RgbImage;
+
+/**
+ * Classifies many images in batches. An image that cannot be read fails alone (its error is reported and
+ * the rest of the batch goes on); a batch that fails inside the model fails its items, and the run goes on.
+ */
+final class BatchClassifier {
+
+    record Item(String id, Path image) {}
+
+    record Outcome(Item item, EmotionClassifier.Result result, String error) {}
+
+    private final EmotionClassifier classifier;
+    private final EmotionClassifier.Mode mode;
+    private final GenerationConfig generation;
+    private final int batchSize;
+
+    BatchClassifier(EmotionClassifier classifier, EmotionClassifier.Mode mode, GenerationConfig generation, int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("--batch-size must be at least 1");
+        }
+        this.classifier = classifier;
+        this.mode = mode;
+        this.generation = generation;
+        this.batchSize = batchSize;
+    }
+
+    void run(List<Item> items, Consumer<Outcome> sink, ProgressBar progress) {
+        for (int start = 0; start < items.size(); start += batchSize) {
+            List<Item> chunk = items.subList(start, Math.min(items.size(), start + batchSize));
+            List<Item> readable = new ArrayList<>();
+            List<RgbImage> images = new ArrayList<>();
+            for (Item item : chunk) {
+                try {
+                    images.add(ImageDecoder.decode(item.image()));
+                    readable.add(item);
+                } catch (RuntimeException e) {
+                    sink.accept(new Outcome(item, null, message(e)));
+                    step(progress, true);
+                }
+            }
+            if (readable.isEmpty()) {
+                continue;
+            }
+            List<EmotionClassifier.Result> results;
+            try {
+                results = classifier.classify(images, mode, generation);
+            } catch (RuntimeException e) {
+                for (Item item : readable) {
+                    sink.accept(new Outcome(item, null, "classification failed: " + message(e)));
+                    step(progress, true);
+                }
+                continue;
+            }
+            for (int i = 0; i < readable.size(); i++) {
+                sink.accept(new Outcome(readable.get(i), results.get(i), null));
+                step(progress, false);
+            }
+        }
+    }
+
+    private static void step(ProgressBar progress, boolean failed) {
+        if (progress != null) {
+            progress.step(failed);
+        }
+    }
+
+    static String message(Throwable e) {
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+}

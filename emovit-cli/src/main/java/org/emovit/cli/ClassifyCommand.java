@@ -1,0 +1,215 @@
+package org.emovit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.emovit.eval.ProgressBar;
+import org.emovit.generate.EmotionClassifier;
+import org.emovit.model.InstructBlip;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Which emotion each image evokes, with a probability for each of the 8. */
+@Command(name = "classify", mixinStandardHelpOptions = true,
+        description = {"Classify images (files or directories) into the 8 emotions.",
+                "On a terminal: a table; with --output or when piped: JSON Lines {\"image\", \"emotion\", \"probabilities\"}.",
+                "Images that cannot be read are reported one by one (an \"error\" field) and the exit code is 2; the rest are classified.",
+                "With --output, a rerun skips the images already in the file."})
+public final class ClassifyCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Mixin
+    GenerationOptions generationOptions;
+
+    @Parameters(arity = "0..*", paramLabel = "IMAGE|DIR", description = "Images or directories of images (default: the embedded samples).")
+    List<Path> inputs = new ArrayList<>();
+
+    @Option(names = "--mode", defaultValue = "score",
+            description = "score: likelihood of each of the 8 answers (default); generate: decode and parse \"Predict emotion: X\".")
+    String mode;
+
+    @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Write JSON Lines here (appending; images already present are skipped).")
+    Path output;
+
+    @Spec
+    CommandSpec spec;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        EmotionClassifier.Mode m = parseMode(mode);
+        List<Path> images = inputs.isEmpty()
+                ? EmbeddedModel.SAMPLES.stream().map(EmbeddedModel::sample).toList()
+                : ImageInputs.expand(inputs);
+        if (modelOptions.isEmbedded()) {
+            err.println(EmbeddedModel.NOTE);
+        }
+        Set<String> done = output != null ? alreadyDone(output) : Set.of();
+        if (output != null) {
+            endWithNewline(output);
+        }
+        List<BatchClassifier.Item> todo = new ArrayList<>();
+        for (Path p : images) {
+            if (!done.contains(p.toString())) {
+                todo.add(new BatchClassifier.Item(p.toString(), p));
+            }
+        }
+        if (!done.isEmpty()) {
+            err.printf(Locale.ROOT, "%d image(s) already in %s, skipped%n", images.size() - todo.size(), output);
+        }
+        boolean table = output == null && System.console() != null;
+        int[] failures = {0};
+        List<String[]> rows = new ArrayList<>();
+        try (NoGradGuard noGrad = new NoGradGuard(); InstructBlip model = modelOptions.load();
+             BufferedWriter file = output == null ? null : Files.newBufferedWriter(output, StandardCharsets.UTF_8,
+                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+             ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
+            EmotionClassifier classifier = new EmotionClassifier(model, modelOptions.processor(model));
+            new BatchClassifier(classifier, m, generationOptions.config(), batchSize).run(todo, outcome -> {
+                if (outcome.error() != null) {
+                    failures[0]++;
+                }
+                String line = jsonLine(outcome);
+                try {
+                    if (file != null) {
+                        file.write(line);
+                        file.newLine();
+                        file.flush();
+                    } else if (!table) {
+                        out.println(line);
+                        out.flush();
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot write " + output + ": " + e.getMessage(), e);
+                }
+                rows.add(tableRow(outcome));
+            }, progress);
+        }
+        if (table) {
+            printTable(out, rows);
+        }
+        if (failures[0] > 0) {
+            err.printf(Locale.ROOT, "%d of %d image(s) failed (see the \"error\" field)%n", failures[0], todo.size());
+            return 2;
+        }
+        return 0;
+    }
+
+    static EmotionClassifier.Mode parseMode(String mode) {
+        return switch (mode.toLowerCase(Locale.ROOT)) {
+            case "score" -> EmotionClassifier.Mode.SCORE;
+            case "generate" -> EmotionClassifier.Mode.GENERATE;
+            default -> throw new IllegalArgumentException("--mode must be score or generate, not '" + mode + "'");
+        };
+    }
+
+    static String jsonLine(BatchClassifier.Outcome o) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("image", o.item().id());
+        if (o.error() != null) {
+            n.putNull("emotion");
+            n.put("error", o.error());
+        } else {
+            EmotionClassifier.Result r = o.result();
+            n.put("emotion", r.label());
+            if (r.emotion() == null && r.label() != null) {
+                n.put("outside_labels", true);
+            }
+            if (!r.probabilities().isEmpty()) {
+                ObjectNode p = n.putObject("probabilities");
+                for (Map.Entry<String, Double> e : r.probabilities().entrySet()) {
+                    p.put(e.getKey(), Math.round(e.getValue() * 1e6) / 1e6);
+                }
+            }
+            if (r.generated() != null) {
+                n.put("generated", r.generated());
+            }
+        }
+        try {
+            return JSON.writeValueAsString(n);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String[] tableRow(BatchClassifier.Outcome o) {
+        if (o.error() != null) {
+            return new String[] {o.item().id(), "ERROR", o.error()};
+        }
+        EmotionClassifier.Result r = o.result();
+        String detail = r.probabilities().isEmpty() ? r.generated()
+                : String.format(Locale.ROOT, "%.1f%%", 100 * r.probabilities().get(r.label()));
+        return new String[] {o.item().id(), r.label() == null ? "(no answer)" : r.label(), detail};
+    }
+
+    private static void printTable(PrintWriter out, List<String[]> rows) {
+        int w = "image".length();
+        for (String[] r : rows) {
+            w = Math.max(w, r[0].length());
+        }
+        out.printf(Locale.ROOT, "%-" + w + "s  %-12s  %s%n", "image", "emotion", "probability / answer");
+        for (String[] r : rows) {
+            out.printf(Locale.ROOT, "%-" + w + "s  %-12s  %s%n", r[0], r[1], r[2]);
+        }
+        out.flush();
+    }
+
+    /** A line cut off by a crash is closed, so that the next record starts on a line of its own. */
+    static void endWithNewline(Path file) throws IOException {
+        if (Files.exists(file) && Files.size(file) > 0) {
+            try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+                ch.read(last, ch.size() - 1);
+                if (last.get(0) != '\n') {
+                    ch.write(java.nio.ByteBuffer.wrap(new byte[] {'\n'}), ch.size());
+                }
+            }
+        }
+    }
+
+    /** Images already classified in an earlier run writing the same file (a cut-off last line is ignored). */
+    static Set<String> alreadyDone(Path file) throws IOException {
+        Set<String> done = new HashSet<>();
+        if (!Files.exists(file)) {
+            return done;
+        }
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            try {
+                var node = JSON.readTree(line);
+                if (node != null && node.hasNonNull("image") && !node.hasNonNull("error")) {
+                    done.add(node.get("image").asText());
+                }
+            } catch (IOException e) {
+                // a line cut off by a crash: that image is simply done again
+            }
+        }
+        return done;
+    }
+}

@@ -1,0 +1,132 @@
+package org.emovit.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.emovit.eval.ConfusionMatrixPlot;
+import org.emovit.eval.Datasets;
+import org.emovit.eval.LabelledDataset;
+import org.emovit.eval.LabelledImage;
+import org.emovit.eval.Metrics;
+import org.emovit.eval.Prediction;
+import org.emovit.eval.PredictionsFile;
+import org.emovit.eval.ProgressBar;
+import org.emovit.generate.EmotionClassifier;
+import org.emovit.model.InstructBlip;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Accuracy of the model on a labelled set, with the predictions, metrics and confusion matrix on disk. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Evaluate on a labelled set: an EmoSet split file (test.json/val.json/train.json) or a folder per class "
+                + "(FI, Emotion6, WEBEmo style; --mapping for class names that differ from the 8 emotions).",
+                "Writes OUT/predictions.jsonl, metrics.json, confusion.csv, confusion.png and confusion.svg; prints accuracy, "
+                        + "per-class precision/recall/F1, macro-F1 and the confusion matrix.",
+                "Resumable: a rerun with the same --out skips the images already predicted."})
+public final class EvalCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Mixin
+    GenerationOptions generationOptions;
+
+    @Option(names = "--dataset", required = true, paramLabel = "DIR|split.json")
+    Path dataset;
+
+    @Option(names = "--mapping", paramLabel = "FILE", description = "Class name -> emotion label (JSON object or CSV lines name,label).")
+    Path mapping;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: eval-<dataset name>).")
+    Path out;
+
+    @Option(names = "--mode", defaultValue = "score", description = "score (default) or generate.")
+    String mode;
+
+    @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--limit", defaultValue = "0", description = "Evaluate only the first N images (0 = all).")
+    int limit;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        EmotionClassifier.Mode m = ClassifyCommand.parseMode(mode);
+        LabelledDataset ds = Datasets.open(dataset, mapping);
+        Path dir = out != null ? out : Path.of("eval-" + ds.name());
+        Files.createDirectories(dir);
+        if (!ds.problems().isEmpty()) {
+            err.printf(Locale.ROOT, "%d dataset entries skipped, e.g.: %s%n", ds.problems().size(), ds.problems().get(0));
+        }
+        if (modelOptions.isEmbedded()) {
+            err.println(EmbeddedModel.NOTE);
+        }
+        List<LabelledImage> items = ds.items();
+        if (limit > 0 && items.size() > limit) {
+            items = items.subList(0, limit);
+        }
+        Map<String, LabelledImage> byId = new HashMap<>();
+        int failures;
+        long started = System.nanoTime();
+        int processed;
+        try (PredictionsFile predictions = PredictionsFile.open(dir.resolve("predictions.jsonl"))) {
+            Set<String> done = predictions.done();
+            List<BatchClassifier.Item> todo = new ArrayList<>();
+            for (LabelledImage item : items) {
+                byId.put(item.id(), item);
+                if (!done.contains(item.id())) {
+                    todo.add(new BatchClassifier.Item(item.id(), item.image()));
+                }
+            }
+            if (todo.size() < items.size()) {
+                err.printf(Locale.ROOT, "%d of %d image(s) already predicted in %s, skipped%n", items.size() - todo.size(), items.size(), dir);
+            }
+            processed = todo.size();
+            int[] failed = {0};
+            if (!todo.isEmpty()) {
+                try (NoGradGuard noGrad = new NoGradGuard(); InstructBlip model = modelOptions.load();
+                     ProgressBar progress = new ProgressBar("eval", todo.size(), System.err)) {
+                    EmotionClassifier classifier = new EmotionClassifier(model, modelOptions.processor(model));
+                    new BatchClassifier(classifier, m, generationOptions.config(), batchSize).run(todo, outcome -> {
+                        LabelledImage item = byId.get(outcome.item().id());
+                        EmotionClassifier.Result r = outcome.result();
+                        if (outcome.error() != null) {
+                            failed[0]++;
+                        }
+                        predictions.append(new Prediction(item.id(), item.image().toString(), item.goldLabel(),
+                                r == null ? null : r.label(), r == null ? Map.of() : r.probabilities(),
+                                r == null ? null : r.generated(), outcome.error()));
+                    }, progress);
+                }
+            }
+            failures = failed[0];
+            double seconds = (System.nanoTime() - started) / 1e9;
+            Metrics metrics = Metrics.of(predictions.all());
+            metrics.writeJson(dir.resolve("metrics.json"));
+            metrics.writeCsv(dir.resolve("confusion.csv"));
+            ConfusionMatrixPlot.writePng(metrics, dir.resolve("confusion.png"));
+            ConfusionMatrixPlot.writeSvg(metrics, dir.resolve("confusion.svg"));
+            o.println(metrics.toTable());
+            o.printf(Locale.ROOT, "this run: %d image(s) in %.1f s (%.2f images/s), %d failed%n", processed, seconds,
+                    processed / Math.max(seconds, 1e-9), failures);
+            o.printf(Locale.ROOT, "written: %s (predictions.jsonl, metrics.json, confusion.csv, confusion.png, confusion.svg)%n", dir);
+        }
+        return failures > 0 ? 2 : 0;
+    }
+}

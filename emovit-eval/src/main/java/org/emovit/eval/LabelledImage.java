@@ -1,0 +1,6 @@
+package org.emovit.eval;
+
+import java.nio.file.Path;
+
+/** One labelled image: its id, file, the dataset's class name and that class as one of the 8 (null when unmapped). */
+public record LabelledImage(String id, Path image, String goldLabel, Emotion gold) {}
