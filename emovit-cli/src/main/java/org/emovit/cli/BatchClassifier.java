@@ -18,12 +18,13 @@ final class BatchClassifier {
 
     record Item(String id, Path image) {}
 
-    record Outcome(Item item, EmotionClassifier.Result result, String error) {}
+    record Outcome(Item item, EmotionClassifier.Result result, String explanation, String error) {}
 
     private final EmotionClassifier classifier;
     private final EmotionClassifier.Mode mode;
     private final GenerationConfig generation;
     private final int batchSize;
+    private GenerationConfig explanation;
 
     BatchClassifier(EmotionClassifier classifier, EmotionClassifier.Mode mode, GenerationConfig generation, int batchSize) {
         if (batchSize < 1) {
@@ -33,6 +34,12 @@ final class BatchClassifier {
         this.mode = mode;
         this.generation = generation;
         this.batchSize = batchSize;
+    }
+
+    /** Also explain each prediction, decoding with these settings (null: no explanations). */
+    BatchClassifier explaining(GenerationConfig settings) {
+        this.explanation = settings;
+        return this;
     }
 
     void run(List<Item> items, Consumer<Outcome> sink, ProgressBar progress) {
@@ -45,7 +52,7 @@ final class BatchClassifier {
                     images.add(ImageDecoder.decode(item.image()));
                     readable.add(item);
                 } catch (RuntimeException e) {
-                    sink.accept(new Outcome(item, null, message(e)));
+                    sink.accept(new Outcome(item, null, null, message(e)));
                     step(progress, true);
                 }
             }
@@ -53,17 +60,21 @@ final class BatchClassifier {
                 continue;
             }
             List<EmotionClassifier.Result> results;
+            List<String> explanations = null;
             try {
                 results = classifier.classify(images, mode, generation);
+                if (explanation != null) {
+                    explanations = classifier.explain(images, results.stream().map(EmotionClassifier.Result::label).toList(), explanation);
+                }
             } catch (RuntimeException e) {
                 for (Item item : readable) {
-                    sink.accept(new Outcome(item, null, "classification failed: " + message(e)));
+                    sink.accept(new Outcome(item, null, null, "classification failed: " + message(e)));
                     step(progress, true);
                 }
                 continue;
             }
             for (int i = 0; i < readable.size(); i++) {
-                sink.accept(new Outcome(readable.get(i), results.get(i), null));
+                sink.accept(new Outcome(readable.get(i), results.get(i), explanations == null ? null : explanations.get(i), null));
                 step(progress, false);
             }
         }

@@ -116,7 +116,7 @@ public final class BenchCommand implements Callable<Integer> {
                     sync(projected, dev);
                     long c = System.nanoTime();
                     Tensor embeds = model.inputEmbeddings(ids, projected);
-                    KvCache cache = new KvCache(cfg.text().numLayers());
+                    KvCache cache = new KvCache(cfg.text().numLayers());   // closed below
                     Tensor positions = torch.arange(new Scalar(ids[0].length), Tensors.options(ScalarType.Long, dev)).unsqueeze(0).expand(batch, ids[0].length);
                     Tensor hidden = model.languageModel().forward(embeds, mask, positions, cache);
                     Tensor logits = model.languageModel().logits(Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1)));
@@ -132,6 +132,7 @@ public final class BenchCommand implements Callable<Integer> {
                         sync(logits, dev);
                     }
                     long e = System.nanoTime();
+                    cache.close();
                     s[0] = (b - a) / 1e6;
                     s[1] = (c - b) / 1e6;
                     s[2] = (d - c) / 1e6;
@@ -139,8 +140,8 @@ public final class BenchCommand implements Callable<Integer> {
                     if (run > 0) {
                         samples.add(s);
                     }
-                    out.printf(Locale.ROOT, "%s: vision %.0f ms, qformer+proj %.0f ms, llm prefill %.0f ms, decode %.0f ms/token%n",
-                            run == 0 ? "warm-up" : "run " + run, s[0], s[1], s[2], s[3]);
+                    out.printf(Locale.ROOT, "%s: vision %.0f ms, qformer+proj %.0f ms, llm prefill %.0f ms, decode %.0f ms/token (RSS %.2f GB)%n",
+                            run == 0 ? "warm-up" : "run " + run, s[0], s[1], s[2], s[3], rssGb());
                     out.flush();
                 }
             }
@@ -204,7 +205,8 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
-        out.printf(Locale.ROOT, "classify (score mode) batch %d: %.0f ms per batch, %.3f images/s%s%n", b, best, b * 1000.0 / best,
+        out.printf(Locale.ROOT, "classify (score mode) batch %d: %.0f ms per batch, %.3f images/s, peak RSS so far %.2f GB%s%n", b, best,
+                b * 1000.0 / best, peakRssGb(),
                 b == 1 ? String.format(Locale.ROOT, ", %.2fx one forward of image + prompt", best / forwardMs) : "");
         out.flush();
     }
@@ -215,11 +217,20 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** VmRSS: resident memory now. */
+    static double rssGb() {
+        return statusGb("VmRSS:");
+    }
+
     /** VmHWM from /proc/self/status: the most resident memory the process has had. */
     static double peakRssGb() {
+        return statusGb("VmHWM:");
+    }
+
+    private static double statusGb(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
+                if (line.startsWith(field)) {
                     String[] parts = line.trim().split("\\s+");
                     return Long.parseLong(parts[1]) / 1024.0 / 1024.0;
                 }

@@ -49,6 +49,12 @@ public final class ClassifyCommand implements Callable<Integer> {
             description = "score: likelihood of each of the 8 answers (default); generate: decode and parse \"Predict emotion: X\".")
     String mode;
 
+    @Option(names = "--explain", description = "Also ask the model why the image evokes the predicted emotion (greedy, --explain-tokens).")
+    boolean explain;
+
+    @Option(names = "--explain-tokens", defaultValue = "80", description = "Most tokens per explanation (default: ${DEFAULT-VALUE}).")
+    int explainTokens;
+
     @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
@@ -92,7 +98,8 @@ public final class ClassifyCommand implements Callable<Integer> {
                      StandardOpenOption.CREATE, StandardOpenOption.APPEND);
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
             EmotionClassifier classifier = new EmotionClassifier(model, modelOptions.processor(model));
-            new BatchClassifier(classifier, m, generationOptions.config(), batchSize).run(todo, outcome -> {
+            new BatchClassifier(classifier, m, generationOptions.config(), batchSize)
+                            .explaining(explain ? generationOptions.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null).run(todo, outcome -> {
                 if (outcome.error() != null) {
                     failures[0]++;
                 }
@@ -150,6 +157,9 @@ public final class ClassifyCommand implements Callable<Integer> {
             }
             if (r.generated() != null) {
                 n.put("generated", r.generated());
+            }
+            if (o.explanation() != null) {
+                n.put("explanation", o.explanation());
             }
         }
         try {

@@ -54,6 +54,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "score", description = "score (default) or generate.")
     String mode;
 
+    @Option(names = "--explain", description = "Also ask the model why the image evokes the predicted emotion (greedy, --explain-tokens).")
+    boolean explain;
+
+    @Option(names = "--explain-tokens", defaultValue = "80", description = "Most tokens per explanation (default: ${DEFAULT-VALUE}).")
+    int explainTokens;
+
     @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
@@ -103,7 +109,8 @@ public final class EvalCommand implements Callable<Integer> {
                 try (NoGradGuard noGrad = new NoGradGuard(); InstructBlip model = modelOptions.load();
                      ProgressBar progress = new ProgressBar("eval", todo.size(), System.err)) {
                     EmotionClassifier classifier = new EmotionClassifier(model, modelOptions.processor(model));
-                    new BatchClassifier(classifier, m, generationOptions.config(), batchSize).run(todo, outcome -> {
+                    new BatchClassifier(classifier, m, generationOptions.config(), batchSize)
+                            .explaining(explain ? generationOptions.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null).run(todo, outcome -> {
                         LabelledImage item = byId.get(outcome.item().id());
                         EmotionClassifier.Result r = outcome.result();
                         if (outcome.error() != null) {
@@ -111,7 +118,7 @@ public final class EvalCommand implements Callable<Integer> {
                         }
                         predictions.append(new Prediction(item.id(), item.image().toString(), item.goldLabel(),
                                 r == null ? null : r.label(), r == null ? Map.of() : r.probabilities(),
-                                r == null ? null : r.generated(), outcome.error()));
+                                r == null ? null : (outcome.explanation() != null ? outcome.explanation() : r.generated()), outcome.error()));
                     }, progress);
                 }
             }

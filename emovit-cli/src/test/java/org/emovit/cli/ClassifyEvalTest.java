@@ -34,6 +34,29 @@ class ClassifyEvalTest {
         return file;
     }
 
+    /** A PNG whose header claims 30000 x 30000 pixels (a decompression bomb), with a tiny body. */
+    static Path hugePng(Path file) throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10});
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(30000).putInt(30000).put((byte) 8).put((byte) 2)
+                .put((byte) 0).put((byte) 0).put((byte) 0);
+        chunk(out, "IHDR", ihdr.array());
+        chunk(out, "IDAT", new byte[] {0x78, (byte) 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
+        chunk(out, "IEND", new byte[0]);
+        Files.write(file, out.toByteArray());
+        return file;
+    }
+
+    static void chunk(java.io.ByteArrayOutputStream out, String type, byte[] data) throws Exception {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        crc.update(data);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+        out.write(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        out.write(data);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
     static List<JsonNode> lines(Path file) throws Exception {
         List<JsonNode> out = new ArrayList<>();
         for (String l : Files.readAllLines(file)) {
@@ -50,15 +73,17 @@ class ClassifyEvalTest {
         Files.writeString(images.resolve("notes.jpg"), "not an image at all");
         byte[] jpeg = Files.readAllBytes(EmbeddedModel.sample("photo.jpg"));
         Files.write(images.resolve("cut.jpg"), java.util.Arrays.copyOf(jpeg, jpeg.length / 2));
+        hugePng(images.resolve("huge.png"));
         Path out = dir.resolve("out.jsonl");
         CommandsTest.Result r = CommandsTest.run("classify", "--batch-size", "3", "--output", out.toString(), images.toString());
         assertThat(r.code()).as(r.err()).isEqualTo(2);
-        assertThat(r.err()).contains("2 of 4 image(s) failed");
+        assertThat(r.err()).contains("3 of 5 image(s) failed");
         Map<String, JsonNode> byName = new HashMap<>();
         for (JsonNode n : lines(out)) {
             byName.put(Path.of(n.get("image").asText()).getFileName().toString(), n);
         }
-        assertThat(byName).containsOnlyKeys("a.png", "b.png", "notes.jpg", "cut.jpg");
+        assertThat(byName).containsOnlyKeys("a.png", "b.png", "notes.jpg", "cut.jpg", "huge.png");
+        assertThat(byName.get("huge.png").get("error").asText()).contains("30000");
         assertThat(byName.get("notes.jpg").get("error").asText()).contains("notes.jpg");
         assertThat(byName.get("cut.jpg").get("error").asText()).containsIgnoringCase("truncated");
         for (String good : List.of("a.png", "b.png")) {
@@ -74,6 +99,15 @@ class ClassifyEvalTest {
         // a rerun skips what is done and retries only the failures
         CommandsTest.Result again = CommandsTest.run("classify", "--output", out.toString(), images.toString());
         assertThat(again.err()).contains("2 image(s) already in");
+    }
+
+    @Test
+    void explanationsOnDemand(@TempDir Path dir) throws Exception {
+        Path img = png(dir.resolve("a.png"), 7);
+        Path out = dir.resolve("out.jsonl");
+        CommandsTest.Result r = CommandsTest.run("classify", "--explain", "--explain-tokens", "5", "--output", out.toString(), img.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(lines(out).get(0).has("explanation")).isTrue();
     }
 
     @Test

@@ -41,7 +41,14 @@ public final class BeamSearch {
                 .masked_fill(mask.eq(new org.bytedeco.pytorch.Scalar(0)), new org.bytedeco.pytorch.Scalar(1));
         long nextPosition = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)))[0] + 1;
 
-        KvCache cache = new KvCache(languageModel.config().numLayers());
+        try (KvCache cache = new KvCache(languageModel.config().numLayers())) {
+            return search(contextEmbeds, mask, positions, nextPosition, config, cache);
+        }
+    }
+
+    private long[] search(Tensor contextEmbeds, Tensor mask, Tensor positions, long nextPosition, GenerationConfig config,
+                          KvCache cache) {
+        int beams = config.numBeams();
         Tensor hidden = languageModel.forward(contextEmbeds, mask, positions, cache);
         Tensor last = Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1)).select(1, 0);
 

@@ -39,7 +39,14 @@ public final class CandidateScorer {
             next[b] += 1;
         }
 
-        KvCache cache = new KvCache(languageModel.config().numLayers());
+        try (KvCache cache = new KvCache(languageModel.config().numLayers())) {
+            return score(contextEmbeds, mask, positions, next, candidates, shared, cache);
+        }
+    }
+
+    private double[][] score(Tensor contextEmbeds, Tensor mask, Tensor positions, long[] next, List<long[]> candidates,
+                             int shared, KvCache cache) {
+        int batch = (int) contextEmbeds.size(0), count = candidates.size();
         Tensor hidden = languageModel.forward(contextEmbeds, mask, positions, cache);
         Tensor lastHidden = Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1));   // predicts the first answer token
         double[] sharedLogProb = new double[batch];
@@ -97,9 +104,11 @@ public final class CandidateScorer {
                 }
             }
         }
-        KvCache expanded = cache.expandBatch(count);
         Tensor idsTensor = Tensors.fromLongs(ids).to(languageModel.device(), ScalarType.Long);
-        Tensor h = languageModel.forward(languageModel.embed(idsTensor), Tensors.fromLongs(rowMask), Tensors.fromLongs(pos), expanded);
+        Tensor h;
+        try (KvCache expanded = cache.expandBatch(count)) {
+            h = languageModel.forward(languageModel.embed(idsTensor), Tensors.fromLongs(rowMask), Tensors.fromLongs(pos), expanded);
+        }
         Tensor firstPredictor = lastHidden.repeat_interleave(count, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional());
         Tensor predictors = Ops.cat(1, firstPredictor, Ops.slice(h, 1, 0, longest - 1));
         Tensor logp = logSoftmax(predictors).gather(2, idsTensor.unsqueeze(-1)).squeeze(-1);

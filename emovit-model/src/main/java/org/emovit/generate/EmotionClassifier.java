@@ -111,6 +111,32 @@ public final class EmotionClassifier {
         return out;
     }
 
+    /** The question asked for an explanation of a predicted emotion (EmoVIT's reasoning data asks such "why" questions). */
+    public static String explanationQuestion(String label) {
+        return "Why does this image evoke " + label + "? Explain what in the image causes this feeling.";
+    }
+
+    /** One explanation per image of why it evokes the given label, decoded as configured. */
+    public List<String> explain(List<RgbImage> images, List<String> labels, GenerationConfig generation) {
+        List<String> prompts = new ArrayList<>();
+        for (String label : labels) {
+            prompts.add(explanationQuestion(label == null ? "this emotion" : label));
+        }
+        try (PointerScope scope = new PointerScope()) {
+            InstructBlipProcessor.Batch batch = processor.encode(images, prompts);
+            Tensor queries = model.queryOutputs(model.encodeImage(batch.pixelValues()), batch.qformerInputIds(),
+                    batch.qformerAttentionMask());
+            Tensor embeds = model.inputEmbeddings(batch.inputIds(), model.project(queries));
+            long eos = processor.llmTokenizer().eosId();
+            List<String> out = new ArrayList<>();
+            for (long[] t : new GreedyDecoder(model.languageModel(), eos, processor.llmTokenizer().padId())
+                    .generate(embeds, batch.attentionMask(), generation.withNumBeams(1), null)) {
+                out.add(processor.decode(mapZeroToEos(t, eos)));
+            }
+            return out;
+        }
+    }
+
     /** EmoVIT maps a generated id 0 (unk) to 2 before decoding. */
     static long[] mapZeroToEos(long[] tokens, long eos) {
         long[] out = tokens.clone();

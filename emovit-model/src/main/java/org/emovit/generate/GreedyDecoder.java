@@ -1,6 +1,7 @@
 package org.emovit.generate;
 
 import java.util.Arrays;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -48,39 +49,52 @@ public final class GreedyDecoder {
         Tensor positions = mask.cumsum(1).sub(new Scalar(1)).masked_fill(mask.eq(new Scalar(0)), new Scalar(1));
         long[] next = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)));
 
-        KvCache cache = new KvCache(languageModel.config().numLayers());
-        Tensor hidden = languageModel.forward(inputsEmbeds, mask, positions, cache);
         long[][] out = new long[batch][maxNewTokens];
         boolean[] done = new boolean[batch];
         int produced = 0;
-        for (int step = 0; step < maxNewTokens; step++) {
-            Tensor last = Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1));
-            Tensor scores = languageModel.logits(last).select(1, 0).to(ScalarType.Float);
-            scores = LogitsProcessing.repetitionPenalty(scores, out, step, config.repetitionPenalty());
-            scores = LogitsProcessing.minLength(scores, step, config.minNewTokens(), eosId);
-            long[] tokens = Tensors.toLongs(scores.argmax(new LongOptional(-1), false));
-            boolean allDone = true;
-            for (int b = 0; b < batch; b++) {
-                if (done[b]) {
-                    tokens[b] = padId;
+        // Each step runs in its own scope; only the cache and the last hidden state live from step to step.
+        try (KvCache cache = new KvCache(languageModel.config().numLayers())) {
+            Tensor last = Ops.step(() -> {
+                Tensor h = languageModel.forward(inputsEmbeds, mask, positions, cache);
+                return Ops.slice(h, 1, h.size(1) - 1, h.size(1)).clone();
+            });
+            try {
+                for (int step = 0; step < maxNewTokens; step++) {
+                    long[] tokens;
+                    try (PointerScope scope = new PointerScope()) {
+                        Tensor scores = languageModel.logits(last).select(1, 0).to(ScalarType.Float);
+                        scores = LogitsProcessing.repetitionPenalty(scores, out, step, config.repetitionPenalty());
+                        scores = LogitsProcessing.minLength(scores, step, config.minNewTokens(), eosId);
+                        tokens = Tensors.toLongs(scores.argmax(new LongOptional(-1), false));
+                    }
+                    boolean allDone = true;
+                    for (int b = 0; b < batch; b++) {
+                        if (done[b]) {
+                            tokens[b] = padId;
+                        }
+                        out[b][step] = tokens[b];
+                        done[b] |= tokens[b] == eosId;
+                        allDone &= done[b];
+                    }
+                    produced = step + 1;
+                    if (listener != null) {
+                        listener.onStep(step, tokens.clone());
+                    }
+                    if (allDone || step == maxNewTokens - 1) {
+                        break;
+                    }
+                    for (int b = 0; b < batch; b++) {
+                        next[b] += 1;
+                    }
+                    long[] stepTokens = tokens;
+                    Tensor previous = last;
+                    last = Ops.step(() -> languageModel.forward(languageModel.embed(Tensors.fromLongs(stepTokens, batch, 1)),
+                            Tensors.fromLongs(ones(batch), batch, 1), Tensors.fromLongs(next.clone(), batch, 1), cache));
+                    previous.close();
                 }
-                out[b][step] = tokens[b];
-                done[b] |= tokens[b] == eosId;
-                allDone &= done[b];
+            } finally {
+                last.close();
             }
-            produced = step + 1;
-            if (listener != null) {
-                listener.onStep(step, tokens.clone());
-            }
-            if (allDone || step == maxNewTokens - 1) {
-                break;
-            }
-            for (int b = 0; b < batch; b++) {
-                next[b] += 1;
-            }
-            Tensor ids = Tensors.fromLongs(tokens, batch, 1);
-            Tensor stepMask = Tensors.fromLongs(ones(batch), batch, 1);
-            hidden = languageModel.forward(languageModel.embed(ids), stepMask, Tensors.fromLongs(next.clone(), batch, 1), cache);
         }
         long[][] trimmed = new long[batch][];
         for (int b = 0; b < batch; b++) {

@@ -1,12 +1,15 @@
 package org.emovit.model;
 
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
 
 /**
  * Keys and values of every decoder layer for the positions seen so far ([B, kvHeads, S, headDim] each), and
- * the 0/1 key mask over those positions, so decoding one more token costs one token's work.
+ * the 0/1 key mask over those positions, so decoding one more token costs one token's work. The cache owns its
+ * tensors (they outlive the per-layer scopes that compute them) and frees each one as soon as it is replaced;
+ * close() frees the rest.
  */
-public final class KvCache {
+public final class KvCache implements AutoCloseable {
     private final Tensor[] keys;
     private final Tensor[] values;
     private Tensor keyMask;
@@ -22,13 +25,9 @@ public final class KvCache {
 
     /** Appends this step's keys/values for a layer and returns the full ones. */
     Tensor[] append(int layer, Tensor k, Tensor v) {
-        if (keys[layer] != null) {
-            k = Ops.cat(2, keys[layer], k);
-            v = Ops.cat(2, values[layer], v);
-        }
-        keys[layer] = k;
-        values[layer] = v;
-        return new Tensor[] {k, v};
+        keys[layer] = replace(keys[layer], keys[layer] == null ? k : Ops.cat(2, keys[layer], k));
+        values[layer] = replace(values[layer], values[layer] == null ? v : Ops.cat(2, values[layer], v));
+        return new Tensor[] {keys[layer], values[layer]};
     }
 
     Tensor keyMask() {
@@ -36,26 +35,50 @@ public final class KvCache {
     }
 
     void keyMask(Tensor mask) {
-        keyMask = mask;
+        keyMask = replace(keyMask, mask);
+    }
+
+    private static Tensor replace(Tensor old, Tensor next) {
+        Tensor owned = Ops.own(next);
+        if (old != null && old != next) {
+            old.close();
+        }
+        return owned;
     }
 
     /** Keeps the given rows, in the given order (beam search follows its surviving beams). */
     public void selectRows(Tensor rows) {
         for (int i = 0; i < keys.length; i++) {
-            keys[i] = keys[i].index_select(0, rows);
-            values[i] = values[i].index_select(0, rows);
+            keys[i] = replace(keys[i], keys[i].index_select(0, rows));
+            values[i] = replace(values[i], values[i].index_select(0, rows));
         }
-        keyMask = keyMask.index_select(0, rows);
+        keyMask = replace(keyMask, keyMask.index_select(0, rows));
     }
 
-    /** Repeats every batch row n times (a prompt's cache shared by n continuations, e.g. n candidate answers). */
+    /** A new cache with every batch row repeated n times (a prompt's cache shared by n continuations). */
     public KvCache expandBatch(long n) {
         KvCache out = new KvCache(keys.length);
         for (int i = 0; i < keys.length; i++) {
-            out.keys[i] = keys[i].repeat_interleave(n, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional());
-            out.values[i] = values[i].repeat_interleave(n, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional());
+            out.keys[i] = Ops.own(keys[i].repeat_interleave(n, new LongOptional(0), new LongOptional()));
+            out.values[i] = Ops.own(values[i].repeat_interleave(n, new LongOptional(0), new LongOptional()));
         }
-        out.keyMask = keyMask.repeat_interleave(n, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional());
+        out.keyMask = Ops.own(keyMask.repeat_interleave(n, new LongOptional(0), new LongOptional()));
         return out;
+    }
+
+    @Override
+    public void close() {
+        for (int i = 0; i < keys.length; i++) {
+            if (keys[i] != null) {
+                keys[i].close();
+                values[i].close();
+                keys[i] = null;
+                values[i] = null;
+            }
+        }
+        if (keyMask != null) {
+            keyMask.close();
+            keyMask = null;
+        }
     }
 }

@@ -99,15 +99,22 @@ public final class LlamaDecoder {
         Tensor bias = attentionBias(fullKeyMask, t, past, inputsEmbeds.scalar_type());
         Tensor[] rotary = rotary(positionIds, inputsEmbeds.scalar_type());
 
-        Tensor x = inputsEmbeds;
+        Tensor x = Ops.own(inputsEmbeds.add(new Scalar(0)));   // a tensor of our own, freed layer by layer
         for (int i = 0; i < layers.size(); i++) {
             Layer layer = layers.get(i);
-            x = x.add(selfAttention(i, layer, rmsNorm(x, layer.inputNorm), bias, rotary, cache));
-            Tensor h = rmsNorm(x, layer.postNorm);
-            Tensor gated = torch.silu(linear(h, layer.gateWeight, null)).mul(linear(h, layer.upWeight, null));
-            x = x.add(linear(gated, layer.downWeight, null));
+            Tensor in = x;
+            int index = i;
+            x = Ops.step(() -> {
+                Tensor h = in.add(selfAttention(index, layer, rmsNorm(in, layer.inputNorm), bias, rotary, cache));
+                Tensor m = rmsNorm(h, layer.postNorm);
+                Tensor gated = torch.silu(linear(m, layer.gateWeight, null)).mul(linear(m, layer.upWeight, null));
+                return h.add(linear(gated, layer.downWeight, null));
+            });
+            in.close();
         }
-        return rmsNorm(x, finalNorm);
+        Tensor out = rmsNorm(x, finalNorm);
+        x.close();
+        return out;
     }
 
     public Tensor logits(Tensor hidden) {

@@ -56,6 +56,37 @@ public final class Ops {
         return x.slice(dim, new LongOptional(start), new LongOptional(end), 1);
     }
 
+    /**
+     * Takes a tensor out of the current {@link org.bytedeco.javacpp.PointerScope}, so it outlives it; the caller
+     * frees it with close(). Native memory is invisible to the GC, so long loops free each layer's temporaries
+     * in a scope of their own and keep only what the next step needs this way.
+     */
+    public static Tensor own(Tensor t) {
+        t.retainReference();
+        org.bytedeco.javacpp.PointerScope scope = org.bytedeco.javacpp.PointerScope.getInnerScope();
+        if (scope != null) {
+            scope.detach(t);
+        }
+        return t;
+    }
+
+    /** Hands an owned tensor to the current scope, which frees it when it closes. */
+    public static Tensor handBack(Tensor t) {
+        org.bytedeco.javacpp.PointerScope scope = org.bytedeco.javacpp.PointerScope.getInnerScope();
+        if (scope != null) {
+            scope.attach(t);
+            t.releaseReference();
+        }
+        return t;
+    }
+
+    /** Runs one step of a loop in its own scope: everything it allocates is freed, except the result (owned). */
+    public static Tensor step(java.util.function.Supplier<Tensor> body) {
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            return own(body.get());
+        }
+    }
+
     public static Scalar scalar(double v) {
         return new Scalar(v);
     }

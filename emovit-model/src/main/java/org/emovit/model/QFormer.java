@@ -105,16 +105,23 @@ public final class QFormer {
         Tensor selfBias = Ops.keyMaskBias(fullMask, x.scalar_type());
         Tensor image = imageEmbeds.to(x.device(), x.scalar_type());
 
+        x = Ops.own(x);
         for (Layer layer : layers) {
-            Tensor h = attend(layer.selfAttention, x, x, selfBias);
-            Tensor queryPart = slice(h, 1, 0, q);
-            if (layer.crossAttention != null) {
-                queryPart = attend(layer.crossAttention, queryPart, image, null);
-            }
-            Tensor queryOut = feedForward(layer.queryFeedForward, queryPart);
-            x = t > 0 ? cat(1, queryOut, feedForward(layer.textFeedForward, slice(h, 1, q, q + t))) : queryOut;
+            Tensor in = x;
+            x = Ops.step(() -> {
+                Tensor h = attend(layer.selfAttention, in, in, selfBias);
+                Tensor queryPart = slice(h, 1, 0, q);
+                if (layer.crossAttention != null) {
+                    queryPart = attend(layer.crossAttention, queryPart, image, null);
+                }
+                Tensor queryOut = feedForward(layer.queryFeedForward, queryPart);
+                return t > 0 ? cat(1, queryOut, feedForward(layer.textFeedForward, slice(h, 1, q, q + t))) : queryOut;
+            });
+            in.close();
         }
-        return slice(x, 1, 0, q);
+        Tensor out = slice(x, 1, 0, q);
+        x.close();   // the slice keeps the storage alive
+        return out;
     }
 
     private Tensor attend(Attention a, Tensor x, Tensor keysFrom, Tensor bias) {

@@ -62,13 +62,19 @@ public final class VisionEncoder {
 
     /** pixel values [B, 3, S, S] (normalised) -> image features [B, 1 + patches, D] after the final LayerNorm. */
     public Tensor forward(Tensor pixelValues) {
-        Tensor x = embed(pixelValues.to(patchWeight.device(), patchWeight.scalar_type()));
+        Tensor x = Ops.step(() -> embed(pixelValues.to(patchWeight.device(), patchWeight.scalar_type())));
         for (Block b : blocks) {
-            x = x.add(selfAttention(b, layerNorm(x, b.norm1Weight, b.norm1Bias, config.layerNormEps())));
-            Tensor h = layerNorm(x, b.norm2Weight, b.norm2Bias, config.layerNormEps());
-            x = x.add(linear(gelu(linear(h, b.fc1Weight, b.fc1Bias)), b.fc2Weight, b.fc2Bias));
+            Tensor in = x;
+            x = Ops.step(() -> {
+                Tensor h = in.add(selfAttention(b, layerNorm(in, b.norm1Weight, b.norm1Bias, config.layerNormEps())));
+                Tensor m = layerNorm(h, b.norm2Weight, b.norm2Bias, config.layerNormEps());
+                return h.add(linear(gelu(linear(m, b.fc1Weight, b.fc1Bias)), b.fc2Weight, b.fc2Bias));
+            });
+            in.close();
         }
-        return layerNorm(x, postNormWeight, postNormBias, config.layerNormEps());
+        Tensor out = layerNorm(x, postNormWeight, postNormBias, config.layerNormEps());
+        x.close();
+        return out;
     }
 
     private Tensor embed(Tensor pixels) {
