@@ -12,8 +12,9 @@ import org.emovit.model.Tensors;
 
 /**
  * The log-likelihood of each of a fixed set of answers after each context, in one pass over the context:
- * the context is run once into the KV cache, the answers' common leading tokens once more, and only then is
- * the cache repeated for the candidates, which are scored together (right-padded) in one batched pass.
+ * the context is run once into the KV cache, the answers' common leading tokens once more, and then the rest
+ * of every answer in one more pass, all answers side by side in one row per context with an attention mask
+ * that lets each see only the context and itself (so the context's cache is never copied per answer).
  */
 public final class CandidateScorer {
     private final LlamaDecoder languageModel;
@@ -77,51 +78,76 @@ public final class CandidateScorer {
             }
         }
 
-        int longest = 0;
-        for (long[] c : candidates) {
-            longest = Math.max(longest, c.length - shared);
+        // All candidates' remaining tokens go in one row per context, each seeing the context (in the cache)
+        // and only its own earlier tokens, at the positions it would have alone: no copy of the cache per candidate.
+        int total = 0;
+        int[] offset = new int[count];
+        for (int c = 0; c < count; c++) {
+            offset[c] = total;
+            total += candidates.get(c).length - shared;
         }
         double[][] out = new double[batch][count];
-        if (longest == 0) {
+        if (total == 0) {
             for (int b = 0; b < batch; b++) {
                 java.util.Arrays.fill(out[b], sharedLogProb[b]);
             }
             return out;
         }
-        int rows = batch * count;
-        long[][] ids = new long[rows][longest];
-        long[][] rowMask = new long[rows][longest];
-        long[][] pos = new long[rows][longest];
-        for (int b = 0; b < batch; b++) {
-            for (int c = 0; c < count; c++) {
-                long[] cand = candidates.get(c);
-                int r = b * count + c;
-                for (int j = 0; j < longest; j++) {
-                    boolean real = shared + j < cand.length;
-                    ids[r][j] = real ? cand[shared + j] : cand[cand.length - 1];
-                    rowMask[r][j] = real ? 1 : 0;
-                    pos[r][j] = next[b] + j;
+        long[] flat = new long[total];
+        int[] owner = new int[total];
+        long[] within = new long[total];
+        boolean[] visible = new boolean[total * total];
+        for (int c = 0; c < count; c++) {
+            long[] cand = candidates.get(c);
+            for (int j = 0; j < cand.length - shared; j++) {
+                int i = offset[c] + j;
+                flat[i] = cand[shared + j];
+                owner[i] = c;
+                within[i] = j;
+                for (int k = 0; k <= j; k++) {
+                    visible[i * total + offset[c] + k] = true;
                 }
             }
         }
-        Tensor idsTensor = Tensors.fromLongs(ids).to(languageModel.device(), ScalarType.Long);
-        Tensor h;
-        try (KvCache expanded = cache.expandBatch(count)) {
-            h = languageModel.forward(languageModel.embed(idsTensor), Tensors.fromLongs(rowMask), Tensors.fromLongs(pos), expanded);
+        long[][] ids = new long[batch][total];
+        long[][] pos = new long[batch][total];
+        long[][] ones = new long[batch][total];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < total; i++) {
+                ids[b][i] = flat[i];
+                pos[b][i] = next[b] + within[i];
+                ones[b][i] = 1;
+            }
         }
-        Tensor firstPredictor = lastHidden.repeat_interleave(count, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional());
-        Tensor predictors = Ops.cat(1, firstPredictor, Ops.slice(h, 1, 0, longest - 1));
-        Tensor logp = logSoftmax(predictors).gather(2, idsTensor.unsqueeze(-1)).squeeze(-1);
-        float[] lp = Tensors.toFloats(logp.mul(Tensors.fromLongs(rowMask).to(logp.device(), ScalarType.Float)));
+        Tensor visibleTensor = Tensors.fromLongs(toLongs(visible), total, total).to(languageModel.device(), ScalarType.Bool);
+        Tensor idsTensor = Tensors.fromLongs(ids).to(languageModel.device(), ScalarType.Long);
+        Tensor h = languageModel.forward(languageModel.embed(idsTensor), Tensors.fromLongs(ones), Tensors.fromLongs(pos), cache,
+                visibleTensor);
+        // token i is predicted by the hidden state before it in its own candidate (the context's last for the first)
+        long[] predictorIndex = new long[total];
+        for (int i = 0; i < total; i++) {
+            predictorIndex[i] = within[i] == 0 ? 0 : 1 + (i - 1);
+        }
+        Tensor predictors = Ops.cat(1, lastHidden, h).index_select(1,
+                Tensors.fromLongs(predictorIndex, total).to(languageModel.device(), ScalarType.Long));
+        float[] lp = Tensors.toFloats(logSoftmax(predictors).gather(2, idsTensor.unsqueeze(-1)).squeeze(-1));
         for (int b = 0; b < batch; b++) {
             for (int c = 0; c < count; c++) {
-                int r = b * count + c;
                 double sum = sharedLogProb[b];
-                for (int j = 0; j < longest; j++) {
-                    sum += lp[r * longest + j];
+                int len = candidates.get(c).length - shared;
+                for (int j = 0; j < len; j++) {
+                    sum += lp[b * total + offset[c] + j];
                 }
                 out[b][c] = sum;
             }
+        }
+        return out;
+    }
+
+    private static long[] toLongs(boolean[] v) {
+        long[] out = new long[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i] ? 1 : 0;
         }
         return out;
     }

@@ -87,6 +87,16 @@ public final class LlamaDecoder {
      * @return final hidden states [B, T, D] (after the last RMSNorm)
      */
     public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache) {
+        return forward(inputsEmbeds, keyMask, positionIds, cache, null);
+    }
+
+    /**
+     * As {@link #forward(Tensor, Tensor, Tensor, KvCache)}, but the new positions see each other as
+     * {@code visible} says ([T, T] bool: may new position i attend new position j) instead of causally. This
+     * scores several short continuations of one context in one row, each seeing the context and only its own
+     * earlier tokens, without copying the context's cache once per continuation.
+     */
+    public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache, Tensor visible) {
         long t = inputsEmbeds.size(1);
         long past = cache == null ? 0 : cache.length();
         Tensor fullKeyMask = keyMask.to(embedTokens.device(), ScalarType.Long);
@@ -96,7 +106,7 @@ public final class LlamaDecoder {
             }
             cache.keyMask(fullKeyMask);
         }
-        Tensor bias = attentionBias(fullKeyMask, t, past, inputsEmbeds.scalar_type());
+        Tensor bias = attentionBias(fullKeyMask, t, past, inputsEmbeds.scalar_type(), visible);
         Tensor[] rotary = rotary(positionIds, inputsEmbeds.scalar_type());
 
         Tensor x = Ops.own(inputsEmbeds.add(new Scalar(0)));   // a tensor of our own, freed layer by layer
@@ -161,10 +171,16 @@ public final class LlamaDecoder {
         return x.mul(rotary[0]).add(rotated.mul(rotary[1]));
     }
 
-    /** Additive bias [B, 1, T, past+T]: causal over absolute positions and zero weight on padded keys. */
-    private static Tensor attentionBias(Tensor keyMask, long t, long past, ScalarType dtype) {
+    /**
+     * Additive bias [B, 1, T, past+T]: causal over absolute positions (or the given visibility among the new
+     * positions, the past being visible to all) and zero weight on padded keys.
+     */
+    private static Tensor attentionBias(Tensor keyMask, long t, long past, ScalarType dtype, Tensor visible) {
         long s = keyMask.size(1);
-        Tensor causal = torch.tril(torch.ones(new long[] {t, s}, Tensors.options(ScalarType.Bool, keyMask.device())), past);
+        Tensor causal = visible == null
+                ? torch.tril(torch.ones(new long[] {t, s}, Tensors.options(ScalarType.Bool, keyMask.device())), past)
+                : cat(1, torch.ones(new long[] {t, past}, Tensors.options(ScalarType.Bool, keyMask.device())),
+                        visible.to(keyMask.device(), ScalarType.Bool));
         Tensor allowed = causal.unsqueeze(0).logical_and(keyMask.to(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
         Tensor zeros = torch.zeros(new long[] {keyMask.size(0), 1, t, s}, Tensors.options(dtype, keyMask.device()));
         return zeros.masked_fill(allowed.logical_not(), new Scalar(Tensors.lowest(dtype)));
