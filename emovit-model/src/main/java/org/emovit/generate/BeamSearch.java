@@ -9,7 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.KvCache;
-import org.emovit.model.LlamaDecoder;
+import org.emovit.model.LanguageModel;
 import org.emovit.model.Ops;
 import org.emovit.model.Tensors;
 
@@ -20,10 +20,10 @@ import org.emovit.model.Tensors;
  * (HF's early_stopping=True), so one beam is exactly greedy decoding.
  */
 public final class BeamSearch {
-    private final LlamaDecoder languageModel;
+    private final LanguageModel languageModel;
     private final long eosId;
 
-    public BeamSearch(LlamaDecoder languageModel, long eosId) {
+    public BeamSearch(LanguageModel languageModel, long eosId) {
         this.languageModel = languageModel;
         this.eosId = eosId;
     }
@@ -41,7 +41,7 @@ public final class BeamSearch {
                 .masked_fill(mask.eq(new org.bytedeco.pytorch.Scalar(0)), new org.bytedeco.pytorch.Scalar(1));
         long nextPosition = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)))[0] + 1;
 
-        try (KvCache cache = new KvCache(languageModel.config().numLayers())) {
+        try (KvCache cache = new KvCache(languageModel.numLayers())) {
             return search(contextEmbeds, mask, positions, nextPosition, config, cache);
         }
     }

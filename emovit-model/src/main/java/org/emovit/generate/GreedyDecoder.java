@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.KvCache;
-import org.emovit.model.LlamaDecoder;
+import org.emovit.model.LanguageModel;
 import org.emovit.model.Ops;
 import org.emovit.model.Tensors;
 
@@ -22,11 +22,11 @@ public final class GreedyDecoder {
         void onStep(int step, long[] tokens);
     }
 
-    private final LlamaDecoder languageModel;
+    private final LanguageModel languageModel;
     private final long eosId;
     private final long padId;
 
-    public GreedyDecoder(LlamaDecoder languageModel, long eosId, long padId) {
+    public GreedyDecoder(LanguageModel languageModel, long eosId, long padId) {
         this.languageModel = languageModel;
         this.eosId = eosId;
         this.padId = padId;
@@ -53,7 +53,7 @@ public final class GreedyDecoder {
         boolean[] done = new boolean[batch];
         int produced = 0;
         // Each step runs in its own scope; only the cache and the last hidden state live from step to step.
-        try (KvCache cache = new KvCache(languageModel.config().numLayers())) {
+        try (KvCache cache = new KvCache(languageModel.numLayers())) {
             Tensor last = Ops.step(() -> {
                 Tensor h = languageModel.forward(inputsEmbeds, mask, positions, cache);
                 return Ops.slice(h, 1, h.size(1) - 1, h.size(1)).clone();

@@ -21,7 +21,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * embeddings (rotate-half form), causal self-attention with a padding mask, a SwiGLU feed-forward, a final
  * RMSNorm and the LM head. A {@link KvCache} carries keys and values between decoding steps.
  */
-public final class LlamaDecoder {
+public final class LlamaDecoder implements LanguageModel {
 
     private record Layer(Tensor inputNorm, Tensor qWeight, Tensor kWeight, Tensor vWeight, Tensor oWeight,
                          Tensor postNorm, Tensor gateWeight, Tensor upWeight, Tensor downWeight) {}
@@ -65,14 +65,27 @@ public final class LlamaDecoder {
         return config;
     }
 
+    @Override
+    public int numLayers() {
+        return config.numLayers();
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
     public Tensor embed(Tensor ids) {
         return torch.embedding(embedTokens, ids.to(embedTokens.device(), ScalarType.Long));
     }
 
+    @Override
     public ScalarType dtype() {
         return embedTokens.scalar_type();
     }
 
+    @Override
     public org.bytedeco.pytorch.Device device() {
         return embedTokens.device();
     }
@@ -86,6 +99,7 @@ public final class LlamaDecoder {
      * @param cache        keys/values of earlier positions (updated), or null for a one-shot pass
      * @return final hidden states [B, T, D] (after the last RMSNorm)
      */
+    @Override
     public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache) {
         return forward(inputsEmbeds, keyMask, positionIds, cache, null);
     }
@@ -127,6 +141,7 @@ public final class LlamaDecoder {
         return out;
     }
 
+    @Override
     public Tensor logits(Tensor hidden) {
         return linear(hidden, lmHead, null);
     }

@@ -45,17 +45,24 @@ public final class QFormer {
     public QFormer(QFormerConfig config, StateDict w) {
         this.config = config;
         long d = config.hiddenSize();
-        wordEmbeddings = w.take("qformer.embeddings.word_embeddings.weight", config.vocabSize(), d);
-        positionEmbeddings = w.take("qformer.embeddings.position_embeddings.weight", config.maxPositions(), d);
-        embedNormWeight = w.take("qformer.embeddings.layernorm.weight", d);
-        embedNormBias = w.take("qformer.embeddings.layernorm.bias", d);
+        if (config.textInput()) {
+            wordEmbeddings = w.take("qformer.embeddings.word_embeddings.weight", config.vocabSize(), d);
+            positionEmbeddings = w.take("qformer.embeddings.position_embeddings.weight", config.maxPositions(), d);
+            embedNormWeight = w.take("qformer.embeddings.layernorm.weight", d);
+            embedNormBias = w.take("qformer.embeddings.layernorm.bias", d);
+        } else {
+            wordEmbeddings = null;
+            positionEmbeddings = null;
+            embedNormWeight = w.take("qformer.layernorm.weight", d);
+            embedNormBias = w.take("qformer.layernorm.bias", d);
+        }
         for (int i = 0; i < config.numLayers(); i++) {
             String l = "qformer.encoder.layer." + i + ".";
             layers.add(new Layer(
                     readAttention(w, l + "attention.", d),
                     config.hasCrossAttention(i) ? readAttention(w, l + "crossattention.", config.encoderHiddenSize()) : null,
                     readFeedForward(w, l + "intermediate_query.", l + "output_query."),
-                    readFeedForward(w, l + "intermediate.", l + "output.")));
+                    config.textInput() ? readFeedForward(w, l + "intermediate.", l + "output.") : null));
         }
     }
 
@@ -89,6 +96,9 @@ public final class QFormer {
      * @return the query positions of the last hidden state [B, Q, D]
      */
     public Tensor forward(Tensor queries, Tensor inputIds, Tensor attentionMask, Tensor imageEmbeds) {
+        if (!config.textInput() || inputIds == null) {
+            return forwardQueriesOnly(queries, imageEmbeds);
+        }
         long batch = inputIds.size(0), q = queries.size(1), t = inputIds.size(1);
         if (t > config.maxPositions()) {
             throw new IllegalArgumentException("the Q-Former instruction has " + t + " tokens but the model has only "
@@ -122,6 +132,25 @@ public final class QFormer {
         Tensor out = slice(x, 1, 0, q);
         x.close();   // the slice keeps the storage alive
         return out;
+    }
+
+    /** BLIP-2's Q-Former: the query tokens alone (LayerNorm, then the layers' query path). */
+    private Tensor forwardQueriesOnly(Tensor queries, Tensor imageEmbeds) {
+        Tensor x = Ops.own(layerNorm(queries.to(embedNormWeight.device(), embedNormWeight.scalar_type()), embedNormWeight,
+                embedNormBias, config.layerNormEps()));
+        Tensor image = imageEmbeds.to(x.device(), x.scalar_type());
+        for (Layer layer : layers) {
+            Tensor in = x;
+            x = Ops.step(() -> {
+                Tensor h = attend(layer.selfAttention, in, in, null);
+                if (layer.crossAttention != null) {
+                    h = attend(layer.crossAttention, h, image, null);
+                }
+                return feedForward(layer.queryFeedForward, h);
+            });
+            in.close();
+        }
+        return Ops.handBack(x);
     }
 
     private Tensor attend(Attention a, Tensor x, Tensor keysFrom, Tensor bias) {

@@ -1,0 +1,151 @@
+package org.emovit.model;
+
+import static org.emovit.model.Ops.linear;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.weights.Safetensors;
+import org.emovit.weights.TensorSource;
+
+/**
+ * BLIP-2 with OPT (HF `Blip2ForConditionalGeneration`, LAVIS `blip2_opt`): EmoVIT's captioner. The same
+ * vision encoder as InstructBLIP, a Q-Former that reads only the image (no instruction), a projection, and OPT;
+ * the projected queries fill the image placeholder positions of OPT's input.
+ */
+public final class Blip2Opt implements AutoCloseable {
+
+    /** Sizes: vision and Q-Former as InstructBLIP's records, OPT's own, the query count and the placeholder id. */
+    public record Config(VisionConfig vision, QFormerConfig qformer, OptConfig text, int numQueryTokens, int imageTokenIndex) {
+        public static Config fromJson(JsonNode n) {
+            return new Config(VisionConfig.fromJson(n.path("vision_config")), QFormerConfig.fromJson(n.path("qformer_config")),
+                    OptConfig.fromJson(n.path("text_config")), Json.intOr(n, "num_query_tokens", 32),
+                    Json.intOr(n, "image_token_index", -1));
+        }
+    }
+
+    public record Outputs(Tensor qformerLastHiddenState, Tensor languageModelInputs, Tensor logits) {}
+
+    private final Config config;
+    private final VisionEncoder vision;
+    private final Tensor queryTokens;
+    private final QFormer qformer;
+    private final Tensor projectionWeight;
+    private final Tensor projectionBias;
+    private final OptDecoder languageModel;
+    private final List<AutoCloseable> resources;
+
+    public Blip2Opt(Config config, StateDict w, List<AutoCloseable> resources) {
+        this.config = config;
+        this.resources = new ArrayList<>(resources);
+        vision = new VisionEncoder(config.vision(), w);
+        queryTokens = w.take("query_tokens", 1, config.numQueryTokens(), config.qformer().hiddenSize());
+        qformer = new QFormer(config.qformer(), w);
+        projectionWeight = w.take("language_projection.weight", config.text().hiddenSize(), config.qformer().hiddenSize());
+        projectionBias = w.take("language_projection.bias", config.text().hiddenSize());
+        languageModel = new OptDecoder(config.text(), w, "language_model.");
+        w.requireAllTaken();
+    }
+
+    /** A Hugging Face BLIP-2 OPT directory (config.json + safetensors). */
+    public static Blip2Opt load(Path dir, ScalarType dtype, Device device) {
+        Path configFile = dir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) {
+            throw new ModelLoadException("not a Hugging Face model directory (no config.json): " + dir);
+        }
+        Config config;
+        try {
+            JsonNode n = new ObjectMapper().readTree(configFile.toFile());
+            ((com.fasterxml.jackson.databind.node.ObjectNode) n.path("qformer_config")).put("use_qformer_text_input",
+                    n.path("qformer_config").path("use_qformer_text_input").asBoolean(false));
+            config = Config.fromJson(n);
+        } catch (IOException | ClassCastException e) {
+            throw new ModelLoadException("cannot read BLIP-2 config " + configFile + ": " + e.getMessage(), e);
+        }
+        TensorSource src = Safetensors.openDir(dir);
+        try {
+            StateDict w = new StateDict(dtype, device);
+            for (String key : src.keys()) {
+                w.put(key, new StateDict.Entry(src.get(key).shape(), src.describe(), () -> Tensors.viewOf(src.get(key))));
+            }
+            return new Blip2Opt(config, w, List.of(src));
+        } catch (RuntimeException e) {
+            src.close();
+            throw e;
+        }
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public OptDecoder languageModel() {
+        return languageModel;
+    }
+
+    /** Projected query outputs [B, Q, D] for the images. */
+    public Tensor imagePrompt(Tensor pixelValues) {
+        Tensor image = vision.forward(pixelValues);
+        Tensor queries = queryTokens.expand(image.size(0), queryTokens.size(1), queryTokens.size(2));
+        return linear(qformer.forward(queries, null, null, image), projectionWeight, projectionBias);
+    }
+
+    /** OPT's input embeddings with the projected queries in the placeholder positions (or the first Q positions). */
+    public Tensor inputEmbeddings(long[][] inputIds, Tensor languageModelInputs) {
+        int batch = inputIds.length, length = inputIds[0].length, q = config.numQueryTokens();
+        long[][] tokens = new long[batch][length];
+        long[][] index = new long[batch][length];
+        for (int b = 0; b < batch; b++) {
+            int slot = 0;
+            for (int j = 0; j < length; j++) {
+                boolean image = config.imageTokenIndex() >= 0 ? inputIds[b][j] == config.imageTokenIndex() : j < q;
+                if (image && slot < q) {
+                    index[b][j] = slot++;
+                } else {
+                    tokens[b][j] = inputIds[b][j];
+                    index[b][j] = q + j;
+                }
+            }
+            if (slot != q) {
+                throw new IllegalArgumentException("sample " + b + " has " + slot + " image slots but the model has " + q + " query tokens");
+            }
+        }
+        Tensor text = languageModel.embed(Tensors.fromLongs(tokens));
+        Tensor combined = Ops.cat(1, languageModelInputs.to(text.device(), text.scalar_type()), text);
+        Tensor gather = Tensors.fromLongs(index).to(text.device(), ScalarType.Long).unsqueeze(-1).expand(batch, length, text.size(2));
+        return combined.gather(1, gather);
+    }
+
+    /** The fixture's forward: Q-Former output, projected inputs and OPT's logits. */
+    public Outputs forward(Tensor pixelValues, long[][] inputIds, Tensor attentionMask) {
+        Tensor image = vision.forward(pixelValues);
+        Tensor queries = queryTokens.expand(image.size(0), queryTokens.size(1), queryTokens.size(2));
+        Tensor qOut = qformer.forward(queries, null, null, image);
+        Tensor projected = linear(qOut, projectionWeight, projectionBias);
+        Tensor embeds = inputEmbeddings(inputIds, projected);
+        Tensor mask = attentionMask.to(embeds.device(), ScalarType.Long);
+        Tensor positions = mask.cumsum(1).sub(new Scalar(1)).masked_fill(mask.eq(new Scalar(0)), new Scalar(1));
+        Tensor hidden = languageModel.forward(embeds, mask, positions, null);
+        return new Outputs(qOut, projected, languageModel.logits(hidden));
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable r : resources) {
+            try {
+                r.close();
+            } catch (Exception ignored) {
+                // read-only mappings
+            }
+        }
+    }
+}
