@@ -41,6 +41,10 @@ public final class InstructBlipLoader {
                 StateDict overlay = new StateDict(dtype, device);
                 readOverlay(source.overlay(), overlay, open);
                 weights.overlay(overlay);
+                // Overlay tensors are small: give them memory of their own, so results do not depend on where the
+                // tensors sit in the file (unaligned data can take other kernels and round differently).
+                java.util.Set<String> tuned = new java.util.HashSet<>(overlay.keys());
+                weights.ownCopies(key -> ownCopies.test(key) || tuned.contains(key));
             }
             return new InstructBlip(config, weights, open);
         } catch (RuntimeException e) {

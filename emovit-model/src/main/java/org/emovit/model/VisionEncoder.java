@@ -62,6 +62,21 @@ public final class VisionEncoder {
 
     /** pixel values [B, 3, S, S] (normalised) -> image features [B, 1 + patches, D] after the final LayerNorm. */
     public Tensor forward(Tensor pixelValues) {
+        Tensor blocksOut = encodeBlocks(pixelValues);
+        Tensor out = finalNorm(blocksOut);
+        return out;
+    }
+
+    /**
+     * The final LayerNorm (LAVIS ln_vision) alone. Training keeps the blocks frozen but tunes ln_vision, so it
+     * runs the blocks without a graph and this with one (and a feature cache stores the blocks' output).
+     */
+    public Tensor finalNorm(Tensor blocksOutput) {
+        return layerNorm(blocksOutput, postNormWeight, postNormBias, config.layerNormEps());
+    }
+
+    /** The blocks' output before the final LayerNorm. */
+    public Tensor encodeBlocks(Tensor pixelValues) {
         Tensor x = Ops.step(() -> embed(pixelValues.to(patchWeight.device(), patchWeight.scalar_type())));
         for (Block b : blocks) {
             Tensor in = x;
@@ -72,9 +87,7 @@ public final class VisionEncoder {
             });
             in.close();
         }
-        Tensor out = layerNorm(x, postNormWeight, postNormBias, config.layerNormEps());
-        x.close();
-        return out;
+        return Ops.handBack(x);
     }
 
     private Tensor embed(Tensor pixels) {

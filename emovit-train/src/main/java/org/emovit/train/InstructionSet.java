@@ -1,0 +1,71 @@
+package org.emovit.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The instruction set EmoVIT trains on: all.json (a JSON list) or JSONL of
+ * {"id", "image", "conversations": [{"from": "human", "value": Q}, {"from": "gpt", "value": A}, ...]}, images
+ * resolved against an image root. A record whose image is missing, or that is malformed, is skipped and
+ * reported, never fatal.
+ */
+public record InstructionSet(List<InstructionRecord> records, List<String> skipped) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static InstructionSet read(Path file, Path imageRoot) {
+        List<JsonNode> nodes = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
+        try {
+            String text = Files.readString(file, StandardCharsets.UTF_8);
+            if (text.stripLeading().startsWith("[")) {
+                JSON.readTree(text).forEach(nodes::add);
+            } else {
+                int line = 0;
+                for (String l : text.split("\\R")) {
+                    line++;
+                    if (l.isBlank()) {
+                        continue;
+                    }
+                    try {
+                        nodes.add(JSON.readTree(l));
+                    } catch (IOException e) {
+                        skipped.add(file + " line " + line + ": not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read instruction set " + file + ": " + e.getMessage(), e);
+        }
+        List<InstructionRecord> records = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            JsonNode n = nodes.get(i);
+            String where = file.getFileName() + " record " + i;
+            JsonNode conv = n.path("conversations");
+            if (!n.hasNonNull("image") || !conv.isArray() || conv.size() < 2) {
+                skipped.add(where + ": needs \"image\" and a \"conversations\" list of human/gpt turns");
+                continue;
+            }
+            Path image = imageRoot.resolve(n.get("image").asText());
+            if (!Files.isRegularFile(image)) {
+                skipped.add(where + ": image not found: " + image);
+                continue;
+            }
+            String id = n.hasNonNull("id") ? n.get("id").asText() : Integer.toString(i);
+            for (int t = 0; t + 1 < conv.size(); t += 2) {
+                JsonNode q = conv.get(t), a = conv.get(t + 1);
+                if (!"human".equals(q.path("from").asText()) || !"gpt".equals(a.path("from").asText())) {
+                    skipped.add(where + " turn " + t + ": expected a human turn followed by a gpt turn");
+                    break;
+                }
+                records.add(new InstructionRecord(id, image, q.path("value").asText(), a.path("value").asText()));
+            }
+        }
+        return new InstructionSet(records, skipped);
+    }
+}

@@ -1,0 +1,224 @@
+package org.emovit.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Consumer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.OptimizerParamGroup;
+import org.bytedeco.pytorch.OptimizerParamGroupVector;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.emovit.image.EvalTransform;
+import org.emovit.image.ImageDecoder;
+import org.emovit.image.RgbImage;
+import org.emovit.model.InstructBlip;
+import org.emovit.model.Tensors;
+
+/**
+ * EmoVIT's visual instruction tuning: the ViT and the LLM stay frozen; the Q-Former (with its embeddings), the
+ * query tokens, the projection and ln_vision learn from the LM loss on the answer tokens, with AdamW (no weight
+ * decay on 1-D tensors, as LAVIS groups them) and LAVIS's warm-up + cosine schedule. Every random choice derives
+ * from (seed, epoch, sample), so a run resumed from a checkpoint continues exactly as if it had not stopped.
+ */
+public final class Trainer {
+
+    /** One optimizer step's record (also a line of metrics.jsonl). */
+    public record StepMetrics(int step, int epoch, double loss, double lr, double samplesPerSecond) {}
+
+    public record Result(int steps, List<StepMetrics> history, int skippedSamples) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final InstructBlip model;
+    private final Batcher batcher;
+    private final TrainConfig config;
+    private final Path runDir;
+    private final Map<String, Tensor> trainable = new LinkedHashMap<>();
+    private final AdamW optimizer;
+    private final TrainTransform trainTransform;
+    private final EvalTransform evalTransform;
+
+    /** The tensors EmoVIT tunes (HF names): everything but the ViT's blocks and the LLM. */
+    public static boolean isTrainable(String key) {
+        return key.startsWith("qformer.") || key.equals("query_tokens") || key.startsWith("language_projection.")
+                || key.startsWith("vision_model.post_layernorm.");
+    }
+
+    public Trainer(InstructBlip model, Batcher batcher, TrainConfig config, Path runDir) {
+        this.model = model;
+        this.batcher = batcher;
+        this.config = config;
+        this.runDir = runDir;
+        TensorVector decay = new TensorVector(), noDecay = new TensorVector();
+        for (Map.Entry<String, Tensor> p : model.namedParameters().entrySet()) {
+            if (isTrainable(p.getKey())) {
+                Tensor t = p.getValue();
+                t.requires_grad_(true);
+                trainable.put(p.getKey(), t);
+                // LAVIS: no weight decay for p.ndim < 2 or names with "bias", "ln", "bn"
+                boolean oneD = t.dim() < 2 || p.getKey().contains("bias") || p.getKey().contains("norm") || p.getKey().contains("LayerNorm");
+                (oneD ? noDecay : decay).push_back(t);
+            }
+        }
+        AdamWOptions withDecay = new AdamWOptions(config.initLr());
+        withDecay.weight_decay().put(config.weightDecay());
+        AdamWOptions without = new AdamWOptions(config.initLr());
+        without.weight_decay().put(0.0);
+        optimizer = new AdamW(decay, withDecay);
+        optimizer.add_param_group(new OptimizerParamGroup(noDecay, without));
+        int size = model.config().vision().imageSize();
+        trainTransform = new TrainTransform(size);
+        evalTransform = new EvalTransform(size);
+    }
+
+    /**
+     * Ends training: the tuned tensors stop requiring gradients. libtorch picks other kernels for weights that
+     * require gradients (even with autograd off), which round differently in the last bit; after this the model
+     * computes exactly as one loaded with the exported overlay.
+     */
+    public void freeze() {
+        trainable.values().forEach(t -> t.requires_grad_(false));
+    }
+
+    public Map<String, Tensor> trainable() {
+        return trainable;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /**
+     * Trains from the given step (0, or a checkpoint's) to the end of the schedule or config.maxSteps().
+     *
+     * @param onStep called after each optimizer step (progress display)
+     */
+    public Result run(List<InstructionRecord> records, int startStep, Consumer<StepMetrics> onStep) {
+        int perEpoch = (records.size() + config.batchSize() - 1) / config.batchSize();
+        int stepsPerEpoch = Math.max(1, perEpoch / config.accumGradIters());
+        int totalSteps = config.maxSteps() > 0 ? config.maxSteps() : stepsPerEpoch * config.maxEpoch();
+        LrSchedule schedule = LrSchedule.of(config);
+        List<StepMetrics> history = new ArrayList<>();
+        int skipped = 0;
+        int step = startStep;
+        Path metrics = runDir.resolve("metrics.jsonl");
+        try (BufferedWriter log = Files.newBufferedWriter(metrics, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND)) {
+            while (step < totalSteps) {
+                int epoch = step / stepsPerEpoch, inEpoch = step % stepsPerEpoch;
+                List<Integer> order = epochOrder(records.size(), epoch);
+                double lr = schedule.lr(epoch, inEpoch);
+                OptimizerParamGroupVector groups = optimizer.param_groups();
+                for (long g = 0; g < groups.size(); g++) {
+                    groups.get(g).options().set_lr(lr);
+                }
+                long started = System.nanoTime();
+                double lossSum = 0;
+                int samples = 0;
+                for (int micro = 0; micro < config.accumGradIters(); micro++) {
+                    int first = ((inEpoch * config.accumGradIters() + micro) * config.batchSize()) % Math.max(1, records.size());
+                    List<InstructionRecord> batch = new ArrayList<>();
+                    List<float[]> pixels = new ArrayList<>();
+                    for (int k = 0; k < config.batchSize() && first + k < records.size(); k++) {
+                        int index = order.get(first + k);
+                        InstructionRecord r = records.get(index);
+                        try {
+                            RgbImage img = ImageDecoder.decode(r.image());
+                            Random random = new Random(config.seed() * 1_000_003L + (long) epoch * records.size() + index);
+                            pixels.add(config.augment() ? trainTransform.apply(img, random) : evalTransform.apply(img));
+                            batch.add(r);
+                        } catch (RuntimeException e) {
+                            skipped++;
+                        }
+                    }
+                    if (batch.isEmpty()) {
+                        continue;
+                    }
+                    lossSum += microStep(batch, pixels);
+                    samples += batch.size();
+                }
+                if (config.clipGradNorm() > 0) {
+                    torch.clip_grad_norm_(new TensorVector(trainable.values().toArray(new Tensor[0])), config.clipGradNorm());
+                }
+                optimizer.step();
+                optimizer.zero_grad();
+                step++;
+                double seconds = (System.nanoTime() - started) / 1e9;
+                StepMetrics m = new StepMetrics(step, epoch, lossSum / config.accumGradIters(), lr, samples / Math.max(seconds, 1e-9));
+                history.add(m);
+                log.write(JSON.writeValueAsString(m));
+                log.newLine();
+                log.flush();
+                if (onStep != null) {
+                    onStep.accept(m);
+                }
+                if (step % config.checkpointEvery() == 0 || step == totalSteps) {
+                    Checkpoints.save(runDir, step, this, config);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + metrics + ": " + e.getMessage(), e);
+        }
+        return new Result(step, history, skipped);
+    }
+
+    /** The same shuffled order for the same (seed, epoch). */
+    private List<Integer> epochOrder(int n, int epoch) {
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, new Random(config.seed() + 31L * epoch));
+        return order;
+    }
+
+    /** Forward and backward of one micro-batch; returns its loss. Gradients accumulate (scaled by 1/accum). */
+    private double microStep(List<InstructionRecord> records, List<float[]> pixelRows) {
+        try (PointerScope scope = new PointerScope()) {
+            int size = model.config().vision().imageSize();
+            float[] flat = new float[pixelRows.size() * 3 * size * size];
+            for (int i = 0; i < pixelRows.size(); i++) {
+                System.arraycopy(pixelRows.get(i), 0, flat, i * pixelRows.get(i).length, pixelRows.get(i).length);
+            }
+            Tensor pixels = Tensors.fromFloats(flat, pixelRows.size(), 3, size, size);
+            Batcher.Batch b = batcher.build(records);
+            Tensor loss = loss(pixels, b);
+            float value = Tensors.toFloats(loss)[0];
+            loss.div(new org.bytedeco.pytorch.Scalar(config.accumGradIters())).backward();
+            return value;
+        }
+    }
+
+    /** The LM loss on a batch with the ViT under no-grad (frozen: its features need no graph). */
+    public Tensor loss(Tensor pixels, Batcher.Batch b) {
+        Tensor blocks;
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            blocks = model.vision().encodeBlocks(pixels).detach();
+        }
+        Tensor features = model.vision().finalNorm(blocks);   // ln_vision is tuned, the blocks are not
+        Tensor queries = model.queryOutputs(features, b.qformerInputIds(), b.qformerAttentionMask());
+        Tensor embeds = model.inputEmbeddings(b.inputIds(), model.project(queries));
+        long batch = b.inputIds().length, length = b.inputIds()[0].length;
+        Tensor positions = torch.arange(new org.bytedeco.pytorch.Scalar(length), Tensors.options(torch.ScalarType.Long, embeds.device()))
+                .unsqueeze(0).expand(batch, length);
+        Tensor hidden = model.languageModel().forward(embeds, b.attentionMask(), positions, null);
+        return InstructBlip.loss(model.languageModel().logits(hidden), b.labels());
+    }
+}
