@@ -10,6 +10,8 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.emovit.generate.GreedyDecoder;
 import org.emovit.model.InstructBlip;
+import org.emovit.model.InstructBlipLoader;
+import org.emovit.train.Trainer;
 import org.emovit.model.Ops;
 import org.emovit.model.Tensors;
 import org.emovit.weights.RawTensor;
@@ -42,6 +44,9 @@ public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--greedy", defaultValue = "0", paramLabel = "N", description = "Also decode N tokens greedily after sample 0.")
     int greedy;
 
+    @Option(names = "--grads", description = "Also write grad.<name> for every tensor training tunes (ViT and LLM frozen); needs input.labels.")
+    boolean grads;
+
     @Spec
     CommandSpec spec;
 
@@ -52,8 +57,21 @@ public final class ForwardCommand implements Callable<Integer> {
             err.println(EmbeddedModel.NOTE);
         }
         Map<String, RawTensor> results = new LinkedHashMap<>();
-        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope();
-             TensorSource in = Safetensors.open(inputs); InstructBlip model = modelOptions.load()) {
+        try (NoGradGuard noGrad = grads ? null : new NoGradGuard(); PointerScope scope = new PointerScope();
+             TensorSource in = Safetensors.open(inputs);
+             InstructBlip model = grads
+                     ? InstructBlipLoader.load(modelOptions.source(), modelOptions.scalarType(), modelOptions.torchDevice(), Trainer::isTrainable)
+                     : modelOptions.load()) {
+            if (grads) {
+                if (!has(in, "labels")) {
+                    throw new IllegalArgumentException("--grads needs input.labels in " + inputs);
+                }
+                model.namedParameters().forEach((k, t) -> {
+                    if (Trainer.isTrainable(k)) {
+                        t.requires_grad_(true);
+                    }
+                });
+            }
             Tensor pixels = tensor(in, "pixel_values");
             Tensor qIds = tensor(in, "qformer_input_ids");
             Tensor qMask = tensor(in, "qformer_attention_mask");
@@ -65,9 +83,19 @@ public final class ForwardCommand implements Callable<Integer> {
             results.put("language_model_inputs", Tensors.toRawF32(o.languageModelInputs()));
             results.put("logits", Tensors.toRawF32(o.logits()));
             if (has(in, "labels")) {
-                results.put("loss", Tensors.toRawF32(InstructBlip.loss(o.logits(), tensor(in, "labels")).reshape(1)));
+                Tensor loss = InstructBlip.loss(o.logits(), tensor(in, "labels"));
+                results.put("loss", Tensors.toRawF32(loss.reshape(1)));
+                if (grads) {
+                    loss.backward();
+                    model.namedParameters().forEach((k, t) -> {
+                        if (Trainer.isTrainable(k) && t.grad().defined()) {
+                            results.put("grad." + k, Tensors.toRawF32(t.grad()));
+                        }
+                    });
+                }
             }
             if (greedy > 0) {
+                model.namedParameters().values().forEach(t -> t.requires_grad_(false));
                 results.put("greedy_ids", RawTensor.ofLongs(new long[] {greedy}, greedyIds(model, o, ids, mask)));
             }
         }
@@ -78,6 +106,15 @@ public final class ForwardCommand implements Callable<Integer> {
 
     /** Greedy continuation of sample 0 from its real (unmasked) positions. */
     private long[] greedyIds(InstructBlip model, InstructBlip.Outputs o, long[][] ids, Tensor mask) {
+        NoGradGuard noGrad = new NoGradGuard();
+        try {
+            return greedyIdsNoGrad(model, o, ids, mask);
+        } finally {
+            noGrad.close();
+        }
+    }
+
+    private long[] greedyIdsNoGrad(InstructBlip model, InstructBlip.Outputs o, long[][] ids, Tensor mask) {
         long[] m = Tensors.toLongs(Ops.slice(mask, 0, 0, 1));
         Tensor embeds = model.inputEmbeddings(new long[][] {ids[0]}, Ops.slice(o.languageModelInputs(), 0, 0, 1));
         long kept = 0;

@@ -97,6 +97,64 @@ class CommandsTest {
     }
 
     @Test
+    void forwardWritesGradientsMatchingTheReference(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("grads.safetensors");
+        Result r = run("forward", "--grads", "--inputs", cases().toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        int compared = 0;
+        try (TensorSource got = Safetensors.open(out); TensorSource expected = Safetensors.open(cases())) {
+            for (String key : expected.keys()) {
+                if (!key.startsWith("expected.grad.")) {
+                    continue;
+                }
+                float[] ref = expected.get(key).toFloatArray(), g = got.get(key.substring("expected.".length())).toFloatArray();
+                double diff = 0, max = 0;
+                for (int i = 0; i < ref.length; i++) {
+                    diff = Math.max(diff, Math.abs(g[i] - ref[i]));
+                    max = Math.max(max, Math.abs(ref[i]));
+                }
+                if (max < 1e-7) {
+                    assertThat(diff).as(key).isLessThan(1e-6);   // a key bias: the true gradient is 0
+                } else {
+                    assertThat(diff / max).as(key).isLessThan(1e-4);
+                }
+                compared++;
+            }
+            assertThat(got.keys()).contains("grad.query_tokens", "grad.vision_model.post_layernorm.weight");
+        }
+        assertThat(compared).isGreaterThan(30);
+    }
+
+    @Test
+    void trainRunsResumesAndExportsAnOverlay(@TempDir Path dir) throws Exception {
+        Path images = dir.resolve("images");
+        java.nio.file.Files.createDirectories(images);
+        ClassifyEvalTest.png(images.resolve("a.png"), 1);
+        ClassifyEvalTest.png(images.resolve("b.png"), 2);
+        java.nio.file.Files.writeString(dir.resolve("all.json"), "[{\"id\": \"00001\", \"image\": \"a.png\", \"conversations\": "
+                + "[{\"from\": \"human\", \"value\": \"emotion?\"}, {\"from\": \"gpt\", \"value\": \"Predict emotion: awe\"}]},"
+                + "{\"id\": \"00002\", \"image\": \"b.png\", \"conversations\": "
+                + "[{\"from\": \"human\", \"value\": \"emotion?\"}, {\"from\": \"gpt\", \"value\": \"Predict emotion: fear\"}]},"
+                + "{\"id\": \"00003\", \"image\": \"missing.png\", \"conversations\": "
+                + "[{\"from\": \"human\", \"value\": \"q\"}, {\"from\": \"gpt\", \"value\": \"a\"}]}]");
+        java.nio.file.Files.writeString(dir.resolve("train.yaml"), "run:\n  init_lr: 0.001\n  warmup_steps: 2\n  batch_size_train: 2\n");
+        Path run = dir.resolve("run");
+        Result first = run("train", "--data", dir.resolve("all.json").toString(), "--images", images.toString(), "--out", run.toString(),
+                "--train-config", dir.resolve("train.yaml").toString(), "--max-steps", "3");
+        assertThat(first.code()).as(first.err()).isZero();
+        assertThat(first.err()).contains("1 record(s) skipped");
+        Result again = run("train", "--data", dir.resolve("all.json").toString(), "--images", images.toString(), "--out", run.toString(),
+                "--train-config", dir.resolve("train.yaml").toString(), "--max-steps", "5", "--resume");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).contains("resuming from").contains("step 3");
+        assertThat(run.resolve("model_weights.pth")).exists();
+        assertThat(run.resolve("curve.png")).exists();
+        assertThat(java.nio.file.Files.readAllLines(run.resolve("metrics.jsonl"))).hasSize(5);
+        Result ask = run("ask", "--overlay", run.resolve("model_weights.pth").toString(), "--max-new-tokens", "3");
+        assertThat(ask.code()).as(ask.err()).isZero();
+    }
+
+    @Test
     void missingCheckpointIsNamed(@TempDir Path dir) {
         Result r = run("ask", "--model", dir.resolve("nowhere").toString());
         assertThat(r.code()).isNotZero();

@@ -1,0 +1,139 @@
+package org.emovit.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.emovit.eval.ProgressBar;
+import org.emovit.generate.InstructBlipProcessor;
+import org.emovit.model.InstructBlip;
+import org.emovit.model.InstructBlipLoader;
+import org.emovit.train.Batcher;
+import org.emovit.train.Checkpoints;
+import org.emovit.train.InstructionSet;
+import org.emovit.train.TrainConfig;
+import org.emovit.train.Trainer;
+import org.emovit.train.TrainingPlot;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** EmoVIT's visual instruction tuning. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = {"Tune the Q-Former, query tokens, projection and ln_vision on an instruction set (ViT and LLM frozen).",
+                "Writes OUT/metrics.jsonl, OUT/checkpoints/step-N (every --checkpoint-every steps, atomically), OUT/curve.png, "
+                        + "and the tuned tensors as OUT/model_weights.pth ({\"model\": ...}, LAVIS names, usable with --overlay and by LAVIS) "
+                        + "and OUT/model_weights.safetensors.",
+                "--resume continues from the newest whole checkpoint to the same result as an uninterrupted run."})
+public final class TrainCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--data", required = true, paramLabel = "all.json", description = "Instruction set (JSON list or JSONL of LLaVA-style records).")
+    Path data;
+
+    @Option(names = "--images", required = true, paramLabel = "DIR", description = "Directory the records' image names resolve against.")
+    Path images;
+
+    @Option(names = "--out", required = true, paramLabel = "RUN_DIR")
+    Path out;
+
+    @Option(names = "--train-preset", defaultValue = "emovit-2025", description = "Training preset: emovit-2025 (FT.yaml now, default) or emovit-2024.")
+    String trainPreset;
+
+    @Option(names = "--train-config", paramLabel = "train.yaml", description = "YAML overriding the preset (our field names, or a LAVIS FT.yaml).")
+    Path trainConfig;
+
+    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after N optimizer steps (0: the whole schedule).")
+    int maxSteps;
+
+    @Option(names = "--resume", description = "Continue from the newest whole checkpoint in RUN_DIR.")
+    boolean resume;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Files.createDirectories(out);
+        TrainConfig config = TrainConfig.preset(trainPreset);
+        if (trainConfig != null) {
+            config = config.overriddenBy(trainConfig);
+        }
+        if (maxSteps > 0) {
+            config = config.withMaxSteps(maxSteps);
+        }
+        Files.writeString(out.resolve("config.yaml"), config.toYaml());
+        InstructionSet set = InstructionSet.read(data, images);
+        if (!set.skipped().isEmpty()) {
+            err.printf(Locale.ROOT, "%d record(s) skipped, e.g.: %s%n", set.skipped().size(), set.skipped().get(0));
+        }
+        if (set.records().isEmpty()) {
+            throw new IllegalArgumentException("no usable records in " + data);
+        }
+        if (modelOptions.isEmbedded()) {
+            err.println(EmbeddedModel.NOTE);
+        }
+        try (InstructBlip model = InstructBlipLoader.load(modelOptions.source(), modelOptions.scalarType(), modelOptions.torchDevice(),
+                Trainer::isTrainable)) {
+            InstructBlipProcessor processor = modelOptions.processor(model);
+            var qformerVocab = modelOptions.qformerVocab != null ? modelOptions.qformerVocab
+                    : modelOptions.source().isHuggingFace() ? modelOptions.source().hfDirectory().resolve("qformer_tokenizer/vocab.txt")
+                    : modelOptions.source().lavisInstructBlip().resolveSibling("vocab.txt");
+            Batcher batcher = new Batcher(model.config(), org.emovit.text.QFormerTokenizer.load(qformerVocab), processor.llmTokenizer(),
+                    config.maxTxtLen(), config.maxOutputTxtLen());
+            Trainer trainer = new Trainer(model, batcher, config, out);
+            int start = 0;
+            if (resume) {
+                List<String> problems = new ArrayList<>();
+                Optional<Checkpoints.Loaded> ck = Checkpoints.latestValid(out, problems);
+                problems.forEach(err::println);
+                if (ck.isPresent()) {
+                    Checkpoints.restore(ck.get(), trainer);
+                    start = ck.get().step();
+                    err.printf(Locale.ROOT, "resuming from %s (step %d)%n", ck.get().dir(), start);
+                } else {
+                    err.println("no checkpoint to resume from in " + out + ": starting at step 0");
+                }
+            }
+            int perEpoch = (set.records().size() + config.batchSize() - 1) / config.batchSize() / config.accumGradIters();
+            int total = config.maxSteps() > 0 ? config.maxSteps() : Math.max(1, perEpoch) * config.maxEpoch();
+            Trainer.Result result;
+            try (ProgressBar progress = new ProgressBar("train", total - start, System.err)) {
+                result = trainer.run(set.records(), start, m -> {
+                    progress.step(false);
+                    if (m.step() % 50 == 0 || m.step() == total) {
+                        err.printf(Locale.ROOT, "%nstep %d  loss %.4f  lr %.3g  %.2f samples/s%n", m.step(), m.loss(), m.lr(), m.samplesPerSecond());
+                    }
+                });
+            }
+            trainer.freeze();
+            Checkpoints.exportOverlay(trainer.trainable(), out.resolve("model_weights.pth"), out.resolve("model_weights.safetensors"));
+            List<Trainer.StepMetrics> all = readHistory(out.resolve("metrics.jsonl"));
+            TrainingPlot.write(all, out.resolve("curve.png"));
+            o.printf(Locale.ROOT, "trained to step %d (%d sample(s) skipped as unreadable); wrote %s (model_weights.pth, model_weights.safetensors, curve.png)%n",
+                    result.steps(), result.skippedSamples(), out);
+        }
+        return 0;
+    }
+
+    private static List<Trainer.StepMetrics> readHistory(Path metrics) throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<Trainer.StepMetrics> out = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics)) {
+            if (!line.isBlank()) {
+                out.add(json.readValue(line, Trainer.StepMetrics.class));
+            }
+        }
+        return out;
+    }
+}
