@@ -54,6 +54,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-steps", defaultValue = "0", description = "Stop after N optimizer steps (0: the whole schedule).")
     int maxSteps;
 
+    @Option(names = "--feature-cache", paramLabel = "DIR",
+            description = "Keep the frozen ViT's features per image here (default: RUN_DIR/feature-cache when augmentation is off; "
+                    + "with augmentation on, only when given).")
+    Path featureCache;
+
+    @Option(names = "--no-feature-cache", description = "Never cache ViT features.")
+    boolean noFeatureCache;
+
     @Option(names = "--resume", description = "Continue from the newest whole checkpoint in RUN_DIR.")
     boolean resume;
 
@@ -92,6 +100,15 @@ public final class TrainCommand implements Callable<Integer> {
             Batcher batcher = new Batcher(model.config(), org.emovit.text.QFormerTokenizer.load(qformerVocab), processor.llmTokenizer(),
                     config.maxTxtLen(), config.maxOutputTxtLen());
             Trainer trainer = new Trainer(model, batcher, config, out);
+            Path cacheDir = noFeatureCache ? null : featureCache != null ? featureCache : config.augment() ? null : out.resolve("feature-cache");
+            if (cacheDir != null) {
+                String source = modelOptions.source().isHuggingFace() ? modelOptions.source().hfDirectory().toAbsolutePath().toString()
+                        : modelOptions.source().lavisVit().toAbsolutePath().toString();
+                String key = "eval" + model.config().vision().imageSize() + "-" + modelOptions.dtype + "-"
+                        + Integer.toHexString(source.hashCode());
+                trainer.withFeatureCache(new org.emovit.train.FeatureCache(cacheDir, key));
+                err.println("ViT feature cache: " + cacheDir.resolve(key));
+            }
             int start = 0;
             if (resume) {
                 List<String> problems = new ArrayList<>();

@@ -54,6 +54,7 @@ public final class Trainer {
     private final AdamW optimizer;
     private final TrainTransform trainTransform;
     private final EvalTransform evalTransform;
+    private FeatureCache featureCache;
 
     /** The tensors EmoVIT tunes (HF names): everything but the ViT's blocks and the LLM. */
     public static boolean isTrainable(String key) {
@@ -95,6 +96,16 @@ public final class Trainer {
      */
     public void freeze() {
         trainable.values().forEach(t -> t.requires_grad_(false));
+    }
+
+    /**
+     * Keeps the frozen ViT's output per image on disk and skips the ViT when it is there. Only meaningful with
+     * the deterministic eval transform; with augmentation on it is used only when asked for (every crop
+     * differs, so the cache then holds the un-augmented features: a different, cheaper recipe).
+     */
+    public Trainer withFeatureCache(FeatureCache cache) {
+        this.featureCache = cache;
+        return this;
     }
 
     public Map<String, Tensor> trainable() {
@@ -140,9 +151,13 @@ public final class Trainer {
                         int index = order.get(first + k);
                         InstructionRecord r = records.get(index);
                         try {
-                            RgbImage img = ImageDecoder.decode(r.image());
-                            Random random = new Random(config.seed() * 1_000_003L + (long) epoch * records.size() + index);
-                            pixels.add(config.augment() ? trainTransform.apply(img, random) : evalTransform.apply(img));
+                            if (featureCache != null) {
+                                pixels.add(null);   // the features come from the cache, or from the eval transform
+                            } else {
+                                RgbImage img = ImageDecoder.decode(r.image());
+                                Random random = new Random(config.seed() * 1_000_003L + (long) epoch * records.size() + index);
+                                pixels.add(config.augment() ? trainTransform.apply(img, random) : evalTransform.apply(img));
+                            }
                             batch.add(r);
                         } catch (RuntimeException e) {
                             skipped++;
@@ -192,6 +207,14 @@ public final class Trainer {
     /** Forward and backward of one micro-batch; returns its loss. Gradients accumulate (scaled by 1/accum). */
     private double microStep(List<InstructionRecord> records, List<float[]> pixelRows) {
         try (PointerScope scope = new PointerScope()) {
+            if (featureCache != null) {
+                Tensor blocks = cachedBlocks(records);
+                Batcher.Batch b = batcher.build(records);
+                Tensor loss = lossFromBlocks(blocks, b);
+                float value = Tensors.toFloats(loss)[0];
+                loss.div(new org.bytedeco.pytorch.Scalar(config.accumGradIters())).backward();
+                return value;
+            }
             int size = model.config().vision().imageSize();
             float[] flat = new float[pixelRows.size() * 3 * size * size];
             for (int i = 0; i < pixelRows.size(); i++) {
@@ -206,12 +229,35 @@ public final class Trainer {
         }
     }
 
+    /** The ViT blocks' output for each record, from the cache or computed (eval transform) and stored. */
+    private Tensor cachedBlocks(List<InstructionRecord> records) {
+        Tensor[] rows = new Tensor[records.size()];
+        for (int i = 0; i < rows.length; i++) {
+            String key = FeatureCache.imageKey(records.get(i).image());
+            Tensor hit = featureCache.get(key, model.dtype(), model.device());
+            if (hit == null) {
+                float[] px = evalTransform.apply(ImageDecoder.decode(records.get(i).image()));
+                int size = model.config().vision().imageSize();
+                try (NoGradGuard noGrad = new NoGradGuard()) {
+                    hit = model.vision().encodeBlocks(Tensors.fromFloats(px, 1, 3, size, size)).select(0, 0).detach();
+                }
+                featureCache.put(key, hit);
+            }
+            rows[i] = hit.unsqueeze(0);
+        }
+        return org.emovit.model.Ops.cat(0, rows);
+    }
+
     /** The LM loss on a batch with the ViT under no-grad (frozen: its features need no graph). */
     public Tensor loss(Tensor pixels, Batcher.Batch b) {
         Tensor blocks;
         try (NoGradGuard noGrad = new NoGradGuard()) {
             blocks = model.vision().encodeBlocks(pixels).detach();
         }
+        return lossFromBlocks(blocks, b);
+    }
+
+    private Tensor lossFromBlocks(Tensor blocks, Batcher.Batch b) {
         Tensor features = model.vision().finalNorm(blocks);   // ln_vision is tuned, the blocks are not
         Tensor queries = model.queryOutputs(features, b.qformerInputIds(), b.qformerAttentionMask());
         Tensor embeds = model.inputEmbeddings(b.inputIds(), model.project(queries));
