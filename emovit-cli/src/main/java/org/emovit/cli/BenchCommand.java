@@ -68,6 +68,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Also time score-mode classification (8 answers over a shared KV cache) at these batch sizes, e.g. 1,4,16.")
     List<Integer> classifyBatches = new ArrayList<>();
 
+    @Option(names = "--train-steps", defaultValue = "0",
+            description = "Also time N training steps (ViT and LLM frozen, AdamW on the Q-Former, query tokens, projection; "
+                    + "the prompt plus 16 answer tokens per sample, --batch samples).")
+    int trainSteps;
+
     @Spec
     CommandSpec spec;
 
@@ -156,9 +161,64 @@ public final class BenchCommand implements Callable<Integer> {
             for (int b : classifyBatches) {
                 benchClassify(out, model, cfg, dev, b, med[0] + med[1] + med[2]);
             }
+            if (trainSteps > 0) {
+                benchTrain(out, model, cfg, dev);
+            }
             out.printf(Locale.ROOT, "peak RSS: %.2f GB%n", peakRssGb());
         }
         return 0;
+    }
+
+    /** Training steps on random data: ViT blocks under no-grad, loss on 16 answer tokens, backward, AdamW. */
+    private void benchTrain(PrintWriter out, InstructBlip model, InstructBlipConfig cfg, Device dev) {
+        org.bytedeco.pytorch.TensorVector params = new org.bytedeco.pytorch.TensorVector();
+        for (var e : model.namedParameters().entrySet()) {
+            if (org.emovit.train.Trainer.isTrainable(e.getKey())) {
+                e.getValue().requires_grad_(true);
+                params.push_back(e.getValue());
+            }
+        }
+        org.bytedeco.pytorch.AdamW optimizer = new org.bytedeco.pytorch.AdamW(params, new org.bytedeco.pytorch.AdamWOptions(1e-5));
+        int size = cfg.vision().imageSize(), answer = 16, vocab = cfg.text().vocabSize();
+        int length = cfg.numQueryTokens() + promptTokens + answer;
+        long[][] ids = new long[batch][length];
+        long[] labels = new long[batch * length];
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < length; j++) {
+                ids[b][j] = j < cfg.numQueryTokens() ? (cfg.imageTokenIndex() >= 0 ? cfg.imageTokenIndex() : 0) : 3 + j % (vocab - 4);
+                labels[b * length + j] = j >= length - answer ? ids[b][j] : -100;
+            }
+        }
+        try (org.bytedeco.pytorch.AutoGradMode grad = new org.bytedeco.pytorch.AutoGradMode(true)) {
+            for (int step = 0; step <= trainSteps; step++) {
+                try (PointerScope scope = new PointerScope()) {
+                    long a = System.nanoTime();
+                    Tensor pixels = torch.randn(new long[] {batch, 3, size, size}, Tensors.options(ScalarType.Float, dev));
+                    Tensor qIds = torch.randint(3, Math.min(2000, cfg.qformer().vocabSize() - 1),
+                            new long[] {batch, Math.min(promptTokens, Math.min(128, cfg.qformer().maxPositions()))}, Tensors.options(ScalarType.Long, dev));
+                    Tensor qMask = torch.ones(new long[] {batch, qIds.size(1)}, Tensors.options(ScalarType.Long, dev));
+                    Tensor blocks;
+                    try (NoGradGuard off = new NoGradGuard()) {
+                        blocks = model.vision().encodeBlocks(pixels).detach();
+                    }
+                    long b = System.nanoTime();
+                    Tensor embeds = model.inputEmbeddings(ids, model.project(model.queryOutputs(model.vision().finalNorm(blocks), qIds, qMask)));
+                    Tensor positions = torch.arange(new Scalar(length), Tensors.options(ScalarType.Long, dev)).unsqueeze(0).expand(batch, length);
+                    Tensor hidden = model.languageModel().forward(embeds, torch.ones(new long[] {batch, length}, Tensors.options(ScalarType.Long, dev)),
+                            positions, null);
+                    Tensor loss = InstructBlip.loss(model.languageModel().logits(hidden), Tensors.fromLongs(labels, batch, length));
+                    loss.backward();
+                    optimizer.step();
+                    optimizer.zero_grad();
+                    sync(loss, dev);
+                    long c = System.nanoTime();
+                    out.printf(Locale.ROOT, "%s: train step %.0f ms (ViT %.0f ms, Q-Former + LLM forward/backward + AdamW %.0f ms), %.3f samples/s, RSS %.2f GB%n",
+                            step == 0 ? "train warm-up" : "train step " + step, (c - a) / 1e6, (b - a) / 1e6, (c - b) / 1e6,
+                            batch * 1e9 / (c - a), rssGb());
+                    out.flush();
+                }
+            }
+        }
     }
 
     /**
