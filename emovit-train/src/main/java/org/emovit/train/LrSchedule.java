@@ -16,6 +16,9 @@ public record LrSchedule(double initLr, double minLr, double warmupLr, int warmu
             double lr = warmupLr + (initLr - warmupLr) * stepInEpoch / Math.max(warmupSteps, 1);
             return Math.min(lr, initLr);
         }
+        if (epoch >= maxEpoch) {
+            return minLr;   // past the schedule (--max-steps beyond max_epoch): stay at the floor, not wrap around
+        }
         return (initLr - minLr) * 0.5 * (1.0 + Math.cos(Math.PI * epoch / maxEpoch)) + minLr;
     }
 }
