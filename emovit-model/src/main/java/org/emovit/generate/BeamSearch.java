@@ -37,8 +37,7 @@ public final class BeamSearch {
         }
         int beams = config.numBeams();
         Tensor mask = contextMask.to(languageModel.device(), ScalarType.Long);
-        Tensor positions = mask.cumsum(1).sub(new org.bytedeco.pytorch.Scalar(1))
-                .masked_fill(mask.eq(new org.bytedeco.pytorch.Scalar(0)), new org.bytedeco.pytorch.Scalar(1));
+        Tensor positions = Ops.positionsFromMask(mask);
         long nextPosition = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)))[0] + 1;
 
         try (KvCache cache = new KvCache(languageModel.numLayers())) {

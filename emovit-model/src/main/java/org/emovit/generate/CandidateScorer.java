@@ -33,7 +33,7 @@ public final class CandidateScorer {
         int batch = (int) contextEmbeds.size(0), count = candidates.size();
         int shared = commonPrefix(candidates);
         Tensor mask = contextMask.to(languageModel.device(), ScalarType.Long);
-        Tensor positions = mask.cumsum(1).sub(new Scalar(1)).masked_fill(mask.eq(new Scalar(0)), new Scalar(1));
+        Tensor positions = Ops.positionsFromMask(mask);
         // Each row continues from its own last position (left padding shifts them).
         long[] next = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)));
         for (int b = 0; b < batch; b++) {

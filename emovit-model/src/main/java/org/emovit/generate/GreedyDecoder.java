@@ -46,7 +46,7 @@ public final class GreedyDecoder {
         int maxNewTokens = config.maxNewTokens();
         int batch = (int) inputsEmbeds.size(0);
         Tensor mask = attentionMask.to(languageModel.device(), ScalarType.Long);
-        Tensor positions = mask.cumsum(1).sub(new Scalar(1)).masked_fill(mask.eq(new Scalar(0)), new Scalar(1));
+        Tensor positions = Ops.positionsFromMask(mask);
         long[] next = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)));
 
         long[][] out = new long[batch][maxNewTokens];

@@ -101,28 +101,7 @@ public final class Blip2Opt implements AutoCloseable {
 
     /** OPT's input embeddings with the projected queries in the placeholder positions (or the first Q positions). */
     public Tensor inputEmbeddings(long[][] inputIds, Tensor languageModelInputs) {
-        int batch = inputIds.length, length = inputIds[0].length, q = config.numQueryTokens();
-        long[][] tokens = new long[batch][length];
-        long[][] index = new long[batch][length];
-        for (int b = 0; b < batch; b++) {
-            int slot = 0;
-            for (int j = 0; j < length; j++) {
-                boolean image = config.imageTokenIndex() >= 0 ? inputIds[b][j] == config.imageTokenIndex() : j < q;
-                if (image && slot < q) {
-                    index[b][j] = slot++;
-                } else {
-                    tokens[b][j] = inputIds[b][j];
-                    index[b][j] = q + j;
-                }
-            }
-            if (slot != q) {
-                throw new IllegalArgumentException("sample " + b + " has " + slot + " image slots but the model has " + q + " query tokens");
-            }
-        }
-        Tensor text = languageModel.embed(Tensors.fromLongs(tokens));
-        Tensor combined = Ops.cat(1, languageModelInputs.to(text.device(), text.scalar_type()), text);
-        Tensor gather = Tensors.fromLongs(index).to(text.device(), ScalarType.Long).unsqueeze(-1).expand(batch, length, text.size(2));
-        return combined.gather(1, gather);
+        return ImageSlots.fill(inputIds, languageModelInputs, config.numQueryTokens(), config.imageTokenIndex(), languageModel);
     }
 
     /** The fixture's forward: Q-Former output, projected inputs and OPT's logits. */
@@ -133,7 +112,7 @@ public final class Blip2Opt implements AutoCloseable {
         Tensor projected = linear(qOut, projectionWeight, projectionBias);
         Tensor embeds = inputEmbeddings(inputIds, projected);
         Tensor mask = attentionMask.to(embeds.device(), ScalarType.Long);
-        Tensor positions = mask.cumsum(1).sub(new Scalar(1)).masked_fill(mask.eq(new Scalar(0)), new Scalar(1));
+        Tensor positions = Ops.positionsFromMask(mask);
         Tensor hidden = languageModel.forward(embeds, mask, positions, null);
         return new Outputs(qOut, projected, languageModel.logits(hidden));
     }

@@ -96,40 +96,7 @@ public final class InstructBlip implements AutoCloseable {
 
     /** The LLM's input embeddings: token embeddings with the projected queries in the image slots. */
     public Tensor inputEmbeddings(long[][] inputIds, Tensor languageModelInputs) {
-        int batch = inputIds.length, length = inputIds[0].length, q = config.numQueryTokens();
-        long[][] tokens = new long[batch][length];
-        long[][] gatherIndex = new long[batch][length];
-        for (int b = 0; b < batch; b++) {
-            int slot = 0;
-            for (int j = 0; j < length; j++) {
-                boolean image = config.imageTokenIndex() >= 0 ? inputIds[b][j] == config.imageTokenIndex() : j < q;
-                if (image) {
-                    if (slot == q) {
-                        throw new IllegalArgumentException("sample " + b + " has more than " + q + " image placeholder tokens ("
-                                + config.imageTokenIndex() + ")");
-                    }
-                    gatherIndex[b][j] = slot++;
-                } else {
-                    long id = inputIds[b][j];
-                    if (id < 0 || id >= config.text().vocabSize()) {
-                        throw new IllegalArgumentException("sample " + b + " position " + j + ": token id " + id
-                                + " is outside the LLM vocabulary of " + config.text().vocabSize());
-                    }
-                    tokens[b][j] = id;
-                    gatherIndex[b][j] = q + j;
-                }
-            }
-            if (slot != q) {
-                throw new IllegalArgumentException("sample " + b + " has " + slot + " image slots but the model has "
-                        + q + " query tokens" + (config.imageTokenIndex() >= 0
-                        ? " (placeholder id " + config.imageTokenIndex() + ")" : " (LAVIS layout: the first " + q + " positions)"));
-            }
-        }
-        Tensor text = languageModel.embed(Tensors.fromLongs(tokens));
-        Tensor combined = Ops.cat(1, languageModelInputs.to(text.device(), text.scalar_type()), text);
-        Tensor index = Tensors.fromLongs(gatherIndex).to(text.device(), ScalarType.Long).unsqueeze(-1)
-                .expand(batch, length, text.size(2));
-        return combined.gather(1, index);
+        return ImageSlots.fill(inputIds, languageModelInputs, config.numQueryTokens(), config.imageTokenIndex(), languageModel);
     }
 
     /** The full forward pass of the fixture: every intermediate output and the logits [B, T, V]. */

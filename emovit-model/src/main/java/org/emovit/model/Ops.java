@@ -87,6 +87,14 @@ public final class Ops {
         }
     }
 
+    /**
+     * Positions counted over the real tokens of each row ([B, T] 0/1 mask -> [B, T]), as HF's generate derives
+     * them: left padding shifts a row's positions; padded slots get 1 (they are masked out anyway).
+     */
+    public static Tensor positionsFromMask(Tensor mask) {
+        return mask.cumsum(1).sub(new Scalar(1)).masked_fill(mask.eq(new Scalar(0)), new Scalar(1));
+    }
+
     public static Scalar scalar(double v) {
         return new Scalar(v);
     }
