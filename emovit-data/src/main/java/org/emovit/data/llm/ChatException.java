@@ -1,0 +1,61 @@
+package org.emovit.data.llm;
+
+import java.time.Duration;
+
+/** A chat request that did not give a usable reply, classified for the retry policy. */
+public class ChatException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    /** Why the request failed. */
+    public enum Kind {
+        /** HTTP 429. Retried, after {@code Retry-After} when the server sent one. */
+        RATE_LIMITED(true),
+        /** HTTP 5xx, 408, 409. Retried. */
+        SERVER_ERROR(true),
+        /** No answer within the request timeout. Retried. */
+        TIMEOUT(true),
+        /** Connection failure. Retried. */
+        IO(true),
+        /** A 2xx answer that is not a chat completion (bad JSON, no choices, no content). Retried. */
+        MALFORMED_RESPONSE(true),
+        /** HTTP 401 / 403: every request would fail the same way, so the run stops. */
+        AUTH(false),
+        /** Any other 4xx: this request is wrong; the item fails without retry. */
+        CLIENT_ERROR(false);
+
+        private final boolean retryable;
+
+        Kind(boolean retryable) {
+            this.retryable = retryable;
+        }
+
+        public boolean retryable() {
+            return retryable;
+        }
+    }
+
+    private final Kind kind;
+    private final int status;
+    private final transient Duration retryAfter;
+
+    public ChatException(Kind kind, int status, Duration retryAfter, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+        this.status = status;
+        this.retryAfter = retryAfter;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The HTTP status, or 0 when there was no HTTP answer. */
+    public int status() {
+        return status;
+    }
+
+    /** The wait the server asked for ({@code retry-after-ms} or {@code Retry-After}), or null. */
+    public Duration retryAfter() {
+        return retryAfter;
+    }
+}
