@@ -123,12 +123,30 @@ public final class DataCommand {
         @Option(names = "--caption-beams", defaultValue = "5", description = "Beams (LAVIS's captioning default: 5).")
         int beams;
 
-        InstructBlip load() {
-            return model.load();
+        @Option(names = "--blip2", paramLabel = "DIR",
+                description = "Caption with BLIP-2 OPT as the seed does (HF Blip2ForConditionalGeneration directory with vocab.json) "
+                        + "instead of InstructBLIP with --caption-prompt.")
+        Path blip2;
+
+        /** The captioner and what to close when done (only the model it needs is loaded). */
+        record Opened(org.emovit.data.Captioner captioner, AutoCloseable resource) implements AutoCloseable {
+            @Override
+            public void close() throws Exception {
+                resource.close();
+            }
         }
 
-        ModelCaptioner captioner(InstructBlip m) {
-            return new ModelCaptioner(m, model.processor(m), prompt, new GenerationConfig(beams, tokens, 1, 1.0, 1.0));
+        Opened open(PrintWriter err) {
+            GenerationConfig g = new GenerationConfig(beams, tokens, 1, 1.0, 1.0);
+            if (blip2 != null) {
+                Blip2Captioner c = new Blip2Captioner(blip2, model.scalarType(), model.torchDevice(), g);
+                return new Opened(c, c);
+            }
+            if (model.isEmbedded()) {
+                err.println(EmbeddedModel.NOTE);
+            }
+            InstructBlip m = model.load();
+            return new Opened(new ModelCaptioner(m, model.processor(m), prompt, g), m);
         }
     }
 
@@ -158,11 +176,9 @@ public final class DataCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard(); InstructBlip m = captionModel.load()) {
-                if (captionModel.model.isEmbedded()) {
-                    spec.commandLine().getErr().println(EmbeddedModel.NOTE);
-                }
-                CaptionStage.Report r = paths.pipeline().caption(captionModel.captioner(m),
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
+                 CaptionModel.Opened opened = captionModel.open(spec.commandLine().getErr())) {
+                CaptionStage.Report r = paths.pipeline().caption(opened.captioner(),
                         new CaptionStage.Options(images.selection(Selection.CONVERSATION), batchSize, true));
                 spec.commandLine().getOut().println(r);
                 return r.failed() > 0 ? 2 : 0;
@@ -247,11 +263,9 @@ public final class DataCommand {
             gen.put(InstructionKind.CONVERSATION, range("train", conversation));
             DataPipeline.ChainOptions o = new DataPipeline.ChainOptions(gen, d.systemPromptFiles(), d.llm(), 4, range("train", categorical),
                     d.imports(), d.shuffleSeed());
-            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard(); InstructBlip m = captionModel.load()) {
-                if (captionModel.model.isEmbedded()) {
-                    spec.commandLine().getErr().println(EmbeddedModel.NOTE);
-                }
-                DataPipeline.ChainReport r = paths.pipeline().runAll(captionModel.captioner(m), o);
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
+                 CaptionModel.Opened opened = captionModel.open(spec.commandLine().getErr())) {
+                DataPipeline.ChainReport r = paths.pipeline().runAll(opened.captioner(), o);
                 out.println(r.finished() ? "finished: " + r.assembly().summary() : "stopped before assembly (run again to continue): " + r.generate());
                 return r.finished() ? 0 : 2;
             }
