@@ -62,6 +62,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-feature-cache", description = "Never cache ViT features.")
     boolean noFeatureCache;
 
+    @Option(names = "--val-data", paramLabel = "val.json",
+            description = "Validation instruction set (same format, images under --images): loss and classification accuracy after each epoch.")
+    Path valData;
+
     @Option(names = "--resume", description = "Continue from the newest whole checkpoint in RUN_DIR.")
     boolean resume;
 
@@ -109,6 +113,12 @@ public final class TrainCommand implements Callable<Integer> {
                 trainer.withFeatureCache(new org.emovit.train.FeatureCache(cacheDir, key));
                 err.println("ViT feature cache: " + cacheDir.resolve(key));
             }
+            if (valData != null) {
+                InstructionSet val = InstructionSet.read(valData, images);
+                trainer.withValidation(new org.emovit.train.Validation(model, batcher, processor, val.records(), config.batchSize()),
+                        v -> err.printf(Locale.ROOT, "%nepoch %d validation: loss %.4f, accuracy %.4f on %d categorical record(s)%n",
+                                v.epoch(), v.loss(), v.accuracy(), v.classified()));
+            }
             int start = 0;
             if (resume) {
                 List<String> problems = new ArrayList<>();
@@ -147,7 +157,7 @@ public final class TrainCommand implements Callable<Integer> {
         var json = new com.fasterxml.jackson.databind.ObjectMapper();
         List<Trainer.StepMetrics> out = new ArrayList<>();
         for (String line : Files.readAllLines(metrics)) {
-            if (!line.isBlank()) {
+            if (!line.isBlank() && !line.contains("\"val_loss\"")) {
                 out.add(json.readValue(line, Trainer.StepMetrics.class));
             }
         }

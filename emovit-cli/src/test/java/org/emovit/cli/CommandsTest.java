@@ -144,12 +144,15 @@ class CommandsTest {
         assertThat(first.code()).as(first.err()).isZero();
         assertThat(first.err()).contains("1 record(s) skipped");
         Result again = run("train", "--data", dir.resolve("all.json").toString(), "--images", images.toString(), "--out", run.toString(),
-                "--train-config", dir.resolve("train.yaml").toString(), "--max-steps", "5", "--resume");
+                "--train-config", dir.resolve("train.yaml").toString(), "--max-steps", "5", "--resume", "--val-data", dir.resolve("all.json").toString());
         assertThat(again.code()).as(again.err()).isZero();
         assertThat(again.err()).contains("resuming from").contains("step 3");
         assertThat(run.resolve("model_weights.pth")).exists();
         assertThat(run.resolve("curve.png")).exists();
-        assertThat(java.nio.file.Files.readAllLines(run.resolve("metrics.jsonl"))).hasSize(5);
+        java.util.List<String> metrics = java.nio.file.Files.readAllLines(run.resolve("metrics.jsonl"));
+        assertThat(metrics.stream().filter(l -> !l.contains("val_loss"))).hasSize(5);
+        assertThat(metrics.stream().filter(l -> l.contains("val_accuracy"))).isNotEmpty();
+        assertThat(again.err()).contains("validation: loss");
         Result ask = run("ask", "--overlay", run.resolve("model_weights.pth").toString(), "--max-new-tokens", "3");
         assertThat(ask.code()).as(ask.err()).isZero();
     }

@@ -55,6 +55,8 @@ public final class Trainer {
     private final TrainTransform trainTransform;
     private final EvalTransform evalTransform;
     private FeatureCache featureCache;
+    private Validation validation;
+    private Consumer<Validation.Result> onValidation;
 
     /** The tensors EmoVIT tunes (HF names): everything but the ViT's blocks and the LLM. */
     public static boolean isTrainable(String key) {
@@ -105,6 +107,13 @@ public final class Trainer {
      */
     public Trainer withFeatureCache(FeatureCache cache) {
         this.featureCache = cache;
+        return this;
+    }
+
+    /** Runs the validation after every epoch; results go to metrics.jsonl ({"val_loss", "val_accuracy"}) and the callback. */
+    public Trainer withValidation(Validation v, Consumer<Validation.Result> callback) {
+        this.validation = v;
+        this.onValidation = callback;
         return this;
     }
 
@@ -183,6 +192,21 @@ public final class Trainer {
                 log.flush();
                 if (onStep != null) {
                     onStep.accept(m);
+                }
+                if (validation != null && (step % stepsPerEpoch == 0 || step == totalSteps)) {
+                    Validation.Result v = validation.run(epoch, this);
+                    ObjectNode line = JSON.createObjectNode();
+                    line.put("step", step);
+                    line.put("epoch", epoch);
+                    line.put("val_loss", v.loss());
+                    line.put("val_accuracy", v.accuracy());
+                    line.put("val_classified", v.classified());
+                    log.write(JSON.writeValueAsString(line));
+                    log.newLine();
+                    log.flush();
+                    if (onValidation != null) {
+                        onValidation.accept(v);
+                    }
                 }
                 if (step % config.checkpointEvery() == 0 || step == totalSteps) {
                     Checkpoints.save(runDir, step, this, config);

@@ -1,0 +1,96 @@
+package org.emovit.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.emovit.eval.AnswerParser;
+import org.emovit.eval.Emotion;
+import org.emovit.generate.EmotionClassifier;
+import org.emovit.generate.GenerationConfig;
+import org.emovit.generate.InstructBlipProcessor;
+import org.emovit.image.EvalTransform;
+import org.emovit.image.ImageDecoder;
+import org.emovit.image.RgbImage;
+import org.emovit.model.InstructBlip;
+import org.emovit.model.Tensors;
+
+/**
+ * Validation after each epoch: the mean LM loss on a held-out instruction set (eval transform, no gradients),
+ * and, on its categorical records ("Predict emotion: X" answers), the score-mode classification accuracy.
+ */
+public final class Validation {
+
+    public record Result(int epoch, double loss, double accuracy, int classified) {}
+
+    private final InstructBlip model;
+    private final Batcher batcher;
+    private final InstructBlipProcessor processor;
+    private final List<InstructionRecord> records;
+    private final int batchSize;
+
+    public Validation(InstructBlip model, Batcher batcher, InstructBlipProcessor processor, List<InstructionRecord> records, int batchSize) {
+        this.model = model;
+        this.batcher = batcher;
+        this.processor = processor;
+        this.records = records;
+        this.batchSize = Math.max(1, batchSize);
+    }
+
+    public Result run(int epoch, Trainer trainer) {
+        EvalTransform transform = new EvalTransform(model.config().vision().imageSize());
+        double lossSum = 0;
+        int batches = 0, correct = 0, classified = 0;
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            for (int start = 0; start < records.size(); start += batchSize) {
+                List<InstructionRecord> chunk = records.subList(start, Math.min(records.size(), start + batchSize));
+                List<InstructionRecord> ok = new ArrayList<>();
+                List<RgbImage> images = new ArrayList<>();
+                for (InstructionRecord r : chunk) {
+                    try {
+                        images.add(ImageDecoder.decode(r.image()));
+                        ok.add(r);
+                    } catch (RuntimeException e) {
+                        // unreadable validation images are left out, as in training
+                    }
+                }
+                if (ok.isEmpty()) {
+                    continue;
+                }
+                try (PointerScope scope = new PointerScope()) {
+                    int size = transform.size();
+                    float[] flat = new float[ok.size() * 3 * size * size];
+                    for (int i = 0; i < ok.size(); i++) {
+                        float[] px = transform.apply(images.get(i));
+                        System.arraycopy(px, 0, flat, i * px.length, px.length);
+                    }
+                    Tensor loss = trainer.loss(Tensors.fromFloats(flat, ok.size(), 3, size, size), batcher.build(ok));
+                    lossSum += Tensors.toFloats(loss)[0];
+                    batches++;
+                }
+                List<RgbImage> categorical = new ArrayList<>();
+                List<Emotion> gold = new ArrayList<>();
+                for (int i = 0; i < ok.size(); i++) {
+                    AnswerParser.ParsedAnswer a = AnswerParser.parse(ok.get(i).answer());
+                    if (a.emotion() != null && ok.get(i).answer().toLowerCase(java.util.Locale.ROOT).contains("predict emotion")) {
+                        categorical.add(images.get(i));
+                        gold.add(a.emotion());
+                    }
+                }
+                if (!categorical.isEmpty()) {
+                    List<EmotionClassifier.Result> results = new EmotionClassifier(model, processor)
+                            .classify(categorical, EmotionClassifier.Mode.SCORE, GenerationConfig.emovit());
+                    for (int i = 0; i < results.size(); i++) {
+                        classified++;
+                        if (results.get(i).emotion() == gold.get(i)) {
+                            correct++;
+                        }
+                    }
+                }
+            }
+        }
+        return new Result(epoch, batches == 0 ? Double.NaN : lossSum / batches, classified == 0 ? Double.NaN : (double) correct / classified,
+                classified);
+    }
+}
