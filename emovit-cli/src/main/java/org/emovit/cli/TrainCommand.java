@@ -95,8 +95,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (modelOptions.isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
+        // The tuned tensors stay float32 (master weights) while the frozen ViT and LLM compute in --dtype (bf16 halves their cost).
         try (InstructBlip model = InstructBlipLoader.load(modelOptions.source(), modelOptions.scalarType(), modelOptions.torchDevice(),
-                Trainer::isTrainable)) {
+                Trainer::isTrainable, Trainer::isTrainable)) {
             InstructBlipProcessor processor = modelOptions.processor(model);
             var qformerVocab = modelOptions.qformerVocab != null ? modelOptions.qformerVocab
                     : modelOptions.source().isHuggingFace() ? modelOptions.source().hfDirectory().resolve("qformer_tokenizer/vocab.txt")

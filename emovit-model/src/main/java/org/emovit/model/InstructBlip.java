@@ -86,12 +86,12 @@ public final class InstructBlip implements AutoCloseable {
     /** The Q-Former's query outputs for the image features and the instruction, [B, Q, Dq]. */
     public Tensor queryOutputs(Tensor imageFeatures, Tensor qformerInputIds, Tensor qformerAttentionMask) {
         Tensor queries = queryTokens.expand(imageFeatures.size(0), queryTokens.size(1), queryTokens.size(2));
-        return qformer.forward(queries, qformerInputIds, qformerAttentionMask, imageFeatures);
+        return qformer.forward(queries, qformerInputIds, qformerAttentionMask, imageFeatures);   // casts the features to its dtype
     }
 
     /** Query outputs projected to the LLM's width, [B, Q, D]: the "soft visual prompt". */
     public Tensor project(Tensor queryOutputs) {
-        return linear(queryOutputs, projectionWeight, projectionBias);
+        return linear(queryOutputs.to(projectionWeight.scalar_type()), projectionWeight, projectionBias);
     }
 
     /** The LLM's input embeddings: token embeddings with the projected queries in the image slots. */

@@ -30,10 +30,17 @@ public final class InstructBlipLoader {
 
     /** @param ownCopies tensors that must not alias the checkpoint files (those that training will update) */
     public static InstructBlip load(ModelSource source, ScalarType dtype, Device device, java.util.function.Predicate<String> ownCopies) {
+        return load(source, dtype, device, ownCopies, key -> false);
+    }
+
+    /** @param float32 tensors kept in float32 whatever {@code dtype} is (training's master weights) */
+    public static InstructBlip load(ModelSource source, ScalarType dtype, Device device, java.util.function.Predicate<String> ownCopies,
+                                    java.util.function.Predicate<String> float32) {
         List<AutoCloseable> open = new ArrayList<>();
         try {
             StateDict weights = new StateDict(dtype, device);
             weights.ownCopies(ownCopies);
+            weights.keepFloat32(float32);
             InstructBlipConfig config = source.isHuggingFace()
                     ? readHuggingFace(source.hfDirectory(), weights, open)
                     : readLavis(source, weights, open);

@@ -30,6 +30,7 @@ public final class StateDict {
     private final Set<String> taken = new LinkedHashSet<>();
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private java.util.function.Predicate<String> ownCopy = key -> false;
+    private java.util.function.Predicate<String> float32 = key -> false;
     private final ScalarType dtype;
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
@@ -118,7 +119,7 @@ public final class StateDict {
                     + Arrays.toString(e.shape()) + " but the model expects " + Arrays.toString(expectedShape));
         }
         taken.add(key);
-        Tensor t = e.reader().get().to(device, dtype);
+        Tensor t = e.reader().get().to(device, float32.test(key) ? ScalarType.Float : dtype);
         if (ownCopy.test(key)) {
             t = t.clone();   // may alias a read-only mapping; a tensor that training updates needs its own memory
         }
@@ -129,6 +130,14 @@ public final class StateDict {
     /** Tensors whose keys match get their own memory instead of aliasing the checkpoint (the ones training updates). */
     public void ownCopies(java.util.function.Predicate<String> keys) {
         this.ownCopy = keys;
+    }
+
+    /**
+     * Tensors whose keys match stay float32 whatever the compute dtype: training keeps its small tuned tensors
+     * in float32 (master weights) while the frozen ViT and LLM compute in bfloat16; the model casts at the seams.
+     */
+    public void keepFloat32(java.util.function.Predicate<String> keys) {
+        this.float32 = keys;
     }
 
     /** Every tensor taken so far, by name, in the order the model took them. */

@@ -72,7 +72,7 @@ public final class VisionEncoder {
      * runs the blocks without a graph and this with one (and a feature cache stores the blocks' output).
      */
     public Tensor finalNorm(Tensor blocksOutput) {
-        return layerNorm(blocksOutput, postNormWeight, postNormBias, config.layerNormEps());
+        return layerNorm(blocksOutput.to(postNormWeight.scalar_type()), postNormWeight, postNormBias, config.layerNormEps());
     }
 
     /** The blocks' output before the final LayerNorm. */

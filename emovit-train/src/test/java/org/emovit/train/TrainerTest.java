@@ -183,6 +183,20 @@ class TrainerTest {
         }
     }
 
+    @Test
+    void bfloat16TowersWithFloat32MasterWeightsTrain(@TempDir Path dir) throws Exception {
+        List<InstructionRecord> records = data(dir);
+        try (InstructBlip m = InstructBlipLoader.load(ModelSource.huggingFace(hf()), ScalarType.BFloat16, CPU, Trainer::isTrainable,
+                Trainer::isTrainable)) {
+            assertThat(m.namedParameters().get("query_tokens").scalar_type().intern()).isEqualTo(ScalarType.Float);
+            assertThat(m.namedParameters().get("language_model.lm_head.weight").scalar_type().intern()).isEqualTo(ScalarType.BFloat16);
+            TrainConfig fast = new TrainConfig(3e-2, 3e-2, 3e-2, 1, 0.0, 1000, 3, 1, 7, 128, 256, 0, false, 1000, 40);
+            Trainer.Result r = new Trainer(m, batcher(m), fast, dir).run(records, 0, null);
+            double first = r.history().get(0).loss(), last = r.history().get(r.history().size() - 1).loss();
+            assertThat(last).as("loss %s -> %s", first, last).isLessThan(first * 0.9);
+        }
+    }
+
     static Tensor pixels(InstructBlip m, List<InstructionRecord> records) {
         InstructBlipProcessor p = InstructBlipProcessor.load(m.config(), hf(), hf().resolve("qformer_tokenizer/vocab.txt"));
         List<org.emovit.image.RgbImage> imgs = new ArrayList<>();
