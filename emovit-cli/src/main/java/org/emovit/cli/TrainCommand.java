@@ -99,10 +99,7 @@ public final class TrainCommand implements Callable<Integer> {
         try (InstructBlip model = InstructBlipLoader.load(modelOptions.source(), modelOptions.scalarType(), modelOptions.torchDevice(),
                 Trainer::isTrainable, Trainer::isTrainable)) {
             InstructBlipProcessor processor = modelOptions.processor(model);
-            var qformerVocab = modelOptions.qformerVocab != null ? modelOptions.qformerVocab
-                    : modelOptions.source().isHuggingFace() ? modelOptions.source().hfDirectory().resolve("qformer_tokenizer/vocab.txt")
-                    : modelOptions.source().lavisInstructBlip().resolveSibling("vocab.txt");
-            Batcher batcher = new Batcher(model.config(), org.emovit.text.QFormerTokenizer.load(qformerVocab), processor.llmTokenizer(),
+            Batcher batcher = new Batcher(model.config(), processor.qformerTokenizer(), processor.llmTokenizer(),
                     config.maxTxtLen(), config.maxOutputTxtLen());
             Trainer trainer = new Trainer(model, batcher, config, out);
             Path cacheDir = noFeatureCache ? null : featureCache != null ? featureCache : config.augment() ? null : out.resolve("feature-cache");

@@ -56,6 +56,10 @@ public final class InstructBlipProcessor {
         return llmTokenizer;
     }
 
+    public QFormerTokenizer qformerTokenizer() {
+        return qformerTokenizer;
+    }
+
     public EvalTransform transform() {
         return transform;
     }

@@ -112,15 +112,7 @@ public final class LlamaDecoder implements LanguageModel {
      */
     public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache, Tensor visible) {
         long t = inputsEmbeds.size(1);
-        long past = cache == null ? 0 : cache.length();
-        Tensor fullKeyMask = keyMask.to(embedTokens.device(), ScalarType.Long);
-        if (cache != null) {
-            if (cache.keyMask() != null) {
-                fullKeyMask = cat(1, cache.keyMask(), fullKeyMask);
-            }
-            cache.keyMask(fullKeyMask);
-        }
-        Tensor bias = attentionBias(fullKeyMask, t, past, inputsEmbeds.scalar_type(), visible);
+        Tensor bias = CausalMask.bias(keyMask, cache, t, inputsEmbeds.scalar_type(), embedTokens.device(), visible);
         Tensor[] rotary = rotary(positionIds, inputsEmbeds.scalar_type());
 
         Tensor x = Ops.own(inputsEmbeds.add(new Scalar(0)));   // a tensor of our own, freed layer by layer
@@ -184,20 +176,5 @@ public final class LlamaDecoder implements LanguageModel {
         long half = x.size(-1) / 2;
         Tensor rotated = cat(-1, slice(x, -1, half, 2 * half).neg(), slice(x, -1, 0, half));
         return x.mul(rotary[0]).add(rotated.mul(rotary[1]));
-    }
-
-    /**
-     * Additive bias [B, 1, T, past+T]: causal over absolute positions (or the given visibility among the new
-     * positions, the past being visible to all) and zero weight on padded keys.
-     */
-    private static Tensor attentionBias(Tensor keyMask, long t, long past, ScalarType dtype, Tensor visible) {
-        long s = keyMask.size(1);
-        Tensor causal = visible == null
-                ? torch.tril(torch.ones(new long[] {t, s}, Tensors.options(ScalarType.Bool, keyMask.device())), past)
-                : cat(1, torch.ones(new long[] {t, past}, Tensors.options(ScalarType.Bool, keyMask.device())),
-                        visible.to(keyMask.device(), ScalarType.Bool));
-        Tensor allowed = causal.unsqueeze(0).logical_and(keyMask.to(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
-        Tensor zeros = torch.zeros(new long[] {keyMask.size(0), 1, t, s}, Tensors.options(dtype, keyMask.device()));
-        return zeros.masked_fill(allowed.logical_not(), new Scalar(Tensors.lowest(dtype)));
     }
 }

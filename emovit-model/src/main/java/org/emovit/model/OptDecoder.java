@@ -75,19 +75,7 @@ public final class OptDecoder implements LanguageModel {
     @Override
     public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache) {
         long t = inputsEmbeds.size(1);
-        long past = cache == null ? 0 : cache.length();
-        Tensor fullKeyMask = keyMask.to(embedTokens.device(), ScalarType.Long);
-        if (cache != null) {
-            if (cache.keyMask() != null) {
-                fullKeyMask = cat(1, cache.keyMask(), fullKeyMask);
-            }
-            cache.keyMask(fullKeyMask);
-        }
-        long s = fullKeyMask.size(1);
-        Tensor causal = torch.tril(torch.ones(new long[] {t, s}, Tensors.options(ScalarType.Bool, embedTokens.device())), past);
-        Tensor allowed = causal.unsqueeze(0).logical_and(fullKeyMask.to(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
-        Tensor bias = torch.zeros(new long[] {fullKeyMask.size(0), 1, t, s}, Tensors.options(inputsEmbeds.scalar_type(), embedTokens.device()))
-                .masked_fill(allowed.logical_not(), new Scalar(Tensors.lowest(inputsEmbeds.scalar_type())));
+        Tensor bias = CausalMask.bias(keyMask, cache, t, inputsEmbeds.scalar_type(), embedTokens.device(), null);
         Tensor positions = torch.embedding(embedPositions,
                 positionIds.to(embedTokens.device(), ScalarType.Long).add(new Scalar(POSITION_OFFSET)));
 
