@@ -2,17 +2,15 @@ package org.emovit.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
-import org.emovit.generate.BeamSearch;
+import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.GreedyDecoder;
 import org.emovit.generate.InstructBlipProcessor;
-import org.emovit.generate.Prompts;
+import org.emovit.core.Prompts;
 import org.emovit.image.ImageDecoder;
 import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
@@ -56,26 +54,15 @@ public final class AskCommand implements Callable<Integer> {
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope();
              InstructBlip model = modelOptions.load()) {
             InstructBlipProcessor processor = modelOptions.processor(model);
-            InstructBlipProcessor.Batch batch = processor.encode(List.of(ImageDecoder.decode(img)), List.of(prompt));
-            Tensor queries = model.queryOutputs(model.encodeImage(batch.pixelValues()), batch.qformerInputIds(),
-                    batch.qformerAttentionMask());
-            Tensor embeds = model.inputEmbeddings(batch.inputIds(), model.project(queries));
             GenerationConfig generation = generationOptions.config();
             StreamPrinter printer = new StreamPrinter(out);
-            long eos = processor.llmTokenizer().eosId();
-            if (generation.numBeams() > 1) {
-                long[] tokens = new BeamSearch(model.languageModel(), eos).generate(embeds, batch.attentionMask(), generation);
-                printer.update(processor.decode(tokens), true);
-            } else {
-                long[] answer = new long[generation.maxNewTokens()];
-                int[] count = {0};
-                new GreedyDecoder(model.languageModel(), eos, processor.llmTokenizer().padId())
-                        .generate(embeds, batch.attentionMask(), generation, (step, tokens) -> {
-                            answer[count[0]++] = tokens[0];
-                            printer.update(processor.decode(Arrays.copyOf(answer, count[0])), false);
-                        });
-                printer.update(processor.decode(Arrays.copyOf(answer, count[0])), true);
-            }
+            List<Long> answer = new ArrayList<>();
+            EmoVit.Answer result = new EmoVit(model, processor).generate(List.of(ImageDecoder.decode(img)), List.of(prompt),
+                    generation, (step, tokens) -> {
+                        answer.add(tokens[0]);
+                        printer.update(processor.decode(answer.stream().mapToLong(Long::longValue).toArray()), false);
+                    }).get(0);
+            printer.update(result.text(), true);
             out.println();
             out.flush();
         }

@@ -4,8 +4,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import org.emovit.eval.ProgressBar;
-import org.emovit.generate.EmotionClassifier;
+import org.emovit.core.ProgressBar;
+import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
@@ -18,15 +18,15 @@ final class BatchClassifier {
 
     record Item(String id, Path image) {}
 
-    record Outcome(Item item, EmotionClassifier.Result result, String explanation, String error) {}
+    record Outcome(Item item, EmoVit.Result result, String explanation, String error) {}
 
-    private final EmotionClassifier classifier;
-    private final EmotionClassifier.Mode mode;
+    private final EmoVit classifier;
+    private final EmoVit.Mode mode;
     private final GenerationConfig generation;
     private final int batchSize;
     private GenerationConfig explanation;
 
-    BatchClassifier(EmotionClassifier classifier, EmotionClassifier.Mode mode, GenerationConfig generation, int batchSize) {
+    BatchClassifier(EmoVit classifier, EmoVit.Mode mode, GenerationConfig generation, int batchSize) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be at least 1");
         }
@@ -59,12 +59,12 @@ final class BatchClassifier {
             if (readable.isEmpty()) {
                 continue;
             }
-            List<EmotionClassifier.Result> results;
+            List<EmoVit.Result> results;
             List<String> explanations = null;
             try {
                 results = classifier.classify(images, mode, generation);
                 if (explanation != null) {
-                    explanations = classifier.explain(images, results.stream().map(EmotionClassifier.Result::label).toList(), explanation);
+                    explanations = classifier.explain(images, results.stream().map(EmoVit.Result::label).toList(), explanation);
                 }
             } catch (RuntimeException e) {
                 for (Item item : readable) {

@@ -18,8 +18,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.emovit.eval.ProgressBar;
-import org.emovit.generate.EmotionClassifier;
+import org.emovit.core.ProgressBar;
+import org.emovit.generate.EmoVit;
 import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -70,7 +70,7 @@ public final class ClassifyCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        EmotionClassifier.Mode m = parseMode(mode);
+        EmoVit.Mode m = parseMode(mode);
         List<Path> images = inputs.isEmpty()
                 ? EmbeddedModel.SAMPLES.stream().map(EmbeddedModel::sample).toList()
                 : ImageInputs.expand(inputs);
@@ -97,7 +97,7 @@ public final class ClassifyCommand implements Callable<Integer> {
              BufferedWriter file = output == null ? null : Files.newBufferedWriter(output, StandardCharsets.UTF_8,
                      StandardOpenOption.CREATE, StandardOpenOption.APPEND);
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
-            EmotionClassifier classifier = new EmotionClassifier(model, modelOptions.processor(model));
+            EmoVit classifier = new EmoVit(model, modelOptions.processor(model));
             new BatchClassifier(classifier, m, generationOptions.config(), batchSize)
                             .explaining(explain ? generationOptions.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null).run(todo, outcome -> {
                 if (outcome.error() != null) {
@@ -129,10 +129,10 @@ public final class ClassifyCommand implements Callable<Integer> {
         return 0;
     }
 
-    static EmotionClassifier.Mode parseMode(String mode) {
+    static EmoVit.Mode parseMode(String mode) {
         return switch (mode.toLowerCase(Locale.ROOT)) {
-            case "score" -> EmotionClassifier.Mode.SCORE;
-            case "generate" -> EmotionClassifier.Mode.GENERATE;
+            case "score" -> EmoVit.Mode.SCORE;
+            case "generate" -> EmoVit.Mode.GENERATE;
             default -> throw new IllegalArgumentException("--mode must be score or generate, not '" + mode + "'");
         };
     }
@@ -144,7 +144,7 @@ public final class ClassifyCommand implements Callable<Integer> {
             n.putNull("emotion");
             n.put("error", o.error());
         } else {
-            EmotionClassifier.Result r = o.result();
+            EmoVit.Result r = o.result();
             n.put("emotion", r.label());
             if (r.emotion() == null && r.label() != null) {
                 n.put("outside_labels", true);
@@ -173,7 +173,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         if (o.error() != null) {
             return new String[] {o.item().id(), "ERROR", o.error()};
         }
-        EmotionClassifier.Result r = o.result();
+        EmoVit.Result r = o.result();
         String detail = r.probabilities().isEmpty() ? r.generated()
                 : String.format(Locale.ROOT, "%.1f%%", 100 * r.probabilities().get(r.label()));
         return new String[] {o.item().id(), r.label() == null ? "(no answer)" : r.label(), detail};

@@ -16,7 +16,8 @@ import org.emovit.data.assemble.Assembler;
 import org.emovit.data.llm.GenerateStage;
 import org.emovit.data.llm.InstructionKind;
 import org.emovit.data.llm.LlmOptions;
-import org.emovit.eval.Emotion;
+import org.emovit.core.Emotion;
+import org.emovit.generate.Blip2Captioner;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.model.InstructBlip;
 import picocli.CommandLine.ArgGroup;
@@ -114,7 +115,7 @@ public final class DataCommand {
         @Mixin
         ModelOptions model;
 
-        @Option(names = "--caption-prompt", defaultValue = ModelCaptioner.DEFAULT_PROMPT, description = "Instruction for captions (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--caption-prompt", defaultValue = org.emovit.core.Prompts.CAPTION_INSTRUCTION, description = "Instruction for captions (default: ${DEFAULT-VALUE}).")
         String prompt;
 
         @Option(names = "--caption-tokens", defaultValue = "30", description = "Most tokens per caption (LAVIS: 30).")
@@ -140,7 +141,18 @@ public final class DataCommand {
             GenerationConfig g = new GenerationConfig(beams, tokens, 1, 1.0, 1.0);
             if (blip2 != null) {
                 Blip2Captioner c = new Blip2Captioner(blip2, model.scalarType(), model.torchDevice(), g);
-                return new Opened(c, c);
+                org.emovit.data.Captioner captioner = new org.emovit.data.Captioner() {
+                    @Override
+                    public String caption(Path image) {
+                        return c.caption(org.emovit.image.ImageDecoder.decode(image));
+                    }
+
+                    @Override
+                    public String describe() {
+                        return c.describe();
+                    }
+                };
+                return new Opened(captioner, c);
             }
             if (model.isEmbedded()) {
                 err.println(EmbeddedModel.NOTE);

@@ -18,8 +18,8 @@ import org.emovit.eval.LabelledImage;
 import org.emovit.eval.Metrics;
 import org.emovit.eval.Prediction;
 import org.emovit.eval.PredictionsFile;
-import org.emovit.eval.ProgressBar;
-import org.emovit.generate.EmotionClassifier;
+import org.emovit.core.ProgressBar;
+import org.emovit.generate.EmoVit;
 import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -73,7 +73,7 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        EmotionClassifier.Mode m = ClassifyCommand.parseMode(mode);
+        EmoVit.Mode m = ClassifyCommand.parseMode(mode);
         LabelledDataset ds = Datasets.open(dataset, mapping);
         Path dir = out != null ? out : Path.of("eval-" + ds.name());
         Files.createDirectories(dir);
@@ -108,11 +108,11 @@ public final class EvalCommand implements Callable<Integer> {
             if (!todo.isEmpty()) {
                 try (NoGradGuard noGrad = new NoGradGuard(); InstructBlip model = modelOptions.load();
                      ProgressBar progress = new ProgressBar("eval", todo.size(), System.err)) {
-                    EmotionClassifier classifier = new EmotionClassifier(model, modelOptions.processor(model));
+                    EmoVit classifier = new EmoVit(model, modelOptions.processor(model));
                     new BatchClassifier(classifier, m, generationOptions.config(), batchSize)
                             .explaining(explain ? generationOptions.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null).run(todo, outcome -> {
                         LabelledImage item = byId.get(outcome.item().id());
-                        EmotionClassifier.Result r = outcome.result();
+                        EmoVit.Result r = outcome.result();
                         if (outcome.error() != null) {
                             failed[0]++;
                         }

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import org.emovit.eval.ProgressBar;
+import org.emovit.core.ProgressBar;
 import org.emovit.generate.InstructBlipProcessor;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipLoader;

@@ -2,8 +2,8 @@ package org.emovit.data;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.data.io.AtomicFiles;
-import org.emovit.eval.ProgressBar;
+import org.emovit.core.AtomicFiles;
+import org.emovit.core.ProgressBar;
 import org.emovit.image.ImageDecodeException;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;

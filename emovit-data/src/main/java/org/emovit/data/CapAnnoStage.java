@@ -1,7 +1,7 @@
 package org.emovit.data;
 
-import org.emovit.data.io.AtomicFiles;
-import org.emovit.eval.ProgressBar;
+import org.emovit.core.AtomicFiles;
+import org.emovit.core.ProgressBar;
 
 import java.io.IOException;
 import java.io.PrintStream;

@@ -3,9 +3,9 @@ package org.emovit.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.data.io.AtomicFiles;
-import org.emovit.data.io.JsonlFile;
-import org.emovit.eval.ProgressBar;
+import org.emovit.core.AtomicFiles;
+import org.emovit.core.JsonlFile;
+import org.emovit.core.ProgressBar;
 
 import java.io.IOException;
 import java.io.PrintStream;

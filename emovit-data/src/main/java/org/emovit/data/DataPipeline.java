@@ -6,7 +6,7 @@ import org.emovit.data.llm.ChatClient;
 import org.emovit.data.llm.GenerateStage;
 import org.emovit.data.llm.InstructionKind;
 import org.emovit.data.llm.LlmOptions;
-import org.emovit.eval.Emotion;
+import org.emovit.core.Emotion;
 
 import java.io.IOException;
 import java.io.PrintStream;

@@ -9,8 +9,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.data.io.AtomicFiles;
-import org.emovit.eval.Emotion;
+import org.emovit.core.AtomicFiles;
+import org.emovit.core.Emotion;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,6 @@
 package org.emovit.data;
 
-import org.emovit.eval.Emotion;
+import org.emovit.core.Emotion;
 
 /**
  * One {@code [emotion, image path, annotation path]} triple of an EmoSet split list.

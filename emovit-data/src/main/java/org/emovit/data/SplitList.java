@@ -1,6 +1,6 @@
 package org.emovit.data;
 
-import org.emovit.eval.Emotion;
+import org.emovit.core.Emotion;
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,15 +1,15 @@
 package org.emovit.data;
+import org.emovit.core.Prompts;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.emovit.data.assemble.Assembler;
-import org.emovit.data.assemble.ClassificationInstruction;
-import org.emovit.data.assemble.InstructionRecord;
+import org.emovit.core.InstructionRecord;
 import org.emovit.data.assemble.QaParser;
-import org.emovit.data.assemble.Turn;
+import org.emovit.core.Turn;
 import org.emovit.data.llm.InstructionKind;
-import org.emovit.eval.Emotion;
+import org.emovit.core.Emotion;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -103,11 +103,11 @@ class AssemblerTest {
 
     @Test
     void theClassificationInstructionIsTheSeedsString() {
-        assertThat(ClassificationInstruction.TEXT).isEqualTo("Please select the emotion closest to the image from the following "
+        assertThat(Prompts.CLASSIFICATION_INSTRUCTION).isEqualTo("Please select the emotion closest to the image from the following "
                 + "options:amusement, anger, awe, contentment, disgust, excitement, fear and sadness (Do not provide answers "
                 + "outside of the candidates options.) Please answer in the following format:  Predict emotion:");
-        assertThat(ClassificationInstruction.answer(Emotion.FEAR)).isEqualTo("Predict emotion: fear");
-        assertThat(ClassificationInstruction.trainingAnswer("Complex answer: Complex.")).isEqualTo(" answer: .");
+        assertThat(Prompts.answer(Emotion.FEAR)).isEqualTo("Predict emotion: fear");
+        assertThat(Prompts.trainingAnswer("Complex answer: Complex.")).isEqualTo("answer: .");
     }
 
     /** Writes the sample replies: reasoning in the seed's folders (one with CRLF), conversation as a generate JSONL. */
@@ -214,7 +214,7 @@ class AssemblerTest {
         List<InstructionRecord> recs = r.records();
         assertThat(recs).hasSize(5);
         assertThat(recs.get(0)).isEqualTo(new InstructionRecord("00100", "awe_00100.png",
-                List.of(Turn.human(ClassificationInstruction.TEXT), Turn.gpt("Predict emotion: awe")), "categorical", "awe"));
+                List.of(Turn.human(Prompts.CLASSIFICATION_INSTRUCTION), Turn.gpt("Predict emotion: awe")), "categorical", "awe"));
         assertThat(recs.get(1).image()).isEqualTo("sadness_00100.png");
         assertThat(recs.get(2).kind()).isEqualTo("conversation-released");
         assertThat(recs.get(3).id()).isEqualTo("9");

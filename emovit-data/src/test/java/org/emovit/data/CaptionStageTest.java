@@ -1,8 +1,8 @@
 package org.emovit.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.emovit.data.io.JsonlFile;
-import org.emovit.eval.Emotion;
+import org.emovit.core.JsonlFile;
+import org.emovit.core.Emotion;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.emovit.data.llm.GenerateStage;
 import org.emovit.data.llm.InstructionKind;
 import org.emovit.data.llm.LlmOptions;
-import org.emovit.eval.Emotion;
+import org.emovit.core.Emotion;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,12 +1,12 @@
 package org.emovit.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.emovit.data.io.JsonlFile;
+import org.emovit.core.JsonlFile;
 import org.emovit.data.llm.GenerateStage;
 import org.emovit.data.llm.InstructionKind;
 import org.emovit.data.llm.LlmOptions;
 import org.emovit.data.llm.SystemPrompts;
-import org.emovit.eval.Emotion;
+import org.emovit.core.Emotion;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,6 @@
 package org.emovit.data;
 
-import org.emovit.eval.Emotion;
+import org.emovit.core.Emotion;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;

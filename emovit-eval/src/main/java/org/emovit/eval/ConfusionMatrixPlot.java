@@ -1,4 +1,5 @@
 package org.emovit.eval;
+import org.emovit.core.Emotion;
 
 import java.awt.BasicStroke;
 import java.awt.Color;

@@ -1,4 +1,5 @@
 package org.emovit.eval;
+import org.emovit.core.Emotion;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

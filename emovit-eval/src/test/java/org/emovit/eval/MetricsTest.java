@@ -1,4 +1,5 @@
 package org.emovit.eval;
+import org.emovit.core.Emotion;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

@@ -11,6 +11,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.KvCache;
 import org.emovit.model.LanguageModel;
 import org.emovit.model.Ops;
+import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 
 /**
@@ -32,16 +33,17 @@ public final class BeamSearch {
 
     /** @return the best hypothesis' tokens (ending with EOS unless the length ran out) for a context [1, T, D]. */
     public long[] generate(Tensor contextEmbeds, Tensor contextMask, GenerationConfig config) {
-        if (contextEmbeds.size(0) != 1) {
+        return generate(PrefillInputs.of(contextEmbeds, contextMask), config);
+    }
+
+    /** @return the best hypothesis' tokens for a prefill of one row. */
+    public long[] generate(PrefillInputs prefill, GenerationConfig config) {
+        if (prefill.batchSize() != 1) {
             throw new IllegalArgumentException("beam search takes one context at a time");
         }
-        int beams = config.numBeams();
-        Tensor mask = contextMask.to(languageModel.device(), ScalarType.Long);
-        Tensor positions = Ops.positionsFromMask(mask);
-        long nextPosition = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)))[0] + 1;
-
+        long nextPosition = prefill.lastPositions()[0] + 1;
         try (KvCache cache = new KvCache(languageModel.numLayers())) {
-            return search(contextEmbeds, mask, positions, nextPosition, config, cache);
+            return search(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), nextPosition, config, cache);
         }
     }
 

@@ -8,6 +8,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.KvCache;
 import org.emovit.model.LlamaDecoder;
 import org.emovit.model.Ops;
+import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 
 /**
@@ -30,18 +31,19 @@ public final class CandidateScorer {
      * @return [B][C] sum of log p(candidate tokens | context)
      */
     public double[][] logLikelihoods(Tensor contextEmbeds, Tensor contextMask, List<long[]> candidates) {
-        int batch = (int) contextEmbeds.size(0), count = candidates.size();
+        return logLikelihoods(PrefillInputs.of(contextEmbeds, contextMask), candidates);
+    }
+
+    /** As above, from the model's prefill inputs. */
+    public double[][] logLikelihoods(PrefillInputs prefill, List<long[]> candidates) {
         int shared = commonPrefix(candidates);
-        Tensor mask = contextMask.to(languageModel.device(), ScalarType.Long);
-        Tensor positions = Ops.positionsFromMask(mask);
         // Each row continues from its own last position (left padding shifts them).
-        long[] next = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)));
-        for (int b = 0; b < batch; b++) {
+        long[] next = prefill.lastPositions();
+        for (int b = 0; b < next.length; b++) {
             next[b] += 1;
         }
-
         try (KvCache cache = new KvCache(languageModel.config().numLayers())) {
-            return score(contextEmbeds, mask, positions, next, candidates, shared, cache);
+            return score(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), next, candidates, shared, cache);
         }
     }
 

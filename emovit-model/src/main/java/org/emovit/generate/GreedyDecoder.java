@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.KvCache;
 import org.emovit.model.LanguageModel;
 import org.emovit.model.Ops;
+import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 
 /**
@@ -20,6 +21,14 @@ public final class GreedyDecoder {
     /** Called after each step with the tokens chosen for every row (finished rows repeat the pad id). */
     public interface StepListener {
         void onStep(int step, long[] tokens);
+
+        /**
+         * Asked after each step for every unfinished row: true ends the row there as if it had produced EOS (a stop
+         * sequence matched, the client went away). The batch ends when every row has.
+         */
+        default boolean isFinished(int row) {
+            return false;
+        }
     }
 
     private final LanguageModel languageModel;
@@ -41,13 +50,16 @@ public final class GreedyDecoder {
         return generate(inputsEmbeds, attentionMask, GenerationConfig.greedy(maxNewTokens), listener);
     }
 
-    /** Greedy decoding with the config's repetition penalty and minimum length (its beam count is not used). */
     public long[][] generate(Tensor inputsEmbeds, Tensor attentionMask, GenerationConfig config, StepListener listener) {
+        return generate(PrefillInputs.of(inputsEmbeds, attentionMask), config, listener);
+    }
+
+    /** Greedy decoding with the config's repetition penalty and minimum length (its beam count is not used). */
+    public long[][] generate(PrefillInputs prefill, GenerationConfig config, StepListener listener) {
         int maxNewTokens = config.maxNewTokens();
-        int batch = (int) inputsEmbeds.size(0);
-        Tensor mask = attentionMask.to(languageModel.device(), ScalarType.Long);
-        Tensor positions = Ops.positionsFromMask(mask);
-        long[] next = Tensors.toLongs(Ops.slice(positions, 1, positions.size(1) - 1, positions.size(1)));
+        int batch = prefill.batchSize();
+        Tensor inputsEmbeds = prefill.inputsEmbeds(), mask = prefill.attentionMask(), positions = prefill.positionIds();
+        long[] next = prefill.lastPositions();
 
         long[][] out = new long[batch][maxNewTokens];
         boolean[] done = new boolean[batch];
@@ -79,6 +91,15 @@ public final class GreedyDecoder {
                     produced = step + 1;
                     if (listener != null) {
                         listener.onStep(step, tokens.clone());
+                        for (int b = 0; b < batch; b++) {
+                            if (!done[b] && listener.isFinished(b)) {
+                                done[b] = true;
+                            }
+                        }
+                        allDone = true;
+                        for (boolean d : done) {
+                            allDone &= d;
+                        }
                     }
                     if (allDone || step == maxNewTokens - 1) {
                         break;

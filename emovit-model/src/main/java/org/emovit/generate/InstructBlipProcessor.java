@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.emovit.image.EvalTransform;
 import org.emovit.image.RgbImage;
 import org.emovit.model.InstructBlipConfig;
+import org.emovit.model.InstructBlipInputs;
 import org.emovit.model.ModelLoadException;
 import org.emovit.model.Tensors;
 import org.emovit.text.QFormerTokenizer;
@@ -21,10 +22,6 @@ import org.emovit.text.VicunaTokenizer;
  * generation continues every row from its last real token. The one place prompts become token ids.
  */
 public final class InstructBlipProcessor {
-
-    /** A batch ready for {@link org.emovit.model.InstructBlip}. */
-    public record Batch(Tensor pixelValues, Tensor qformerInputIds, Tensor qformerAttentionMask,
-                        long[][] inputIds, Tensor attentionMask) {}
 
     public static final int QFORMER_MAX_LENGTH = 128;
 
@@ -65,7 +62,7 @@ public final class InstructBlipProcessor {
     }
 
     /** One prompt per image (the same instruction goes to the Q-Former and the LLM, as LAVIS does). */
-    public Batch encode(List<RgbImage> images, List<String> prompts) {
+    public InstructBlipInputs encode(List<RgbImage> images, List<String> prompts) {
         if (images.size() != prompts.size()) {
             throw new IllegalArgumentException(images.size() + " images but " + prompts.size() + " prompts");
         }
@@ -99,7 +96,7 @@ public final class InstructBlipProcessor {
             Arrays.fill(mask[i], 0, longest, 1);
             Arrays.fill(mask[i], at, at + pad, 0);
         }
-        return new Batch(Tensors.fromFloats(pixels, batch, 3, size, size),
+        return new InstructBlipInputs(Tensors.fromFloats(pixels, batch, 3, size, size),
                 Tensors.fromLongs(q.inputIds()), Tensors.fromLongs(q.attentionMask()), ids, Tensors.fromLongs(mask));
     }
 

@@ -104,6 +104,14 @@ public final class Blip2Opt implements AutoCloseable {
         return ImageSlots.fill(inputIds, languageModelInputs, config.numQueryTokens(), config.imageTokenIndex(), languageModel);
     }
 
+    /**
+     * The one entry point from processed inputs to OPT's prefill: the image-only Q-Former's queries, projected
+     * and placed into the image slots, with the mask and mask-derived positions (as {@link InstructBlip#prefillInputs}).
+     */
+    public PrefillInputs prefillInputs(Tensor pixelValues, long[][] inputIds, Tensor attentionMask) {
+        return PrefillInputs.of(inputEmbeddings(inputIds, imagePrompt(pixelValues)), attentionMask);
+    }
+
     /** The fixture's forward: Q-Former output, projected inputs and OPT's logits. */
     public Outputs forward(Tensor pixelValues, long[][] inputIds, Tensor attentionMask) {
         Tensor image = vision.forward(pixelValues);

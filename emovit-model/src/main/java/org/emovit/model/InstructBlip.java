@@ -99,18 +99,43 @@ public final class InstructBlip implements AutoCloseable {
         return ImageSlots.fill(inputIds, languageModelInputs, config.numQueryTokens(), config.imageTokenIndex(), languageModel);
     }
 
-    /** The full forward pass of the fixture: every intermediate output and the logits [B, T, V]. */
-    public Outputs forward(Tensor pixelValues, Tensor qformerInputIds, Tensor qformerAttentionMask,
-                           long[][] inputIds, Tensor attentionMask) {
-        Tensor image = encodeImage(pixelValues);
-        Tensor queries = queryOutputs(image, qformerInputIds, qformerAttentionMask);
+    /**
+     * The one entry point from processed inputs to the LLM: vision encoder, instruction-aware Q-Former,
+     * projection, and the projected queries placed into the image slots of the prompt's embeddings (as Hugging
+     * Face's {@code get_image_features} + {@code masked_scatter}), with the mask and positions of the prefill.
+     * Classification, generation, captioning, training, the server and the Spark job all start here.
+     */
+    public PrefillInputs prefillInputs(InstructBlipInputs inputs) {
+        return prefillInputs(encodeImage(inputs.pixelValues()), inputs);
+    }
+
+    /** {@link #prefillInputs(InstructBlipInputs)} from image features already computed (the training feature cache). */
+    public PrefillInputs prefillInputs(Tensor imageFeatures, InstructBlipInputs inputs) {
+        Tensor projected = project(queryOutputs(imageFeatures, inputs.qformerInputIds(), inputs.qformerAttentionMask()));
+        return PrefillInputs.of(inputEmbeddings(inputs.inputIds(), projected), inputs.attentionMask());
+    }
+
+    /**
+     * The full forward pass of the fixture: every intermediate output and the logits [B, T, V]. Positions run
+     * 0..T-1 as in Hugging Face's forward without position ids (the generation entry point counts them over the
+     * mask instead; the two agree when nothing is padded).
+     */
+    public Outputs forward(InstructBlipInputs inputs) {
+        Tensor image = encodeImage(inputs.pixelValues());
+        Tensor queries = queryOutputs(image, inputs.qformerInputIds(), inputs.qformerAttentionMask());
         Tensor projected = project(queries);
-        Tensor embeds = inputEmbeddings(inputIds, projected);
-        long batch = inputIds.length, length = inputIds[0].length;
+        Tensor embeds = inputEmbeddings(inputs.inputIds(), projected);
+        long batch = inputs.inputIds().length, length = inputs.inputIds()[0].length;
         Tensor positions = torch.arange(new Scalar(length), Tensors.options(ScalarType.Long, embeds.device()))
                 .unsqueeze(0).expand(batch, length);
-        Tensor hidden = languageModel.forward(embeds, attentionMask, positions, null);
+        Tensor hidden = languageModel.forward(embeds, inputs.attentionMask(), positions, null);
         return new Outputs(image, queries, projected, languageModel.logits(hidden));
+    }
+
+    /** {@link #forward(InstructBlipInputs)} on the fixture's named tensors. */
+    public Outputs forward(Tensor pixelValues, Tensor qformerInputIds, Tensor qformerAttentionMask, long[][] inputIds,
+                           Tensor attentionMask) {
+        return forward(new InstructBlipInputs(pixelValues, qformerInputIds, qformerAttentionMask, inputIds, attentionMask));
     }
 
     /** Mean token cross-entropy of logits [B, T, V] against labels [B, T] shifted by one; -100 is ignored. */

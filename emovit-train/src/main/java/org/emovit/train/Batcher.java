@@ -1,4 +1,6 @@
 package org.emovit.train;
+import org.emovit.core.Prompts;
+import org.emovit.model.InstructBlipInputs;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,7 +21,12 @@ import org.emovit.text.VicunaTokenizer;
 public final class Batcher {
 
     /** Model inputs plus labels; pixel values are filled by the caller (eval or train transform). */
-    public record Batch(Tensor qformerInputIds, Tensor qformerAttentionMask, long[][] inputIds, Tensor attentionMask, Tensor labels) {}
+    public record Batch(Tensor qformerInputIds, Tensor qformerAttentionMask, long[][] inputIds, Tensor attentionMask, Tensor labels) {
+        /** The model's inputs for these rows with these pixels (null when the image features are given instead). */
+        public InstructBlipInputs inputs(Tensor pixelValues) {
+            return new InstructBlipInputs(pixelValues, qformerInputIds, qformerAttentionMask, inputIds, attentionMask);
+        }
+    }
 
     public static final long IGNORE = -100;
 
@@ -38,19 +45,14 @@ public final class Batcher {
         this.maxOutputTxtLen = maxOutputTxtLen;
     }
 
-    /** EmoVIT's training answers drop the word "Complex" (the seed's "Complex Question" leftovers). */
-    public static String cleanAnswer(String answer) {
-        return answer.replace("Complex", "").strip();
-    }
-
-    public Batch build(List<InstructionRecord> records) {
+    public Batch build(List<TrainingSample> records) {
         List<String> questions = new ArrayList<>();
         List<long[]> rows = new ArrayList<>();
         List<long[]> labelRows = new ArrayList<>();
         int q = config.numQueryTokens();
         long slot = config.imageTokenIndex() >= 0 ? config.imageTokenIndex() : llmTokenizer.padId();
         int longest = 0;
-        for (InstructionRecord r : records) {
+        for (TrainingSample r : records) {
             questions.add(r.question());
             int[] prompt = llmTokenizer.encode(r.question(), true);
             if (prompt.length > maxTxtLen) {
@@ -59,7 +61,7 @@ public final class Batcher {
                 System.arraycopy(prompt, prompt.length - maxTxtLen + 1, kept, 1, maxTxtLen - 1);
                 prompt = kept;
             }
-            int[] answerText = llmTokenizer.encode(cleanAnswer(r.answer()), false);
+            int[] answerText = llmTokenizer.encode(Prompts.trainingAnswer(r.answer()), false);
             int[] answer = Arrays.copyOf(answerText, Math.min(answerText.length + 1, maxOutputTxtLen));
             if (answer.length == answerText.length + 1) {
                 answer[answer.length - 1] = llmTokenizer.eosId();

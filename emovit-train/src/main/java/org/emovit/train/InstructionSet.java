@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.emovit.core.InstructionRecord;
+import org.emovit.core.Turn;
 
 /**
  * The instruction set EmoVIT trains on: all.json (a JSON list) or JSONL of
@@ -15,7 +17,7 @@ import java.util.List;
  * resolved against an image root. A record whose image is missing, or that is malformed, is skipped and
  * reported, never fatal.
  */
-public record InstructionSet(List<InstructionRecord> records, List<String> skipped) {
+public record InstructionSet(List<TrainingSample> records, List<String> skipped) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public static InstructionSet read(Path file, Path imageRoot) {
@@ -42,28 +44,33 @@ public record InstructionSet(List<InstructionRecord> records, List<String> skipp
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read instruction set " + file + ": " + e.getMessage(), e);
         }
-        List<InstructionRecord> records = new ArrayList<>();
+        List<TrainingSample> records = new ArrayList<>();
         for (int i = 0; i < nodes.size(); i++) {
-            JsonNode n = nodes.get(i);
             String where = file.getFileName() + " record " + i;
-            JsonNode conv = n.path("conversations");
-            if (!n.hasNonNull("image") || !conv.isArray() || conv.size() < 2) {
-                skipped.add(where + ": needs \"image\" and a \"conversations\" list of human/gpt turns");
+            InstructionRecord record;
+            try {
+                record = InstructionRecord.fromJson(nodes.get(i), "train");
+            } catch (IllegalArgumentException e) {
+                skipped.add(where + ": " + e.getMessage());
                 continue;
             }
-            Path image = imageRoot.resolve(n.get("image").asText());
+            if (record.conversations().size() < 2) {
+                skipped.add(where + ": needs a human turn followed by a gpt turn");
+                continue;
+            }
+            Path image = imageRoot.resolve(record.image());
             if (!Files.isRegularFile(image)) {
                 skipped.add(where + ": image not found: " + image);
                 continue;
             }
-            String id = n.hasNonNull("id") ? n.get("id").asText() : Integer.toString(i);
+            List<Turn> conv = record.conversations();
             for (int t = 0; t + 1 < conv.size(); t += 2) {
-                JsonNode q = conv.get(t), a = conv.get(t + 1);
-                if (!"human".equals(q.path("from").asText()) || !"gpt".equals(a.path("from").asText())) {
+                Turn q = conv.get(t), a = conv.get(t + 1);
+                if (!"human".equals(q.from()) || !"gpt".equals(a.from())) {
                     skipped.add(where + " turn " + t + ": expected a human turn followed by a gpt turn");
                     break;
                 }
-                records.add(new InstructionRecord(id, image, q.path("value").asText(), a.path("value").asText()));
+                records.add(new TrainingSample(record.id(), image, q.value(), a.value()));
             }
         }
         return new InstructionSet(records, skipped);

@@ -29,6 +29,7 @@ import org.emovit.image.EvalTransform;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
 import org.emovit.model.InstructBlip;
+import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 
 /**
@@ -130,7 +131,7 @@ public final class Trainer {
      *
      * @param onStep called after each optimizer step (progress display)
      */
-    public Result run(List<InstructionRecord> records, int startStep, Consumer<StepMetrics> onStep) {
+    public Result run(List<TrainingSample> records, int startStep, Consumer<StepMetrics> onStep) {
         int perEpoch = (records.size() + config.batchSize() - 1) / config.batchSize();
         int stepsPerEpoch = Math.max(1, perEpoch / config.accumGradIters());
         int totalSteps = config.maxSteps() > 0 ? config.maxSteps() : stepsPerEpoch * config.maxEpoch();
@@ -154,11 +155,11 @@ public final class Trainer {
                 int samples = 0;
                 for (int micro = 0; micro < config.accumGradIters(); micro++) {
                     int first = ((inEpoch * config.accumGradIters() + micro) * config.batchSize()) % Math.max(1, records.size());
-                    List<InstructionRecord> batch = new ArrayList<>();
+                    List<TrainingSample> batch = new ArrayList<>();
                     List<float[]> pixels = new ArrayList<>();
                     for (int k = 0; k < config.batchSize() && first + k < records.size(); k++) {
                         int index = order.get(first + k);
-                        InstructionRecord r = records.get(index);
+                        TrainingSample r = records.get(index);
                         try {
                             if (featureCache != null) {
                                 pixels.add(null);   // the features come from the cache, or from the eval transform
@@ -229,7 +230,7 @@ public final class Trainer {
     }
 
     /** Forward and backward of one micro-batch; returns its loss. Gradients accumulate (scaled by 1/accum). */
-    private double microStep(List<InstructionRecord> records, List<float[]> pixelRows) {
+    private double microStep(List<TrainingSample> records, List<float[]> pixelRows) {
         try (PointerScope scope = new PointerScope()) {
             if (featureCache != null) {
                 Tensor blocks = cachedBlocks(records);
@@ -254,7 +255,7 @@ public final class Trainer {
     }
 
     /** The ViT blocks' output for each record, from the cache or computed (eval transform) and stored. */
-    private Tensor cachedBlocks(List<InstructionRecord> records) {
+    private Tensor cachedBlocks(List<TrainingSample> records) {
         Tensor[] rows = new Tensor[records.size()];
         for (int i = 0; i < rows.length; i++) {
             String key = FeatureCache.imageKey(records.get(i).image());
@@ -283,12 +284,9 @@ public final class Trainer {
 
     private Tensor lossFromBlocks(Tensor blocks, Batcher.Batch b) {
         Tensor features = model.vision().finalNorm(blocks);   // ln_vision is tuned, the blocks are not
-        Tensor queries = model.queryOutputs(features, b.qformerInputIds(), b.qformerAttentionMask());
-        Tensor embeds = model.inputEmbeddings(b.inputIds(), model.project(queries));
-        long batch = b.inputIds().length, length = b.inputIds()[0].length;
-        Tensor positions = torch.arange(new org.bytedeco.pytorch.Scalar(length), Tensors.options(torch.ScalarType.Long, embeds.device()))
-                .unsqueeze(0).expand(batch, length);
-        Tensor hidden = model.languageModel().forward(embeds, b.attentionMask(), positions, null);
+        // Right-padded rows: the mask-derived positions equal 0..T-1 on every real token, as LAVIS's forward.
+        PrefillInputs prefill = model.prefillInputs(features, b.inputs(null));
+        Tensor hidden = model.languageModel().forward(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), null);
         return InstructBlip.loss(model.languageModel().logits(hidden), b.labels());
     }
 }

@@ -5,9 +5,9 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.emovit.eval.AnswerParser;
-import org.emovit.eval.Emotion;
-import org.emovit.generate.EmotionClassifier;
+import org.emovit.core.AnswerParser;
+import org.emovit.core.Emotion;
+import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.InstructBlipProcessor;
 import org.emovit.image.EvalTransform;
@@ -27,10 +27,10 @@ public final class Validation {
     private final InstructBlip model;
     private final Batcher batcher;
     private final InstructBlipProcessor processor;
-    private final List<InstructionRecord> records;
+    private final List<TrainingSample> records;
     private final int batchSize;
 
-    public Validation(InstructBlip model, Batcher batcher, InstructBlipProcessor processor, List<InstructionRecord> records, int batchSize) {
+    public Validation(InstructBlip model, Batcher batcher, InstructBlipProcessor processor, List<TrainingSample> records, int batchSize) {
         this.model = model;
         this.batcher = batcher;
         this.processor = processor;
@@ -44,10 +44,10 @@ public final class Validation {
         int batches = 0, correct = 0, classified = 0;
         try (NoGradGuard noGrad = new NoGradGuard()) {
             for (int start = 0; start < records.size(); start += batchSize) {
-                List<InstructionRecord> chunk = records.subList(start, Math.min(records.size(), start + batchSize));
-                List<InstructionRecord> ok = new ArrayList<>();
+                List<TrainingSample> chunk = records.subList(start, Math.min(records.size(), start + batchSize));
+                List<TrainingSample> ok = new ArrayList<>();
                 List<RgbImage> images = new ArrayList<>();
-                for (InstructionRecord r : chunk) {
+                for (TrainingSample r : chunk) {
                     try {
                         images.add(ImageDecoder.decode(r.image()));
                         ok.add(r);
@@ -79,8 +79,8 @@ public final class Validation {
                     }
                 }
                 if (!categorical.isEmpty()) {
-                    List<EmotionClassifier.Result> results = new EmotionClassifier(model, processor)
-                            .classify(categorical, EmotionClassifier.Mode.SCORE, GenerationConfig.emovit());
+                    List<EmoVit.Result> results = new EmoVit(model, processor)
+                            .classify(categorical, EmoVit.Mode.SCORE, GenerationConfig.emovit());
                     for (int i = 0; i < results.size(); i++) {
                         classified++;
                         if (results.get(i).emotion() == gold.get(i)) {

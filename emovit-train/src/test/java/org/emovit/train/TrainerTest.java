@@ -49,9 +49,9 @@ class TrainerTest {
                 VicunaTokenizer.load(hf().resolve("tokenizer.model")), 128, 256);
     }
 
-    static List<InstructionRecord> data(Path dir) throws Exception {
+    static List<TrainingSample> data(Path dir) throws Exception {
         String[][] qa = {{"emotion?", "awe"}, {"emotion?", "fear"}, {"feel?", "calm"}};
-        List<InstructionRecord> out = new ArrayList<>();
+        List<TrainingSample> out = new ArrayList<>();
         for (int i = 0; i < qa.length; i++) {
             BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_INT_RGB);
             java.util.Random r = new java.util.Random(i);
@@ -62,7 +62,7 @@ class TrainerTest {
             }
             Path file = dir.resolve("img" + i + ".png");
             ImageIO.write(img, "png", file.toFile());
-            out.add(new InstructionRecord(Integer.toString(i), file, qa[i][0], qa[i][1]));
+            out.add(new TrainingSample(Integer.toString(i), file, qa[i][0], qa[i][1]));
         }
         return out;
     }
@@ -81,7 +81,7 @@ class TrainerTest {
      */
     @Test
     void trainingLowersTheLossOnAFewPairs(@TempDir Path dir) throws Exception {
-        List<InstructionRecord> records = data(dir);
+        List<TrainingSample> records = data(dir);
         try (InstructBlip m = load()) {
             TrainConfig fast = new TrainConfig(3e-2, 3e-2, 3e-2, 1, 0.0, 1000, 3, 1, 7, 128, 256, 0, false, 1000, 100);
             Trainer.Result result = new Trainer(m, batcher(m), fast, dir).run(records, 0, null);
@@ -93,7 +93,7 @@ class TrainerTest {
 
     @Test
     void aResumedRunEndsWithTheSameTensorsAsAnUninterruptedOne(@TempDir Path dir) throws Exception {
-        List<InstructionRecord> records = data(dir);
+        List<TrainingSample> records = data(dir);
         Path straight = dir.resolve("straight"), resumed = dir.resolve("resumed");
         Files.createDirectories(straight);
         Files.createDirectories(resumed);
@@ -124,7 +124,7 @@ class TrainerTest {
 
     @Test
     void theExportedOverlayGivesTheTunedModelsLogitsExactly(@TempDir Path dir) throws Exception {
-        List<InstructionRecord> records = data(dir);
+        List<TrainingSample> records = data(dir);
         float[] tuned;
         Path pth = dir.resolve("model_weights.pth"), st = dir.resolve("model_weights.safetensors");
         Batcher.Batch batch;
@@ -155,7 +155,7 @@ class TrainerTest {
 
     @Test
     void theFeatureCacheSkipsTheVitAndTrainsTheSame(@TempDir Path dir) throws Exception {
-        List<InstructionRecord> records = data(dir);
+        List<TrainingSample> records = data(dir);
         Map<String, float[]> plain = new java.util.HashMap<>();
         try (InstructBlip m = load()) {
             Trainer t = new Trainer(m, batcher(m), quick(4), dir.resolve("a"));
@@ -187,7 +187,7 @@ class TrainerTest {
 
     @Test
     void bfloat16TowersWithFloat32MasterWeightsTrain(@TempDir Path dir) throws Exception {
-        List<InstructionRecord> records = data(dir);
+        List<TrainingSample> records = data(dir);
         try (InstructBlip m = InstructBlipLoader.load(ModelSource.huggingFace(hf()), ScalarType.BFloat16, CPU, Trainer::isTrainable,
                 Trainer::isTrainable)) {
             assertThat(m.namedParameters().get("query_tokens").scalar_type().intern()).isEqualTo(ScalarType.Float);
@@ -199,12 +199,12 @@ class TrainerTest {
         }
     }
 
-    static Tensor pixels(InstructBlip m, List<InstructionRecord> records) {
+    static Tensor pixels(InstructBlip m, List<TrainingSample> records) {
         InstructBlipProcessor p = InstructBlipProcessor.load(m.config(), hf(), hf().resolve("qformer_tokenizer/vocab.txt"));
         List<org.emovit.image.RgbImage> imgs = new ArrayList<>();
-        for (InstructionRecord r : records) {
+        for (TrainingSample r : records) {
             imgs.add(ImageDecoder.decode(r.image()));
         }
-        return p.encode(imgs, records.stream().map(InstructionRecord::question).toList()).pixelValues();
+        return p.encode(imgs, records.stream().map(TrainingSample::question).toList()).pixelValues();
     }
 }

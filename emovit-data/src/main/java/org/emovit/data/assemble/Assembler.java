@@ -1,4 +1,7 @@
 package org.emovit.data.assemble;
+import org.emovit.core.Turn;
+import org.emovit.core.InstructionRecord;
+import org.emovit.core.Prompts;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,11 +18,11 @@ import org.emovit.data.PythonRandom;
 import org.emovit.data.Selection;
 import org.emovit.data.SplitEntry;
 import org.emovit.data.SplitList;
-import org.emovit.data.io.AtomicFiles;
-import org.emovit.data.io.JsonlFile;
+import org.emovit.core.AtomicFiles;
+import org.emovit.core.JsonlFile;
 import org.emovit.data.llm.InstructionKind;
-import org.emovit.eval.Emotion;
-import org.emovit.eval.ProgressBar;
+import org.emovit.core.Emotion;
+import org.emovit.core.ProgressBar;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -38,7 +41,7 @@ import java.util.stream.Stream;
 /**
  * Builds the instruction set as the seed's {@code all.py} does: one record per question / answer pair of every
  * reasoning and conversation reply ({@link QaParser}), the categorical records (per class, train indices
- * 1000..5599 by default, human = {@link ClassificationInstruction#TEXT}, gpt = "Predict emotion: e"), plus any
+ * 1000..5599 by default, human = {@link Prompts.CLASSIFICATION_INSTRUCTION}, gpt = "Predict emotion: e"), plus any
  * imported released sets; shuffled with a seed; written as {@code all.json} (Python's {@code json.dump(...,
  * indent=2)} format, as the seed writes it), {@code all.jsonl} (one record a line) and a summary.
  *
@@ -175,8 +178,8 @@ public final class Assembler {
             skipped.addAll(sel.notes());
             for (SplitEntry e : sel.entries()) {
                 out.add(new InstructionRecord(e.id(), e.imageFileName(),
-                        List.of(Turn.human(ClassificationInstruction.TEXT),
-                                Turn.gpt(ClassificationInstruction.answer(e.emotion()))),
+                        List.of(Turn.human(Prompts.CLASSIFICATION_INSTRUCTION),
+                                Turn.gpt(Prompts.answer(e.emotion()))),
                         "categorical", e.emotion().label()));
             }
         }
@@ -333,42 +336,12 @@ public final class Assembler {
             items.addAll(c.records());
         }
         for (int i = 0; i < items.size(); i++) {
-            JsonNode r = items.get(i);
-            String where = p.getFileName() + "[" + i + "]";
-            String why = checkRecord(r);
-            if (why != null) {
-                skipped.add(new DataIssue(where, p.toString(), why));
-                continue;
+            try {
+                out.add(InstructionRecord.fromJson(items.get(i), imp.kind()));
+            } catch (IllegalArgumentException e) {
+                skipped.add(new DataIssue(p.getFileName() + "[" + i + "]", p.toString(), e.getMessage()));
             }
-            List<Turn> turns = new ArrayList<>();
-            r.get("conversations").forEach(t -> turns.add(new Turn(t.get("from").textValue(), t.get("value").textValue())));
-            String image = r.get("image").textValue();
-            String emotion = Emotion.fromLabel(pySplitFirst(image, '_')).map(Emotion::label).orElse("unknown");
-            out.add(new InstructionRecord(r.get("id").isTextual() ? r.get("id").textValue() : r.get("id").asText(),
-                    image, turns, imp.kind(), emotion));
         }
         return out;
-    }
-
-    private static String checkRecord(JsonNode r) {
-        if (r == null || !r.isObject()) {
-            return "not a JSON object";
-        }
-        if (!r.path("id").isTextual() && !r.path("id").isIntegralNumber()) {
-            return "no 'id'";
-        }
-        if (!r.path("image").isTextual()) {
-            return "no 'image'";
-        }
-        JsonNode c = r.path("conversations");
-        if (!c.isArray() || c.isEmpty()) {
-            return "no 'conversations' list";
-        }
-        for (JsonNode t : c) {
-            if (!t.path("from").isTextual() || !t.path("value").isTextual()) {
-                return "a conversation turn without 'from' and 'value' strings";
-            }
-        }
-        return null;
     }
 }

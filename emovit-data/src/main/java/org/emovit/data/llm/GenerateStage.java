@@ -11,9 +11,9 @@ import org.emovit.data.Selection;
 import org.emovit.data.SplitEntry;
 import org.emovit.data.SplitList;
 import org.emovit.data.WorkDir;
-import org.emovit.data.io.AtomicFiles;
-import org.emovit.data.io.JsonlFile;
-import org.emovit.eval.ProgressBar;
+import org.emovit.core.AtomicFiles;
+import org.emovit.core.JsonlFile;
+import org.emovit.core.ProgressBar;
 
 import java.io.IOException;
 import java.io.PrintStream;

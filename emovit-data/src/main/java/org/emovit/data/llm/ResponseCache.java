@@ -3,7 +3,7 @@ package org.emovit.data.llm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.data.io.AtomicFiles;
+import org.emovit.core.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package org.emovit.eval;
+package org.emovit.core;
 
 import java.io.PrintStream;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package org.emovit.data.assemble;
+package org.emovit.core;
 
 /** One message of a record's {@code conversations}: {@code from} is {@code human} or {@code gpt}. */
 public record Turn(String from, String value) {

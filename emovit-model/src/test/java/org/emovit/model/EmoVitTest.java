@@ -12,18 +12,18 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.emovit.eval.Emotion;
-import org.emovit.generate.EmotionClassifier;
+import org.emovit.core.Emotion;
+import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.InstructBlipProcessor;
-import org.emovit.generate.Prompts;
+import org.emovit.core.Prompts;
 import org.emovit.image.RgbImage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Both classification modes on the tiny model, against computations done here from the model's pieces. */
-class EmotionClassifierTest {
+class EmoVitTest {
     static NoGradGuard noGrad;
     static InstructBlip model;
     static InstructBlipProcessor processor;
@@ -52,7 +52,7 @@ class EmotionClassifierTest {
 
     /** log p("Predict emotion: label" + EOS) by one uncached forward over the whole sequence. */
     static double directLogLikelihood(RgbImage img, String label) {
-        InstructBlipProcessor.Batch batch = processor.encode(List.of(img), List.of(Prompts.CLASSIFICATION_INSTRUCTION));
+        org.emovit.model.InstructBlipInputs batch = processor.encode(List.of(img), List.of(Prompts.CLASSIFICATION_INSTRUCTION));
         int[] answer = processor.llmTokenizer().encode("Predict emotion: " + label, false);
         long[] prompt = batch.inputIds()[0];
         long[] seq = new long[prompt.length + answer.length + 1];
@@ -77,9 +77,9 @@ class EmotionClassifierTest {
 
     @Test
     void scoreModeIsTheSoftmaxOfTheLabelLikelihoods() {
-        EmotionClassifier classifier = new EmotionClassifier(model, processor);
+        EmoVit classifier = new EmoVit(model, processor);
         RgbImage img = image(1);
-        EmotionClassifier.Result r = classifier.classify(List.of(img), EmotionClassifier.Mode.SCORE, GenerationConfig.emovit()).get(0);
+        EmoVit.Result r = classifier.classify(List.of(img), EmoVit.Mode.SCORE, GenerationConfig.emovit()).get(0);
         double[] ll = new double[8];
         List<String> labels = Emotion.labels();
         double max = Double.NEGATIVE_INFINITY;
@@ -101,12 +101,12 @@ class EmotionClassifierTest {
 
     @Test
     void aBatchGivesTheSameAnswersAsOneByOne() {
-        EmotionClassifier classifier = new EmotionClassifier(model, processor);
+        EmoVit classifier = new EmoVit(model, processor);
         List<RgbImage> images = List.of(image(1), image(2), image(3));
-        for (EmotionClassifier.Mode mode : EmotionClassifier.Mode.values()) {
+        for (EmoVit.Mode mode : EmoVit.Mode.values()) {
             GenerationConfig g = GenerationConfig.emovit().withMaxNewTokens(12);
-            List<EmotionClassifier.Result> batch = classifier.classify(images, mode, g);
-            List<EmotionClassifier.Result> single = new ArrayList<>();
+            List<EmoVit.Result> batch = classifier.classify(images, mode, g);
+            List<EmoVit.Result> single = new ArrayList<>();
             for (RgbImage img : images) {
                 single.add(classifier.classify(List.of(img), mode, g).get(0));
             }
@@ -122,10 +122,10 @@ class EmotionClassifierTest {
 
     @Test
     void generateModeReportsTheDecodedTextAndItsParse() {
-        EmotionClassifier classifier = new EmotionClassifier(model, processor);
+        EmoVit classifier = new EmoVit(model, processor);
         GenerationConfig greedy = new GenerationConfig(1, 10, 1, 1.0, 1.0);
         RgbImage img = image(4);
-        EmotionClassifier.Result a = classifier.classify(List.of(img), EmotionClassifier.Mode.GENERATE, greedy).get(0);
+        EmoVit.Result a = classifier.classify(List.of(img), EmoVit.Mode.GENERATE, greedy).get(0);
         assertThat(a.generated()).isNotNull();
         assertThat(a.probabilities()).isEmpty();
         if (a.emotion() != null) {

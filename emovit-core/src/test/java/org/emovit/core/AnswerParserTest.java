@@ -1,4 +1,4 @@
-package org.emovit.eval;
+package org.emovit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

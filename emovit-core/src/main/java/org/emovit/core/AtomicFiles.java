@@ -1,4 +1,4 @@
-package org.emovit.data.io;
+package org.emovit.core;
 
 import java.io.FileOutputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package org.emovit.eval;
+package org.emovit.core;
 
 import java.util.List;
 import java.util.Locale;

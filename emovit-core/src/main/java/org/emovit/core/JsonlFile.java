@@ -1,4 +1,4 @@
-package org.emovit.data.io;
+package org.emovit.core;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,0 +1,188 @@
+package org.emovit.generate;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.emovit.core.AnswerParser;
+import org.emovit.core.Emotion;
+import org.emovit.core.Prompts;
+import org.emovit.image.RgbImage;
+import org.emovit.model.InstructBlip;
+import org.emovit.model.PrefillInputs;
+
+/**
+ * EmoVIT from image to answer: the one entry point every front door uses (the commands, the server, the Spark
+ * job, validation during training). It owns no tensors between calls: each call builds the prefill through
+ * {@link InstructBlip#prefillInputs}, runs it, frees what it allocated and returns plain Java values. Not
+ * thread-safe: one caller at a time drives the model (the server's worker thread, one Spark task per JVM).
+ *
+ * <p>Which of the 8 emotions an image evokes, two ways. SCORE (the default): the log-likelihood of each answer
+ * "Predict emotion: &lt;label&gt;" after EmoVIT's instruction, softmaxed over the 8 — it can never answer
+ * outside them. GENERATE: decode as EmoVIT's test.py does and parse "Predict emotion: X" from the text; an
+ * answer outside the 8 is reported as it is.
+ */
+public final class EmoVit {
+
+    public enum Mode { SCORE, GENERATE }
+
+    /**
+     * @param label         the predicted label: one of the 8, or (generate mode) whatever the model answered, or null
+     * @param emotion       the predicted emotion, null when the answer is not one of the 8
+     * @param probabilities score mode: label -> probability (sums to 1), alphabetical; generate mode: empty
+     * @param generated     generate mode: the decoded answer; score mode: null
+     */
+    public record Result(String label, Emotion emotion, Map<String, Double> probabilities, String generated) {}
+
+    /**
+     * One generated answer.
+     *
+     * @param tokens       the new tokens, up to and including EOS when the model ended the answer
+     * @param text         the decoded answer
+     * @param promptTokens how many tokens the prompt took (image slots included), for usage accounting
+     * @param stopped      true when the model produced EOS (false: the length ran out or the caller ended the row)
+     */
+    public record Answer(long[] tokens, String text, int promptTokens, boolean stopped) {}
+
+    private final InstructBlip model;
+    private final InstructBlipProcessor processor;
+    private final List<long[]> answers = new ArrayList<>();
+
+    public EmoVit(InstructBlip model, InstructBlipProcessor processor) {
+        this.model = model;
+        this.processor = processor;
+        for (Emotion e : Emotion.values()) {
+            answers.add(answerTokens(e));
+        }
+    }
+
+    public InstructBlip model() {
+        return model;
+    }
+
+    public InstructBlipProcessor processor() {
+        return processor;
+    }
+
+    /** An answer as the model was tuned to produce it: the text's tokens without BOS, then EOS. */
+    private long[] answerTokens(Emotion e) {
+        int[] ids = processor.llmTokenizer().encode(Prompts.answer(e), false);
+        long[] out = new long[ids.length + 1];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = ids[i];
+        }
+        out[ids.length] = processor.llmTokenizer().eosId();
+        return out;
+    }
+
+    /** The LLM's prefill for these images and prompts (one prompt per image). Call inside a scope. */
+    public PrefillInputs prefill(List<RgbImage> images, List<String> prompts) {
+        return model.prefillInputs(processor.encode(images, prompts));
+    }
+
+    /**
+     * Answers one prompt per image, the rows decoded together (greedy, or beam search row by row when the config
+     * asks for beams). The listener (may be null) sees every step of greedy decoding and may end rows early.
+     */
+    public List<Answer> generate(List<RgbImage> images, List<String> prompts, GenerationConfig config,
+                                 GreedyDecoder.StepListener listener) {
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            PrefillInputs prefill = prefill(images, prompts);
+            long[] promptTokens = org.emovit.model.Tensors.toLongs(prefill.attentionMask().sum(1));
+            List<long[]> rows = decode(prefill, config, listener);
+            long eos = processor.llmTokenizer().eosId();
+            List<Answer> out = new ArrayList<>();
+            for (int b = 0; b < rows.size(); b++) {
+                long[] t = rows.get(b);
+                int end = 0;
+                boolean stopped = false;
+                while (end < t.length && !stopped) {
+                    stopped = t[end++] == eos;
+                }
+                long[] kept = java.util.Arrays.copyOf(t, end);
+                out.add(new Answer(kept, processor.decode(kept), (int) promptTokens[b], stopped));
+            }
+            return out;
+        }
+    }
+
+    private List<long[]> decode(PrefillInputs prefill, GenerationConfig config, GreedyDecoder.StepListener listener) {
+        long eos = processor.llmTokenizer().eosId();
+        List<long[]> tokens = new ArrayList<>();
+        if (config.numBeams() == 1) {
+            Collections.addAll(tokens, new GreedyDecoder(model.languageModel(), eos, processor.llmTokenizer().padId())
+                    .generate(prefill, config, listener));
+        } else {
+            BeamSearch beams = new BeamSearch(model.languageModel(), eos);
+            for (int b = 0; b < prefill.batchSize(); b++) {
+                tokens.add(beams.generate(prefill.rows(b, b + 1), config));
+            }
+        }
+        return tokens;
+    }
+
+    /** The emotion of each image (see the class comment for the two modes). */
+    public List<Result> classify(List<RgbImage> images, Mode mode, GenerationConfig generation) {
+        List<String> prompts = Collections.nCopies(images.size(), Prompts.CLASSIFICATION_INSTRUCTION);
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            PrefillInputs prefill = prefill(images, prompts);
+            return mode == Mode.SCORE ? score(prefill) : generateLabels(prefill, generation);
+        }
+    }
+
+    private List<Result> score(PrefillInputs prefill) {
+        double[][] ll = new CandidateScorer(model.languageModel()).logLikelihoods(prefill, answers);
+        List<Result> out = new ArrayList<>();
+        Emotion[] emotions = Emotion.values();
+        for (double[] row : ll) {
+            double[] p = CandidateScorer.softmax(row);
+            Map<String, Double> probabilities = new LinkedHashMap<>();
+            int best = 0;
+            for (int c = 0; c < p.length; c++) {
+                probabilities.put(emotions[c].label(), p[c]);
+                if (p[c] > p[best]) {
+                    best = c;
+                }
+            }
+            out.add(new Result(emotions[best].label(), emotions[best], probabilities, null));
+        }
+        return out;
+    }
+
+    private List<Result> generateLabels(PrefillInputs prefill, GenerationConfig generation) {
+        List<Result> out = new ArrayList<>();
+        for (long[] t : decode(prefill, generation, null)) {
+            String text = decodeAnswer(t);
+            AnswerParser.ParsedAnswer parsed = AnswerParser.parse(text);
+            out.add(new Result(parsed.label(), parsed.emotion(), Map.of(), text));
+        }
+        return out;
+    }
+
+    /** One explanation per image of why it evokes the given label, decoded greedily with the config's settings. */
+    public List<String> explain(List<RgbImage> images, List<String> labels, GenerationConfig generation) {
+        List<String> prompts = labels.stream().map(Prompts::explanationQuestion).toList();
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            List<String> out = new ArrayList<>();
+            for (long[] t : decode(prefill(images, prompts), generation.withNumBeams(1), null)) {
+                out.add(decodeAnswer(t));
+            }
+            return out;
+        }
+    }
+
+    /** Decodes a classification answer as EmoVIT's test.py does: a generated id 0 (unk) becomes EOS first. */
+    private String decodeAnswer(long[] tokens) {
+        long eos = processor.llmTokenizer().eosId();
+        long[] mapped = tokens.clone();
+        for (int i = 0; i < mapped.length; i++) {
+            if (mapped[i] == 0) {
+                mapped[i] = eos;
+            }
+        }
+        return processor.decode(mapped);
+    }
+}
