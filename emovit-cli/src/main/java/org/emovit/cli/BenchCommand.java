@@ -84,7 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
         ModelOptions parse = new ModelOptions();
         parse.dtype = dtype;
         ScalarType type = parse.scalarType();
-        Device dev = ModelOptions.parseDevice(device);
+        Device dev = new org.emovit.generate.ModelSpec(null, null, null, null, null, null, null, null, "f32", device).torchDevice();
         if (threads > 0) {
             torch.set_num_threads(threads);
         }

@@ -1,4 +1,5 @@
 package org.emovit.cli;
+import org.emovit.generate.EmbeddedModel;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,13 +1,12 @@
 package org.emovit.cli;
+import org.emovit.generate.EmbeddedModel;
 
 import java.nio.file.Path;
-import java.util.Locale;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.generate.InstructBlipProcessor;
+import org.emovit.generate.ModelSpec;
 import org.emovit.model.InstructBlip;
-import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelSource;
 import picocli.CommandLine.Option;
 
@@ -47,59 +46,37 @@ public final class ModelOptions {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
+    /** The options as the model specification the server and the Spark job also use. */
+    public ModelSpec spec() {
+        return new ModelSpec(str(model), str(vit), str(qformer), str(llm), preset, str(config), str(qformerVocab), str(overlay),
+                dtype, device);
+    }
+
+    private static String str(Path p) {
+        return p == null ? null : p.toString();
+    }
+
     public boolean isEmbedded() {
-        return model == null && vit == null && qformer == null && llm == null;
+        return spec().isEmbedded();
     }
 
     public ModelSource source() {
-        ModelSource s;
-        if (isEmbedded()) {
-            s = ModelSource.huggingFace(EmbeddedModel.directory());
-        } else if (model != null) {
-            if (vit != null || qformer != null || llm != null) {
-                throw new IllegalArgumentException("give either --model or --vit/--qformer/--llm, not both");
-            }
-            s = ModelSource.huggingFace(model);
-        } else {
-            s = ModelSource.lavis(vit, qformer, llm, preset, config);
-        }
-        return overlay == null ? s : s.withOverlay(overlay);
+        return spec().source();
     }
 
     public ScalarType scalarType() {
-        return switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "f32", "fp32", "float32" -> ScalarType.Float;
-            case "bf16", "bfloat16" -> ScalarType.BFloat16;
-            default -> throw new IllegalArgumentException("--dtype must be f32 or bf16, not '" + dtype + "'");
-        };
+        return spec().scalarType();
     }
 
     public Device torchDevice() {
-        return parseDevice(device);
-    }
-
-    static Device parseDevice(String name) {
-        String d = name.toLowerCase(Locale.ROOT);
-        if (d.startsWith("cuda") && !torch.cuda_is_available()) {
-            throw new IllegalArgumentException("--device " + name + ": CUDA is not available in this libtorch/machine");
-        }
-        if (!d.equals("cpu") && !d.startsWith("cuda")) {
-            throw new IllegalArgumentException("--device must be cpu or cuda[:N], not '" + name + "'");
-        }
-        return new Device(d);
+        return spec().torchDevice();
     }
 
     public InstructBlip load() {
-        return InstructBlipLoader.load(source(), scalarType(), torchDevice());
+        return spec().load();
     }
 
     public InstructBlipProcessor processor(InstructBlip m) {
-        ModelSource s = source();
-        Path vocab = qformerVocab;
-        if (vocab == null) {
-            vocab = s.isHuggingFace() ? s.hfDirectory().resolve("qformer_tokenizer").resolve("vocab.txt")
-                    : s.lavisInstructBlip().resolveSibling("vocab.txt");
-        }
-        return InstructBlipProcessor.load(m.config(), s.llmTokenizerDirectory(), vocab);
+        return spec().processor(m);
     }
 }

@@ -1,4 +1,5 @@
 package org.emovit.cli;
+import org.emovit.generate.EmbeddedModel;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;

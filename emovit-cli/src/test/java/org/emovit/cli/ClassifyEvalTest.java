@@ -1,4 +1,5 @@
 package org.emovit.cli;
+import org.emovit.generate.EmbeddedModel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

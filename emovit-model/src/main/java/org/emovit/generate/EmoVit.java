@@ -25,7 +25,7 @@ import org.emovit.model.PrefillInputs;
  * outside them. GENERATE: decode as EmoVIT's test.py does and parse "Predict emotion: X" from the text; an
  * answer outside the 8 is reported as it is.
  */
-public final class EmoVit {
+public final class EmoVit implements AutoCloseable {
 
     public enum Mode { SCORE, GENERATE }
 
@@ -172,6 +172,12 @@ public final class EmoVit {
             }
             return out;
         }
+    }
+
+    /** Frees the model (its tensors and mappings). */
+    @Override
+    public void close() {
+        model.close();
     }
 
     /** Decodes a classification answer as EmoVIT's test.py does: a generated id 0 (unk) becomes EOS first. */

@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.generate;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,7 +15,7 @@ import java.util.List;
  * version (each file written to a temporary name and moved into place, so concurrent runs never see half a file).
  */
 public final class EmbeddedModel {
-    private static final String ROOT = "/org/emovit/cli/";
+    private static final String ROOT = "/org/emovit/embedded/";
     private static final List<String> MODEL_FILES = List.of("config.json", "generation_config.json", "model.safetensors",
             "tokenizer.model", "qformer_tokenizer/vocab.txt");
     public static final List<String> SAMPLES = List.of("photo.jpg", "gray.png", "palette.gif");

@@ -1,0 +1,115 @@
+package org.emovit.generate;
+
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.InstructBlip;
+import org.emovit.model.InstructBlipLoader;
+import org.emovit.model.ModelSource;
+
+/**
+ * Which model to run and how, as plain strings: what the command-line options, the server and a Spark job (which
+ * ships it to its executors, hence {@link Serializable}) all say to get an {@link EmoVit}. All paths null means
+ * the tiny random-weight model embedded in emovit.
+ *
+ * @param model        Hugging Face InstructBLIP directory
+ * @param vit          LAVIS layout: EVA ViT-g state dict
+ * @param qformer      LAVIS layout: InstructBLIP checkpoint
+ * @param llm          LAVIS layout: Vicuna directory
+ * @param preset       LAVIS layout: sizes preset (vicuna7b) unless {@code config} is given
+ * @param config       LAVIS layout: an HF config.json giving the sizes
+ * @param qformerVocab the Q-Former's BERT vocab.txt (default: beside the checkpoint)
+ * @param overlay      EmoVIT's tuned tensors over the base model
+ * @param dtype        f32 or bf16
+ * @param device       cpu, cuda or cuda:N
+ */
+public record ModelSpec(String model, String vit, String qformer, String llm, String preset, String config,
+                        String qformerVocab, String overlay, String dtype, String device) implements Serializable {
+
+    /** The embedded tiny model in float32 on the CPU. */
+    public static ModelSpec embedded() {
+        return new ModelSpec(null, null, null, null, "vicuna7b", null, null, null, "f32", "cpu");
+    }
+
+    public boolean isEmbedded() {
+        return model == null && vit == null && qformer == null && llm == null;
+    }
+
+    public ModelSource source() {
+        ModelSource s;
+        if (isEmbedded()) {
+            s = ModelSource.huggingFace(EmbeddedModel.directory());
+        } else if (model != null) {
+            if (vit != null || qformer != null || llm != null) {
+                throw new IllegalArgumentException("give either --model or --vit/--qformer/--llm, not both");
+            }
+            s = ModelSource.huggingFace(Path.of(model));
+        } else {
+            s = ModelSource.lavis(path(vit), path(qformer), path(llm), preset == null ? "vicuna7b" : preset, path(config));
+        }
+        return overlay == null ? s : s.withOverlay(Path.of(overlay));
+    }
+
+    public ScalarType scalarType() {
+        String d = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
+        return switch (d) {
+            case "f32", "fp32", "float32" -> ScalarType.Float;
+            case "bf16", "bfloat16" -> ScalarType.BFloat16;
+            default -> throw new IllegalArgumentException("--dtype must be f32 or bf16, not '" + dtype + "'");
+        };
+    }
+
+    public Device torchDevice() {
+        String d = (device == null ? "cpu" : device).toLowerCase(Locale.ROOT);
+        if (!d.equals("cpu") && !d.startsWith("cuda")) {
+            throw new IllegalArgumentException("--device must be cpu or cuda[:N], not '" + device + "'");
+        }
+        if (d.startsWith("cuda") && !torch.cuda_is_available()) {
+            throw new IllegalArgumentException("--device " + device + ": CUDA is not available in this libtorch/machine");
+        }
+        return new Device(d);
+    }
+
+    /** The model alone (weights memory-mapped where the format allows). */
+    public InstructBlip load() {
+        return InstructBlipLoader.load(source(), scalarType(), torchDevice());
+    }
+
+    /** The tokenizers and image transform that go with a loaded model. */
+    public InstructBlipProcessor processor(InstructBlip m) {
+        ModelSource s = source();
+        Path vocab = path(qformerVocab);
+        if (vocab == null) {
+            vocab = s.isHuggingFace() ? s.hfDirectory().resolve("qformer_tokenizer").resolve("vocab.txt")
+                    : s.lavisInstructBlip().resolveSibling("vocab.txt");
+        }
+        return InstructBlipProcessor.load(m.config(), s.llmTokenizerDirectory(), vocab);
+    }
+
+    /** Model and processor together; close the result to free the model. */
+    public EmoVit open() {
+        InstructBlip m = load();
+        try {
+            return new EmoVit(m, processor(m));
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** A short name for responses and output files: the model directory's name (or "emovit-tiny-random"). */
+    public String displayName() {
+        if (isEmbedded()) {
+            return "emovit-tiny-random";
+        }
+        String base = model != null ? Path.of(model).getFileName().toString() : Path.of(qformer).getFileName().toString();
+        return overlay == null ? base : base + "+" + Path.of(overlay).getFileName();
+    }
+
+    private static Path path(String s) {
+        return s == null ? null : Path.of(s);
+    }
+}
