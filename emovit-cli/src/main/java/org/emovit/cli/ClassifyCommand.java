@@ -3,16 +3,11 @@ import org.emovit.generate.EmbeddedModel;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,6 +15,8 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.core.ProgressBar;
+import org.emovit.core.ResultsFile;
+import java.util.TreeMap;
 import org.emovit.generate.EmoVit;
 import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
@@ -62,6 +59,9 @@ public final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Write JSON Lines here (appending; images already present are skipped).")
     Path output;
 
+    @Option(names = "--fresh", description = "Start over when --output holds results of another model or mode (otherwise that is an error).")
+    boolean fresh;
+
     @Spec
     CommandSpec spec;
 
@@ -78,10 +78,14 @@ public final class ClassifyCommand implements Callable<Integer> {
         if (modelOptions.isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
-        Set<String> done = output != null ? alreadyDone(output) : Set.of();
+        ResultsFile file = null;
         if (output != null) {
-            endWithNewline(output);
+            Map<String, String> provenance = new TreeMap<>(modelOptions.spec().identity());
+            provenance.put("mode", m == EmoVit.Mode.SCORE ? "score" : "generate " + generationOptions.config());
+            provenance.put("explain", explain ? "yes, " + explainTokens + " tokens" : "no");
+            file = ResultsFile.open(output, "image", provenance, fresh);
         }
+        Set<String> done = file != null ? file.done() : Set.of();
         List<BatchClassifier.Item> todo = new ArrayList<>();
         for (Path p : images) {
             if (!done.contains(p.toString())) {
@@ -94,9 +98,9 @@ public final class ClassifyCommand implements Callable<Integer> {
         boolean table = output == null && System.console() != null;
         int[] failures = {0};
         List<String[]> rows = new ArrayList<>();
+        ResultsFile results = file;
         try (NoGradGuard noGrad = new NoGradGuard(); InstructBlip model = modelOptions.load();
-             BufferedWriter file = output == null ? null : Files.newBufferedWriter(output, StandardCharsets.UTF_8,
-                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+             ResultsFile closing = file;
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
             EmoVit classifier = new EmoVit(model, modelOptions.processor(model));
             new BatchClassifier(classifier, m, generationOptions.config(), batchSize)
@@ -104,14 +108,12 @@ public final class ClassifyCommand implements Callable<Integer> {
                 if (outcome.error() != null) {
                     failures[0]++;
                 }
-                String line = jsonLine(outcome);
+                ObjectNode line = jsonLine(outcome);
                 try {
-                    if (file != null) {
-                        file.write(line);
-                        file.newLine();
-                        file.flush();
+                    if (results != null) {
+                        results.append(line);
                     } else if (!table) {
-                        out.println(line);
+                        out.println(JSON.writeValueAsString(line));
                         out.flush();
                     }
                 } catch (IOException e) {
@@ -138,7 +140,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         };
     }
 
-    static String jsonLine(BatchClassifier.Outcome o) {
+    static ObjectNode jsonLine(BatchClassifier.Outcome o) {
         ObjectNode n = JSON.createObjectNode();
         n.put("image", o.item().id());
         if (o.error() != null) {
@@ -163,11 +165,7 @@ public final class ClassifyCommand implements Callable<Integer> {
                 n.put("explanation", o.explanation());
             }
         }
-        try {
-            return JSON.writeValueAsString(n);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return n;
     }
 
     private static String[] tableRow(BatchClassifier.Outcome o) {
@@ -190,37 +188,5 @@ public final class ClassifyCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "%-" + w + "s  %-12s  %s%n", r[0], r[1], r[2]);
         }
         out.flush();
-    }
-
-    /** A line cut off by a crash is closed, so that the next record starts on a line of its own. */
-    static void endWithNewline(Path file) throws IOException {
-        if (Files.exists(file) && Files.size(file) > 0) {
-            try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
-                ch.read(last, ch.size() - 1);
-                if (last.get(0) != '\n') {
-                    ch.write(java.nio.ByteBuffer.wrap(new byte[] {'\n'}), ch.size());
-                }
-            }
-        }
-    }
-
-    /** Images already classified in an earlier run writing the same file (a cut-off last line is ignored). */
-    static Set<String> alreadyDone(Path file) throws IOException {
-        Set<String> done = new HashSet<>();
-        if (!Files.exists(file)) {
-            return done;
-        }
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            try {
-                var node = JSON.readTree(line);
-                if (node != null && node.hasNonNull("image") && !node.hasNonNull("error")) {
-                    done.add(node.get("image").asText());
-                }
-            } catch (IOException e) {
-                // a line cut off by a crash: that image is simply done again
-            }
-        }
-        return done;
     }
 }

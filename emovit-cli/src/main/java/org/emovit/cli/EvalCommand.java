@@ -67,6 +67,9 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "0", description = "Evaluate only the first N images (0 = all).")
     int limit;
 
+    @Option(names = "--fresh", description = "Start over when --out holds predictions of another model, mode or dataset (otherwise that is an error).")
+    boolean fresh;
+
     @Spec
     CommandSpec spec;
 
@@ -88,11 +91,19 @@ public final class EvalCommand implements Callable<Integer> {
         if (limit > 0 && items.size() > limit) {
             items = items.subList(0, limit);
         }
+        if (items.isEmpty()) {
+            throw new IllegalArgumentException("nothing to evaluate in " + dataset + (ds.problems().isEmpty() ? ""
+                    : " (" + ds.problems().size() + " entries skipped, e.g.: " + ds.problems().get(0) + ")"));
+        }
+        Map<String, String> provenance = new java.util.TreeMap<>(modelOptions.spec().identity());
+        provenance.put("dataset", dataset.toAbsolutePath().normalize().toString());
+        provenance.put("mapping", mapping == null ? "none" : mapping.toAbsolutePath().normalize().toString());
+        provenance.put("mode", m == EmoVit.Mode.SCORE ? "score" : "generate " + generationOptions.config());
         Map<String, LabelledImage> byId = new HashMap<>();
         int failures;
         long started = System.nanoTime();
         int processed;
-        try (PredictionsFile predictions = PredictionsFile.open(dir.resolve("predictions.jsonl"))) {
+        try (PredictionsFile predictions = PredictionsFile.open(dir.resolve("predictions.jsonl"), provenance, fresh)) {
             Set<String> done = predictions.done();
             List<BatchClassifier.Item> todo = new ArrayList<>();
             for (LabelledImage item : items) {
@@ -125,7 +136,18 @@ public final class EvalCommand implements Callable<Integer> {
             }
             failures = failed[0];
             double seconds = (System.nanoTime() - started) / 1e9;
-            Metrics metrics = Metrics.of(predictions.all());
+            List<Prediction> all = new ArrayList<>();
+            Set<String> wanted = byId.keySet();
+            for (Prediction p : predictions.all()) {
+                if (wanted.contains(p.id())) {   // a --limit run after a larger one reports on its own images
+                    all.add(p);
+                }
+            }
+            Metrics metrics = Metrics.of(all);
+            if (metrics.total() == 0) {
+                throw new IllegalStateException("no image of " + dataset + " could be evaluated (" + failures
+                        + " failed; see " + dir.resolve("predictions.jsonl") + ")");
+            }
             metrics.writeJson(dir.resolve("metrics.json"));
             metrics.writeCsv(dir.resolve("confusion.csv"));
             ConfusionMatrixPlot.writePng(metrics, dir.resolve("confusion.png"));

@@ -153,11 +153,10 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private static List<Trainer.StepMetrics> readHistory(Path metrics) throws Exception {
-        var json = new com.fasterxml.jackson.databind.ObjectMapper();
         List<Trainer.StepMetrics> out = new ArrayList<>();
-        for (String line : Files.readAllLines(metrics)) {
-            if (!line.isBlank() && !line.contains("\"val_loss\"")) {
-                out.add(json.readValue(line, Trainer.StepMetrics.class));
+        for (var n : org.emovit.core.JsonlFile.read(metrics).records()) {
+            if (!n.has("val_loss")) {
+                out.add(org.emovit.core.JsonlFile.mapper().treeToValue(n, Trainer.StepMetrics.class));
             }
         }
         return out;

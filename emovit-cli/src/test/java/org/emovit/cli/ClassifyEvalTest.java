@@ -98,8 +98,53 @@ class ClassifyEvalTest {
         }
 
         // a rerun skips what is done and retries only the failures
-        CommandsTest.Result again = CommandsTest.run("classify", "--output", out.toString(), images.toString());
+        CommandsTest.Result again = CommandsTest.run("classify", "--batch-size", "3", "--output", out.toString(), images.toString());
         assertThat(again.err()).contains("2 image(s) already in");
+        assertThat(lines(out)).hasSize(5);   // one line per image, also for the images that failed twice
+
+        // the same file from another mode is never mixed in
+        CommandsTest.Result other = CommandsTest.run("classify", "--mode", "generate", "--output", out.toString(), images.toString());
+        assertThat(other.code()).isNotZero();
+        assertThat(other.err()).contains(out.toString()).contains("another run").contains("--fresh");
+        CommandsTest.Result fresh = CommandsTest.run("classify", "--mode", "generate", "--fresh", "--output", out.toString(),
+                images.resolve("a.png").toString());
+        assertThat(fresh.code()).as(fresh.err()).isZero();
+        assertThat(lines(out)).hasSize(1);
+    }
+
+    @Test
+    void evalKeysImagesByTheirPathNotTheirFileName(@TempDir Path dir) throws Exception {
+        Path emoset = dir.resolve("mine");
+        List<List<String>> split = new ArrayList<>();
+        for (String e : List.of("awe", "fear")) {
+            png(emoset.resolve("image/" + e + "/001.png"), e.length());
+            split.add(List.of(e, "image/" + e + "/001.png", "annotation/" + e + "/001.json"));
+        }
+        split.add(List.of("joy", "image/awe/001.png", "annotation/awe/001.json"));
+        Files.writeString(emoset.resolve("test.json"), JSON.writeValueAsString(split));
+        Path out = dir.resolve("eval");
+        CommandsTest.Result r = CommandsTest.run("eval", "--dataset", emoset.resolve("test.json").toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("label 'joy' is none of the 8 emotions");
+        assertThat(lines(out.resolve("predictions.jsonl"))).extracting(n -> n.get("id").asText())
+                .containsExactly("image/awe/001.png", "image/fear/001.png");
+        JsonNode metrics = JSON.readTree(out.resolve("metrics.json").toFile());
+        assertThat(metrics.get("total").asLong()).isEqualTo(2);
+
+        // another dataset into the same --out is refused, not mixed in
+        Path other = dir.resolve("other.json");
+        Files.writeString(other, JSON.writeValueAsString(split.subList(0, 1)));
+        Files.copy(other, emoset.resolve("val.json"));
+        CommandsTest.Result mixed = CommandsTest.run("eval", "--dataset", emoset.resolve("val.json").toString(), "--out", out.toString());
+        assertThat(mixed.code()).isNotZero();
+        assertThat(mixed.err()).contains("another run");
+
+        // a split with nothing to evaluate fails and says why
+        Files.writeString(emoset.resolve("empty.json"), "[]");
+        CommandsTest.Result empty = CommandsTest.run("eval", "--dataset", emoset.resolve("empty.json").toString(),
+                "--out", dir.resolve("e2").toString());
+        assertThat(empty.code()).isNotZero();
+        assertThat(empty.err()).contains("nothing to evaluate").contains("empty.json");
     }
 
     @Test

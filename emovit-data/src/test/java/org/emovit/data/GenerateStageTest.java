@@ -68,7 +68,7 @@ class GenerateStageTest {
     }
 
     List<JsonNode> records(InstructionKind k) throws IOException {
-        JsonlFile.Contents c = JsonlFile.read(pipeline.workDir().replies(k));
+        JsonlFile.Contents<com.fasterxml.jackson.databind.JsonNode> c = JsonlFile.read(pipeline.workDir().replies(k));
         assertThat(c.problems()).isEmpty();
         return c.records();
     }

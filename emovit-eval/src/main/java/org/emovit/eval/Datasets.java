@@ -36,7 +36,7 @@ public final class Datasets {
 
     /**
      * An EmoSet split file: a JSON list of [emotion, "image/&lt;e&gt;/&lt;name&gt;.jpg", "annotation/&lt;e&gt;/&lt;name&gt;.json"];
-     * image paths are relative to the split file's directory (the EmoSet root); the id is the image name.
+     * image paths are relative to the split file's directory (the EmoSet root); the id is that relative path.
      */
     public static LabelledDataset emosetSplit(Path splitJson) {
         JsonNode root;
@@ -58,12 +58,17 @@ public final class Datasets {
                 continue;
             }
             String label = entry.get(0).asText();
+            if (Emotion.fromLabel(label).isEmpty()) {
+                problems.add(splitJson + " entry " + i + ": label '" + label + "' is none of the 8 emotions: skipped");
+                continue;
+            }
             Path image = base.resolve(entry.get(1).asText());
             if (!Files.isRegularFile(image)) {
                 problems.add(splitJson + " entry " + i + ": image not found: " + image);
                 continue;
             }
-            items.add(new LabelledImage(stem(image), image, label, Emotion.fromLabel(label).orElse(null)));
+            // Keyed by the path as the split gives it: file names repeat across class folders (image/awe/001.jpg, image/fear/001.jpg).
+            items.add(new LabelledImage(entry.get(1).asText(), image, label, Emotion.fromLabel(label).orElse(null)));
         }
         String name = base.getFileName() + "-" + stem(splitJson);
         return new LabelledDataset(name, items, problems);

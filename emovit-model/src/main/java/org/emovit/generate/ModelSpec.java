@@ -109,6 +109,45 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         return overlay == null ? base : base + "+" + Path.of(overlay).getFileName();
     }
 
+    /**
+     * What identifies this model's outputs (for results files that must not mix runs): the weights' locations
+     * with each file's size and modification time, the dtype. The device is left out: it does not change what
+     * the model answers beyond rounding.
+     */
+    public java.util.Map<String, String> identity() {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        if (isEmbedded()) {
+            out.put("model", displayName());
+        }
+        put(out, "model", model);
+        put(out, "vit", vit);
+        put(out, "qformer", qformer);
+        put(out, "llm", llm);
+        put(out, "config", config);
+        put(out, "overlay", overlay);
+        if (!isEmbedded() && model == null) {
+            out.put("preset", config == null ? String.valueOf(preset) : "config");
+        }
+        out.put("dtype", scalarType() == ScalarType.BFloat16 ? "bf16" : "f32");
+        return out;
+    }
+
+    private static void put(java.util.Map<String, String> out, String key, String file) {
+        if (file == null) {
+            return;
+        }
+        Path p = Path.of(file).toAbsolutePath().normalize();
+        String stamp = "";
+        try {
+            if (java.nio.file.Files.isRegularFile(p)) {
+                stamp = " (" + java.nio.file.Files.size(p) + " bytes, modified " + java.nio.file.Files.getLastModifiedTime(p) + ")";
+            }
+        } catch (java.io.IOException e) {
+            stamp = " (unreadable)";
+        }
+        out.put(key, p + stamp);
+    }
+
     private static Path path(String s) {
         return s == null ? null : Path.of(s);
     }

@@ -28,6 +28,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.emovit.image.EvalTransform;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
+import org.emovit.core.JsonlFile;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
@@ -140,8 +141,7 @@ public final class Trainer {
         int skipped = 0;
         int step = startStep;
         Path metrics = runDir.resolve("metrics.jsonl");
-        try (BufferedWriter log = Files.newBufferedWriter(metrics, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND)) {
+        try (JsonlFile log = JsonlFile.open(metrics)) {
             while (step < totalSteps) {
                 int epoch = step / stepsPerEpoch, inEpoch = step % stepsPerEpoch;
                 List<Integer> order = epochOrder(records.size(), epoch);
@@ -188,9 +188,7 @@ public final class Trainer {
                 double seconds = (System.nanoTime() - started) / 1e9;
                 StepMetrics m = new StepMetrics(step, epoch, lossSum / config.accumGradIters(), lr, samples / Math.max(seconds, 1e-9));
                 history.add(m);
-                log.write(JSON.writeValueAsString(m));
-                log.newLine();
-                log.flush();
+                log.append(m);
                 if (onStep != null) {
                     onStep.accept(m);
                 }
@@ -202,9 +200,7 @@ public final class Trainer {
                     line.put("val_loss", v.loss());
                     line.put("val_accuracy", v.accuracy());
                     line.put("val_classified", v.classified());
-                    log.write(JSON.writeValueAsString(line));
-                    log.newLine();
-                    log.flush();
+                    log.append(line);
                     if (onValidation != null) {
                         onValidation.accept(v);
                     }

@@ -267,7 +267,7 @@ public final class Assembler {
                 }
             }
         } else if (Files.isRegularFile(p)) {
-            JsonlFile.Contents c = JsonlFile.read(p);
+            JsonlFile.Contents<com.fasterxml.jackson.databind.JsonNode> c = JsonlFile.read(p);
             for (String problem : c.problems()) {
                 skipped.add(new DataIssue(null, p.toString(), problem));
             }
@@ -331,7 +331,7 @@ public final class Assembler {
             }
             top.forEach(items::add);
         } else {
-            JsonlFile.Contents c = JsonlFile.read(p);
+            JsonlFile.Contents<com.fasterxml.jackson.databind.JsonNode> c = JsonlFile.read(p);
             c.problems().forEach(x -> skipped.add(new DataIssue(imp.kind(), p.toString(), x)));
             items.addAll(c.records());
         }

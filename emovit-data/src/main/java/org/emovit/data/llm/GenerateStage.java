@@ -233,7 +233,7 @@ public final class GenerateStage {
             Files.createDirectories(work.root());
             try (RandomAccessFile lockFile = new RandomAccessFile(work.root().resolve("." + kind.label() + ".lock").toFile(), "rw");
                  FileLock lock = tryLock(lockFile, outPath)) {
-                JsonlFile.Contents existing = JsonlFile.read(outPath);
+                JsonlFile.Contents<com.fasterxml.jackson.databind.JsonNode> existing = JsonlFile.read(outPath);
                 for (String p : existing.problems()) {
                     issues.add(new DataIssue(null, outPath.toString(), p));
                 }
