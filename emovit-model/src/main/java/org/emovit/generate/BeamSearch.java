@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import org.bytedeco.pytorch.T_TensorTensor_T;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -43,15 +44,27 @@ public final class BeamSearch {
         }
         long nextPosition = prefill.lastPositions()[0] + 1;
         try (KvCache cache = new KvCache(languageModel.numLayers())) {
-            return search(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), nextPosition, config, cache);
+            return prefillAndSearch(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), nextPosition, config, cache);
         }
     }
 
-    private long[] search(Tensor contextEmbeds, Tensor mask, Tensor positions, long nextPosition, GenerationConfig config,
-                          KvCache cache) {
+    private long[] prefillAndSearch(Tensor contextEmbeds, Tensor mask, Tensor positions, long nextPosition,
+                                    GenerationConfig config, KvCache cache) {
+        // As in greedy decoding, each step runs in its own scope: only the cache and the last hidden state live on.
+        Tensor last = Ops.step(() -> {
+            Tensor hidden = languageModel.forward(contextEmbeds, mask, positions, cache);
+            return Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1)).select(1, 0).clone();
+        });
+        try {
+            return search(last, nextPosition, config, cache);
+        } finally {
+            last.close();
+        }
+    }
+
+    private long[] search(Tensor first, long nextPosition, GenerationConfig config, KvCache cache) {
         int beams = config.numBeams();
-        Tensor hidden = languageModel.forward(contextEmbeds, mask, positions, cache);
-        Tensor last = Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1)).select(1, 0);
+        Tensor last = first;
 
         long[][] running = {new long[0]};
         double[] runningScores = {0.0};
@@ -62,14 +75,19 @@ public final class BeamSearch {
             for (int r = 0; r < rows; r++) {
                 history[r] = running[r];
             }
-            Tensor scores = torch.log_softmax(languageModel.logits(last).to(ScalarType.Float), -1);
-            scores = LogitsProcessing.repetitionPenalty(scores, history, step, config.repetitionPenalty());
-            scores = LogitsProcessing.minLength(scores, step, config.minNewTokens(), eosId);
-            Tensor total = scores.add(Tensors.fromFloats(toFloats(runningScores), rows, 1).to(scores.device(), ScalarType.Float));
-            long vocab = total.size(1);
-            T_TensorTensor_T top = torch.topk(total.reshape(-1), Math.min(2L * beams, rows * vocab), -1, true, true);
-            float[] topScores = Tensors.toFloats(top.get0());
-            long[] topIndex = Tensors.toLongs(top.get1());
+            float[] topScores;
+            long[] topIndex;
+            long vocab;
+            try (PointerScope scope = new PointerScope()) {
+                Tensor scores = torch.log_softmax(languageModel.logits(last).to(ScalarType.Float), -1);
+                scores = LogitsProcessing.repetitionPenalty(scores, history, step, config.repetitionPenalty());
+                scores = LogitsProcessing.minLength(scores, step, config.minNewTokens(), eosId);
+                Tensor total = scores.add(Tensors.fromFloats(toFloats(runningScores), rows, 1).to(scores.device(), ScalarType.Float));
+                vocab = total.size(1);
+                T_TensorTensor_T top = torch.topk(total.reshape(-1), Math.min(2L * beams, rows * vocab), -1, true, true);
+                topScores = Tensors.toFloats(top.get0());
+                topIndex = Tensors.toLongs(top.get1());
+            }
 
             List<long[]> nextBeams = new ArrayList<>();
             List<Double> nextScores = new ArrayList<>();
@@ -98,9 +116,10 @@ public final class BeamSearch {
             }
             running = nextBeams.toArray(new long[0][]);
             runningScores = nextScores.stream().mapToDouble(Double::doubleValue).toArray();
-            Tensor rowsIndex = Tensors.fromLongs(sourceRows.stream().mapToLong(Long::longValue).toArray(), sourceRows.size())
-                    .to(languageModel.device(), ScalarType.Long);
-            cache.selectRows(rowsIndex);
+            try (PointerScope scope = new PointerScope()) {
+                cache.selectRows(Tensors.fromLongs(sourceRows.stream().mapToLong(Long::longValue).toArray(), sourceRows.size())
+                        .to(languageModel.device(), ScalarType.Long));
+            }
             long[] lastTokens = new long[running.length];
             long[] pos = new long[running.length];
             long[] ones = new long[running.length];
@@ -110,9 +129,16 @@ public final class BeamSearch {
                 ones[b] = 1;
             }
             nextPosition++;
-            Tensor h = languageModel.forward(languageModel.embed(Tensors.fromLongs(lastTokens, running.length, 1)),
-                    Tensors.fromLongs(ones, running.length, 1), Tensors.fromLongs(pos, running.length, 1), cache);
-            last = h.select(1, 0);
+            int n = running.length;
+            Tensor previous = last;
+            last = Ops.step(() -> languageModel.forward(languageModel.embed(Tensors.fromLongs(lastTokens, n, 1)),
+                    Tensors.fromLongs(ones, n, 1), Tensors.fromLongs(pos, n, 1), cache).select(1, 0));
+            if (previous != first) {
+                previous.close();
+            }
+        }
+        if (last != first) {
+            last.close();
         }
         return finished.stream().max(Comparator.comparingDouble(Hypothesis::score)).map(Hypothesis::tokens).orElse(new long[0]);
     }

@@ -115,22 +115,14 @@ public final class LlamaDecoder implements LanguageModel {
         Tensor bias = CausalMask.bias(keyMask, cache, t, inputsEmbeds.scalar_type(), embedTokens.device(), visible);
         Tensor[] rotary = rotary(positionIds, inputsEmbeds.scalar_type());
 
-        Tensor x = Ops.own(inputsEmbeds.add(new Scalar(0)));   // a tensor of our own, freed layer by layer
-        for (int i = 0; i < layers.size(); i++) {
-            Layer layer = layers.get(i);
-            Tensor in = x;
-            int index = i;
-            x = Ops.step(() -> {
-                Tensor h = in.add(selfAttention(index, layer, rmsNorm(in, layer.inputNorm), bias, rotary, cache));
-                Tensor m = rmsNorm(h, layer.postNorm);
-                Tensor gated = torch.silu(linear(m, layer.gateWeight, null)).mul(linear(m, layer.upWeight, null));
-                return h.add(linear(gated, layer.downWeight, null));
-            });
-            in.close();
-        }
-        Tensor out = rmsNorm(x, finalNorm);
-        x.close();
-        return out;
+        Tensor x = Ops.layerByLayer(inputsEmbeds, layers.size(), (index, in) -> {
+            Layer layer = layers.get(index);
+            Tensor h = in.add(selfAttention(index, layer, rmsNorm(in, layer.inputNorm), bias, rotary, cache));
+            Tensor m = rmsNorm(h, layer.postNorm);
+            Tensor gated = torch.silu(linear(m, layer.gateWeight, null)).mul(linear(m, layer.upWeight, null));
+            return h.add(linear(gated, layer.downWeight, null));
+        });
+        return rmsNorm(x, finalNorm);
     }
 
     @Override

@@ -87,6 +87,32 @@ public final class Ops {
         }
     }
 
+    /** One layer of a stack: its index and input; returns the layer's output. */
+    @FunctionalInterface
+    public interface Layer {
+        Tensor apply(int index, Tensor input);
+    }
+
+    /**
+     * Runs {@code count} layers one after another and keeps only the output: each layer runs in a scope of its
+     * own, so its temporaries are freed as soon as it is done and only one hidden state lives between layers
+     * (the peak is one layer's working set, not the whole stack's). The input stays the caller's; the output
+     * is handed to the caller's scope. The one place the own/step/close/handBack sequence is written.
+     */
+    public static Tensor layerByLayer(Tensor input, int count, Layer layer) {
+        Tensor x = null;   // owned between layers
+        for (int i = 0; i < count; i++) {
+            Tensor in = x == null ? input : x;
+            int index = i;
+            Tensor out = step(() -> layer.apply(index, in));
+            if (x != null) {
+                x.close();
+            }
+            x = out;
+        }
+        return x == null ? input : handBack(x);
+    }
+
     /**
      * Positions counted over the real tokens of each row ([B, T] 0/1 mask -> [B, T]), as HF's generate derives
      * them: left padding shifts a row's positions; padded slots get 1 (they are masked out anyway).

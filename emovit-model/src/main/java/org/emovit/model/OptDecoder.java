@@ -79,22 +79,14 @@ public final class OptDecoder implements LanguageModel {
         Tensor positions = torch.embedding(embedPositions,
                 positionIds.to(embedTokens.device(), ScalarType.Long).add(new Scalar(POSITION_OFFSET)));
 
-        Tensor x = Ops.own(inputsEmbeds.add(positions));
-        for (int i = 0; i < layers.size(); i++) {
-            Layer layer = layers.get(i);
-            Tensor in = x;
-            int index = i;
-            x = Ops.step(() -> {
-                Tensor h = in.add(selfAttention(index, layer, layerNorm(in, layer.attnNormWeight, layer.attnNormBias, LAYER_NORM_EPS),
-                        bias, cache));
-                Tensor m = layerNorm(h, layer.ffnNormWeight, layer.ffnNormBias, LAYER_NORM_EPS);
-                return h.add(linear(torch.relu(linear(m, layer.fc1Weight, layer.fc1Bias)), layer.fc2Weight, layer.fc2Bias));
-            });
-            in.close();
-        }
-        Tensor out = finalNormWeight == null ? x.clone() : layerNorm(x, finalNormWeight, finalNormBias, LAYER_NORM_EPS);
-        x.close();
-        return out;
+        Tensor x = Ops.layerByLayer(inputsEmbeds.add(positions), layers.size(), (index, in) -> {
+            Layer layer = layers.get(index);
+            Tensor h = in.add(selfAttention(index, layer, layerNorm(in, layer.attnNormWeight, layer.attnNormBias, LAYER_NORM_EPS),
+                    bias, cache));
+            Tensor m = layerNorm(h, layer.ffnNormWeight, layer.ffnNormBias, LAYER_NORM_EPS);
+            return h.add(linear(torch.relu(linear(m, layer.fc1Weight, layer.fc1Bias)), layer.fc2Weight, layer.fc2Bias));
+        });
+        return finalNormWeight == null ? x : layerNorm(x, finalNormWeight, finalNormBias, LAYER_NORM_EPS);
     }
 
     private Tensor selfAttention(int index, Layer layer, Tensor x, Tensor bias, KvCache cache) {

@@ -115,42 +115,32 @@ public final class QFormer {
         Tensor selfBias = Ops.keyMaskBias(fullMask, x.scalar_type());
         Tensor image = imageEmbeds.to(x.device(), x.scalar_type());
 
-        x = Ops.own(x);
-        for (Layer layer : layers) {
-            Tensor in = x;
-            x = Ops.step(() -> {
-                Tensor h = attend(layer.selfAttention, in, in, selfBias);
-                Tensor queryPart = slice(h, 1, 0, q);
-                if (layer.crossAttention != null) {
-                    queryPart = attend(layer.crossAttention, queryPart, image, null);
-                }
-                Tensor queryOut = feedForward(layer.queryFeedForward, queryPart);
-                return t > 0 ? cat(1, queryOut, feedForward(layer.textFeedForward, slice(h, 1, q, q + t))) : queryOut;
-            });
-            in.close();
-        }
-        Tensor out = slice(x, 1, 0, q);
-        x.close();   // the slice keeps the storage alive
-        return out;
+        Tensor out = Ops.layerByLayer(x, layers.size(), (index, in) -> {
+            Layer layer = layers.get(index);
+            Tensor h = attend(layer.selfAttention, in, in, selfBias);
+            Tensor queryPart = slice(h, 1, 0, q);
+            if (layer.crossAttention != null) {
+                queryPart = attend(layer.crossAttention, queryPart, image, null);
+            }
+            Tensor queryOut = feedForward(layer.queryFeedForward, queryPart);
+            return t > 0 ? cat(1, queryOut, feedForward(layer.textFeedForward, slice(h, 1, q, q + t))) : queryOut;
+        });
+        return slice(out, 1, 0, q);
     }
 
     /** BLIP-2's Q-Former: the query tokens alone (LayerNorm, then the layers' query path). */
     private Tensor forwardQueriesOnly(Tensor queries, Tensor imageEmbeds) {
-        Tensor x = Ops.own(layerNorm(queries.to(embedNormWeight.device(), embedNormWeight.scalar_type()), embedNormWeight,
-                embedNormBias, config.layerNormEps()));
+        Tensor x = layerNorm(queries.to(embedNormWeight.device(), embedNormWeight.scalar_type()), embedNormWeight,
+                embedNormBias, config.layerNormEps());
         Tensor image = imageEmbeds.to(x.device(), x.scalar_type());
-        for (Layer layer : layers) {
-            Tensor in = x;
-            x = Ops.step(() -> {
-                Tensor h = attend(layer.selfAttention, in, in, null);
-                if (layer.crossAttention != null) {
-                    h = attend(layer.crossAttention, h, image, null);
-                }
-                return feedForward(layer.queryFeedForward, h);
-            });
-            in.close();
-        }
-        return Ops.handBack(x);
+        return Ops.layerByLayer(x, layers.size(), (index, in) -> {
+            Layer layer = layers.get(index);
+            Tensor h = attend(layer.selfAttention, in, in, null);
+            if (layer.crossAttention != null) {
+                h = attend(layer.crossAttention, h, image, null);
+            }
+            return feedForward(layer.queryFeedForward, h);
+        });
     }
 
     private Tensor attend(Attention a, Tensor x, Tensor keysFrom, Tensor bias) {

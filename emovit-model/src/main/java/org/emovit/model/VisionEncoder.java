@@ -77,17 +77,13 @@ public final class VisionEncoder {
 
     /** The blocks' output before the final LayerNorm. */
     public Tensor encodeBlocks(Tensor pixelValues) {
-        Tensor x = Ops.step(() -> embed(pixelValues.to(patchWeight.device(), patchWeight.scalar_type())));
-        for (Block b : blocks) {
-            Tensor in = x;
-            x = Ops.step(() -> {
-                Tensor h = in.add(selfAttention(b, layerNorm(in, b.norm1Weight, b.norm1Bias, config.layerNormEps())));
-                Tensor m = layerNorm(h, b.norm2Weight, b.norm2Bias, config.layerNormEps());
-                return h.add(linear(gelu(linear(m, b.fc1Weight, b.fc1Bias)), b.fc2Weight, b.fc2Bias));
-            });
-            in.close();
-        }
-        return Ops.handBack(x);
+        Tensor embedded = embed(pixelValues.to(patchWeight.device(), patchWeight.scalar_type()));
+        return Ops.layerByLayer(embedded, blocks.size(), (index, in) -> {
+            Block b = blocks.get(index);
+            Tensor h = in.add(selfAttention(b, layerNorm(in, b.norm1Weight, b.norm1Bias, config.layerNormEps())));
+            Tensor m = layerNorm(h, b.norm2Weight, b.norm2Bias, config.layerNormEps());
+            return h.add(linear(gelu(linear(m, b.fc1Weight, b.fc1Bias)), b.fc2Weight, b.fc2Bias));
+        });
     }
 
     private Tensor embed(Tensor pixels) {
