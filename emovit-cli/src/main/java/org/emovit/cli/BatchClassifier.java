@@ -12,7 +12,9 @@ import org.emovit.image.RgbImage;
 
 /**
  * Classifies many images in batches. An image that cannot be read fails alone (its error is reported and
- * the rest of the batch goes on); a batch that fails inside the model fails its items, and the run goes on.
+ * the rest of the batch goes on); a batch that fails inside the model is retried image by image, so only the
+ * image that fails is lost, and the run goes on. Running out of Java heap (a huge image under a small -Xmx) is
+ * such a per-item failure too, never the end of the run: what was computed is kept.
  */
 final class BatchClassifier {
 
@@ -51,7 +53,7 @@ final class BatchClassifier {
                 try {
                     images.add(ImageDecoder.decode(item.image()));
                     readable.add(item);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | OutOfMemoryError e) {
                     sink.accept(new Outcome(item, null, null, message(e)));
                     step(progress, true);
                 }
@@ -59,24 +61,32 @@ final class BatchClassifier {
             if (readable.isEmpty()) {
                 continue;
             }
-            List<EmoVit.Result> results;
-            List<String> explanations = null;
-            try {
-                results = classifier.classify(images, mode, generation);
-                if (explanation != null) {
-                    explanations = classifier.explain(images, results.stream().map(EmoVit.Result::label).toList(), explanation);
-                }
-            } catch (RuntimeException e) {
-                for (Item item : readable) {
-                    sink.accept(new Outcome(item, null, null, "classification failed: " + message(e)));
-                    step(progress, true);
-                }
-                continue;
+            classify(readable, images, sink, progress);
+        }
+    }
+
+    private void classify(List<Item> items, List<RgbImage> images, Consumer<Outcome> sink, ProgressBar progress) {
+        List<EmoVit.Result> results;
+        List<String> explanations = null;
+        try {
+            results = classifier.classify(images, mode, generation);
+            if (explanation != null) {
+                explanations = classifier.explain(images, results.stream().map(EmoVit.Result::label).toList(), explanation);
             }
-            for (int i = 0; i < readable.size(); i++) {
-                sink.accept(new Outcome(readable.get(i), results.get(i), explanations == null ? null : explanations.get(i), null));
-                step(progress, false);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (items.size() > 1) {
+                for (int i = 0; i < items.size(); i++) {
+                    classify(List.of(items.get(i)), List.of(images.get(i)), sink, progress);
+                }
+                return;
             }
+            sink.accept(new Outcome(items.get(0), null, null, "classification failed: " + message(e)));
+            step(progress, true);
+            return;
+        }
+        for (int i = 0; i < items.size(); i++) {
+            sink.accept(new Outcome(items.get(i), results.get(i), explanations == null ? null : explanations.get(i), null));
+            step(progress, false);
         }
     }
 
@@ -87,6 +97,9 @@ final class BatchClassifier {
     }
 
     static String message(Throwable e) {
+        if (e instanceof OutOfMemoryError) {
+            return "out of Java heap memory (" + e.getMessage() + "); give the JVM more with EMOVIT_JAVA_OPTS=-Xmx...";
+        }
         String m = e.getMessage() == null ? e.toString() : e.getMessage();
         return m.lines().findFirst().orElse(m);
     }

@@ -113,6 +113,30 @@ class ClassifyEvalTest {
     }
 
     @Test
+    void runningOutOfHeapOnOneImageLosesOnlyThatImage(@TempDir Path dir) throws Exception {
+        Path images = dir.resolve("images");
+        png(images.resolve("a.png"), 1);
+        BufferedImage big = new BufferedImage(6000, 6000, BufferedImage.TYPE_INT_RGB);   // one colour: a small file, 108 MB decoded
+        ImageIO.write(big, "png", images.resolve("big.png").toFile());
+        png(images.resolve("c.png"), 3);
+        Path out = dir.resolve("out.jsonl");
+        // A JVM of its own with a heap too small for the big image (the test JVM's classpath).
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
+                "-cp", System.getProperty("java.class.path"), "org.emovit.cli.Main", "classify", "--batch-size", "3",
+                "--output", out.toString(), images.toString()).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(log).isEqualTo(2);
+        Map<String, JsonNode> byName = new HashMap<>();
+        for (JsonNode n : lines(out)) {
+            byName.put(Path.of(n.get("image").asText()).getFileName().toString(), n);
+        }
+        assertThat(byName).containsOnlyKeys("a.png", "big.png", "c.png");
+        assertThat(byName.get("big.png").get("error").asText()).contains("out of Java heap memory").contains("EMOVIT_JAVA_OPTS");
+        assertThat(byName.get("a.png").get("emotion").asText()).isIn(Emotion.labels());
+        assertThat(byName.get("c.png").get("emotion").asText()).isIn(Emotion.labels());
+    }
+
+    @Test
     void evalKeysImagesByTheirPathNotTheirFileName(@TempDir Path dir) throws Exception {
         Path emoset = dir.resolve("mine");
         List<List<String>> split = new ArrayList<>();

@@ -23,7 +23,9 @@ public class ImageDecodeException extends RuntimeException {
         /** The header announces more pixels than the limit (a decompression bomb guard, as in PIL). */
         TOO_LARGE,
         /** Reading the file failed. */
-        IO_ERROR
+        IO_ERROR,
+        /** The decoded pixels do not fit in the Java heap (a large image under a small -Xmx). */
+        OUT_OF_MEMORY
     }
 
     private final String name;
@@ -57,6 +59,7 @@ public class ImageDecodeException extends RuntimeException {
             case CORRUPT -> "corrupt image data";
             case TOO_LARGE -> "image too large";
             case IO_ERROR -> "cannot read image";
+            case OUT_OF_MEMORY -> "out of Java heap memory decoding it (give the JVM more with EMOVIT_JAVA_OPTS=-Xmx...)";
         };
     }
 }

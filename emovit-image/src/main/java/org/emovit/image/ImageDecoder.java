@@ -196,7 +196,14 @@ public final class ImageDecoder {
                 };
             } catch (ImageDecodeException e) {
                 throw e;
+            } catch (OutOfMemoryError e) {
+                throw new ImageDecodeException(name, ImageDecodeException.Reason.OUT_OF_MEMORY,
+                        width + " x " + height + " pixels", e);
             } catch (IOException | RuntimeException e) {
+                if (causedByOutOfMemory(e)) {   // ImageIO wraps the error its reader ran into
+                    throw new ImageDecodeException(name, ImageDecodeException.Reason.OUT_OF_MEMORY,
+                            width + " x " + height + " pixels", e);
+                }
                 ImageDecodeException failure = failure(name, format + " data", e);
                 if (failure.reason() != ImageDecodeException.Reason.TRUNCATED && endsEarly) {
                     failure = new ImageDecodeException(name, ImageDecodeException.Reason.TRUNCATED,
@@ -241,6 +248,15 @@ public final class ImageDecoder {
             msg = (msg == null ? "" : msg + ": ") + c.getMessage();
         }
         return new ImageDecodeException(name, reason, what + ": " + (msg == null ? e.getClass().getSimpleName() : msg), e);
+    }
+
+    private static boolean causedByOutOfMemory(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof OutOfMemoryError || (t.getMessage() != null && t.getMessage().contains("Java heap space"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isTruncation(Throwable e) {
