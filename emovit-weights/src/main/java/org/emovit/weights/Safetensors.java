@@ -104,7 +104,7 @@ public final class Safetensors {
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
-            metadata.forEach((k, v) -> meta.put(k, v));
+            new java.util.TreeMap<>(metadata).forEach(meta::put);   // sorted: the same tensors give the same bytes
         }
         long offset = 0;
         List<RawTensor> order = new ArrayList<>(tensors.size());
@@ -143,12 +143,10 @@ public final class Safetensors {
         head.flip();
 
         Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
         Path tmp = null;
         try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            tmp = OutputFiles.temporaryBeside(target);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 writeFully(ch, head);
                 for (RawTensor t : order) {
                     writeFully(ch, t.data());

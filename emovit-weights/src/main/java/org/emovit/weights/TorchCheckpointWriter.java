@@ -30,8 +30,9 @@ public final class TorchCheckpointWriter {
     public static void write(Path file, Map<String, RawTensor> tensors, String wrapKey) {
         String archive = "archive";
         try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".part");
-            try (OutputStream os = Files.newOutputStream(tmp); ZipOutputStream zip = new ZipOutputStream(os)) {
+            Path tmp = OutputFiles.temporaryBeside(file.toAbsolutePath());
+            try (OutputStream os = Files.newOutputStream(tmp, java.nio.file.StandardOpenOption.CREATE_NEW);
+                 ZipOutputStream zip = new ZipOutputStream(os)) {
                 zip.setMethod(ZipOutputStream.STORED);
                 stored(zip, archive + "/data.pkl", pickle(tensors, wrapKey));
                 stored(zip, archive + "/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
@@ -55,6 +56,7 @@ public final class TorchCheckpointWriter {
         CRC32 crc = new CRC32();
         crc.update(bytes);
         e.setMethod(ZipEntry.STORED);
+        e.setTimeLocal(OutputFiles.FIXED_TIME);   // no wall-clock time inside: the same tensors give the same bytes
         e.setSize(bytes.length);
         e.setCompressedSize(bytes.length);
         e.setCrc(crc.getValue());

@@ -82,7 +82,7 @@ class SafetensorsTest {
     }
 
     @Test
-    void roundTripF32Bf16I64WithMetadata() {
+    void roundTripF32Bf16I64WithMetadata() throws Exception {
         Map<String, RawTensor> m = new LinkedHashMap<>();
         m.put("z.weight", RawTensor.ofFloats(new long[] {2, 3}, new float[] {1, 2, 3, 4, 5, -6.25f}));
         m.put("a.bf16", RawTensor.of(DType.BF16, new long[] {3}, new byte[] {(byte) 0x80, 0x3f, 0x20, (byte) 0xc0, 0, 0}));
@@ -90,6 +90,7 @@ class SafetensorsTest {
         m.put("empty", RawTensor.ofFloats(new long[] {0, 4}, new float[0]));
         m.put("scalar", RawTensor.ofFloats(new long[0], new float[] {42}));
         Path f = tmp.resolve("sub/out.safetensors");
+        java.nio.file.Files.createDirectories(f.getParent());   // the writer no longer creates folders
         Safetensors.write(f, m, Map.of("format", "pt", "note", "round trip"));
         assertThat(f.getParent()).isDirectoryContaining(p -> p.getFileName().toString().equals("out.safetensors"));
         try (var files = java.util.stream.Stream.of(f.getParent().toFile().list())) {
