@@ -46,7 +46,28 @@ public final class InstructBlipProcessor {
         if (qformerVocab == null || !Files.isRegularFile(qformerVocab)) {
             throw new ModelLoadException("Q-Former vocabulary (BERT vocab.txt) not found: " + qformerVocab);
         }
-        return new InstructBlipProcessor(config, QFormerTokenizer.load(qformerVocab), VicunaTokenizer.load(spm));
+        QFormerTokenizer q = QFormerTokenizer.load(qformerVocab);
+        VicunaTokenizer llm = VicunaTokenizer.load(spm);
+        checkAgainstConfig(config, llm.vocabSize(), llm.eosId(), spm, q.wordPiece().vocabSize(), qformerVocab);
+        return new InstructBlipProcessor(config, q, llm);
+    }
+
+    /**
+     * A tokenizer that does not belong to the model decodes garbage without an error, so the sizes are checked on
+     * load: each tokenizer's vocabulary must fit the embedding table it indexes, and come close to filling it
+     * (checkpoints round tables up, or add a few tokens such as an image placeholder; not hundreds).
+     */
+    static void checkAgainstConfig(InstructBlipConfig config, int llmVocab, int eos, Path spm, int qformerVocab, Path vocabTxt) {
+        int table = config.text().vocabSize();
+        if (llmVocab > table || table - llmVocab > 128 || eos >= table) {
+            throw new ModelLoadException("the LLM tokenizer " + spm + " (" + (llmVocab - 1) + " pieces + [PAD] = " + llmVocab
+                    + " ids, EOS " + eos + ") does not belong to this model: its text_config.vocab_size is " + table);
+        }
+        int qTable = config.qformer().vocabSize();
+        if (qformerVocab > qTable || qTable - qformerVocab > 128) {
+            throw new ModelLoadException("the Q-Former vocabulary " + vocabTxt + " (" + qformerVocab
+                    + " tokens with [DEC]) does not belong to this model: its qformer_config.vocab_size is " + qTable);
+        }
     }
 
     public VicunaTokenizer llmTokenizer() {

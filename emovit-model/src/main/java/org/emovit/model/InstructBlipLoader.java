@@ -70,6 +70,10 @@ public final class InstructBlipLoader {
     }
 
     private static InstructBlipConfig readHuggingFace(Path dir, StateDict weights, List<AutoCloseable> open) {
+        if (!Files.isDirectory(dir)) {
+            throw new ModelLoadException("model directory not found: " + dir + (Files.exists(dir) ? " is a file" : " does not exist")
+                    + " (a Hugging Face InstructBLIP directory holds config.json and model*.safetensors)");
+        }
         Path configFile = dir.resolve("config.json");
         if (!Files.isRegularFile(configFile)) {
             throw new ModelLoadException("not a Hugging Face model directory (no config.json): " + dir);

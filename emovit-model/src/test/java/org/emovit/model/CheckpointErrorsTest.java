@@ -70,4 +70,23 @@ class CheckpointErrorsTest {
         assertThatThrownBy(() -> InstructBlipLoader.load(ModelSource.lavis(l.resolve("eva_vit.pth"), null, l.resolve("vicuna"), null,
                 Fixtures.tinyA().resolve("hf/config.json")), ScalarType.Float, new Device("cpu"))).hasMessageContaining("--qformer");
     }
+
+    @Test
+    void aTokenizerThatDoesNotBelongToTheModelIsRefusedOnLoad(@TempDir Path dir) throws IOException {
+        Path src = Fixtures.tinyA().resolve("hf");
+        // the tiny model's tokenizers, with a config that says the table has 32001 rows (Vicuna-7B's)
+        String config = Files.readString(src.resolve("config.json")).replace("\"vocab_size\": 514", "\"vocab_size\": 32001");
+        Files.writeString(dir.resolve("config.json"), config);
+        InstructBlipConfig cfg = InstructBlipConfig.read(dir.resolve("config.json"));
+        assertThatThrownBy(() -> org.emovit.generate.InstructBlipProcessor.load(cfg, src, src.resolve("qformer_tokenizer/vocab.txt")))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining(src.resolve("tokenizer.model").toString())
+                .hasMessageContaining("32001").hasMessageContaining("does not belong");
+    }
+
+    @Test
+    void aModelDirectoryThatDoesNotExistIsNamedAsSuch(@TempDir Path dir) {
+        assertThatThrownBy(() -> load(dir.resolve("typo"))).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("model directory not found").hasMessageContaining("typo");
+    }
 }
