@@ -27,16 +27,25 @@ public final class Main {
 
     /** Runs the command line and returns the exit code (tests call this instead of main). */
     public static int run(String... args) {
+        CommandLine cli = commandLine();
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {   // picocli hands only Exceptions to the handler
+            cli.getErr().println("emovit: " + ErrorMessages.of(e));
+            return 1;
+        }
+    }
+
+    /** The command line with emovit's error reporting: one line naming the problem (a stack trace with EMOVIT_DEBUG). */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            String message = e.getMessage() == null ? e.toString() : e.getMessage();
-            // libtorch errors carry a C++ backtrace after the first line; it helps only when debugging.
-            commandLine.getErr().println("emovit: " + (System.getenv("EMOVIT_DEBUG") != null ? message : message.lines().findFirst().orElse("")));
+            commandLine.getErr().println("emovit: " + ErrorMessages.of(e));
             if (System.getenv("EMOVIT_DEBUG") != null) {
                 e.printStackTrace(commandLine.getErr());
             }
             return 1;
         });
-        return cli.execute(args);
+        return cli;
     }
 }

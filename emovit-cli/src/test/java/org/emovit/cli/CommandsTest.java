@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import org.emovit.weights.Safetensors;
@@ -21,13 +22,9 @@ class CommandsTest {
 
     static Result run(String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = Main.commandLine();
         cli.setOut(new PrintWriter(out));
         cli.setErr(new PrintWriter(err));
-        cli.setExecutionExceptionHandler((e, c, p) -> {
-            c.getErr().println("emovit: " + e.getMessage());
-            return 1;
-        });
         int code = cli.execute(args);
         return new Result(code, out.toString(), err.toString());
     }
@@ -163,6 +160,18 @@ class CommandsTest {
         Result r = run("ask", "--model", dir.resolve("nowhere").toString());
         assertThat(r.code()).isNotZero();
         assertThat(r.err()).contains("nowhere").contains("config.json");
+    }
+
+    @Test
+    void anOutputThatCannotBeWrittenSaysWhy(@TempDir Path dir) throws Exception {
+        Path plain = Files.writeString(dir.resolve("plain.txt"), "a file, not a folder");
+        Result r = run("classify", "--output", plain.resolve("out.jsonl").toString());
+        assertThat(r.code()).isNotZero();
+        assertThat(r.err()).contains("plain.txt").contains("not a directory");
+        Result f = run("forward", "--inputs", cases().toString(), "--out", dir.resolve("no/such/dir/out.safetensors").toString());
+        assertThat(f.code()).isNotZero();
+        assertThat(f.err()).contains("no/such/dir").contains("does not exist");
+        assertThat(dir.resolve("no")).doesNotExist();
     }
 
     @Test
