@@ -168,6 +168,10 @@ public final class TrainCommand implements Callable<Integer> {
                 } else {
                     err.println("no checkpoint to resume from in " + out + ": starting at step 0");
                 }
+                int dropped = runDir.keepMetricsUpTo(start);
+                if (dropped > 0) {
+                    err.printf(Locale.ROOT, "dropped %d metrics line(s) after step %d: those steps are trained again%n", dropped, start);
+                }
             }
             int total = Trainer.totalSteps(config, MicroBatchLoader.stepsPerEpoch(set.records().size(), config));
             Trainer.Result result;

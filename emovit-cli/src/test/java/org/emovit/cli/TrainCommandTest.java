@@ -153,6 +153,22 @@ class TrainCommandTest {
         assertThat(cacheLine(after.err())).startsWith(cache.toString()).isNotEqualTo(cacheLine(before.err()));
     }
 
+    @Test
+    void aResumedRunLogsEachStepOnce(@TempDir Path dir) throws Exception {
+        dataset(dir);
+        Path run = dir.resolve("run");
+        Files.writeString(dir.resolve("every2.yaml"), "checkpointEvery: 2\n");
+        Result first = train(dir, run, "--train-config", dir.resolve("every2.yaml").toString(), "--max-steps", "3");
+        assertThat(first.code()).as(first.err()).isZero();
+        // the step-3 checkpoint is damaged: the resumed run goes back to step 2 and trains step 3 again
+        Files.writeString(run.resolve("checkpoints/step-00000003/optimizer.pt"), "cut");
+        Result again = train(dir, run, "--train-config", dir.resolve("every2.yaml").toString(), "--max-steps", "4", "--resume");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).contains("step 2").contains("dropped 1 metrics line(s) after step 2");
+        assertThat(Files.readAllLines(run.resolve("metrics.jsonl")).stream().map(l -> l.replaceAll(",.*", "")))
+                .containsExactly("{\"step\":1", "{\"step\":2", "{\"step\":3", "{\"step\":4");
+    }
+
     static byte[] bytes(RawTensor t) {
         var b = t.data().duplicate();
         byte[] out = new byte[b.remaining()];

@@ -1,5 +1,6 @@
 package org.emovit.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.emovit.core.AtomicFiles;
+import org.emovit.core.JsonlFile;
 
 /**
  * A training run's directory and the rules for reusing one: a new run never lands on top of an old one (its
@@ -89,6 +91,27 @@ public final class RunDirectory {
         }
         record(config);
         return differences;
+    }
+
+    /**
+     * Drops the metrics of steps after the one a resumed run continues from: they were logged by the leg that
+     * stopped (after its last whole checkpoint) and are logged again as the steps are redone, so keeping them
+     * would give those steps two lines each.
+     *
+     * @return how many lines were dropped
+     */
+    public int keepMetricsUpTo(int step) {
+        Path metrics = dir.resolve("metrics.jsonl");
+        try {
+            List<JsonNode> lines = JsonlFile.read(metrics).records();
+            List<JsonNode> kept = lines.stream().filter(n -> n.path("step").asInt(Integer.MAX_VALUE) <= step).toList();
+            if (kept.size() != lines.size()) {
+                JsonlFile.rewrite(metrics, kept);
+            }
+            return lines.size() - kept.size();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rewrite " + metrics + ": " + e.getMessage(), e);
+        }
     }
 
     private void record(TrainConfig config) {

@@ -64,4 +64,21 @@ class RunDirectoryTest {
         assertThat(run.continueWith(changed, true, "--allow-config-change")).containsExactly("batchSize: 1 → 2", "seed: 42 → 43");
         assertThat(TrainConfig.fromYaml(Files.readString(dir.resolve("config.yaml")))).isEqualTo(changed);
     }
+
+    @Test
+    void resumingDropsTheMetricsOfStepsThatWillBeRedone(@TempDir Path dir) throws Exception {
+        StringBuilder lines = new StringBuilder();
+        for (int step = 1; step <= 7; step++) {
+            lines.append("{\"step\":").append(step).append(",\"loss\":1.0}\n");
+            if (step == 5 || step == 7) {
+                lines.append("{\"step\":").append(step).append(",\"val_loss\":2.0}\n");
+            }
+        }
+        Files.writeString(dir.resolve("metrics.jsonl"), lines);
+        RunDirectory run = new RunDirectory(dir);
+        assertThat(run.keepMetricsUpTo(5)).isEqualTo(3);
+        assertThat(Files.readAllLines(dir.resolve("metrics.jsonl"))).hasSize(6).last().asString().contains("\"step\":5").contains("val_loss");
+        assertThat(run.keepMetricsUpTo(5)).isZero();
+        assertThat(new RunDirectory(dir.resolve("none")).keepMetricsUpTo(0)).isZero();
+    }
 }
