@@ -18,7 +18,8 @@ import java.util.Set;
 
 /**
  * Training settings, with EmoVIT's FT.yaml revisions as presets (spec section 4). A YAML file of the same
- * field names overrides a preset; a LAVIS FT.yaml (its `run:` section) is read too.
+ * field names overrides a preset; a LAVIS FT.yaml (its `run:` section) is read too. Reading is strict: an
+ * unknown key or a value out of range is an error naming the key as written and the file, never a silent default.
  *
  * @param clipGradNorm 0 = no clipping (LAVIS does not clip)
  * @param augment      LAVIS's blip2_image_train transform (random resized crop 0.5-1, flip); false = eval transform
