@@ -2,7 +2,6 @@ package org.emovit.cli;
 import org.emovit.generate.EmbeddedModel;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +14,10 @@ import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipLoader;
 import org.emovit.train.Batcher;
 import org.emovit.train.Checkpoints;
+import org.emovit.train.FeatureCache;
 import org.emovit.train.InstructionSet;
+import org.emovit.train.MicroBatchLoader;
+import org.emovit.train.RunDirectory;
 import org.emovit.train.TrainConfig;
 import org.emovit.train.Trainer;
 import org.emovit.train.TrainingPlot;
@@ -31,7 +33,9 @@ import picocli.CommandLine.Model.CommandSpec;
                 "Writes OUT/metrics.jsonl, OUT/checkpoints/step-N (every --checkpoint-every steps, atomically), OUT/curve.png, "
                         + "and the tuned tensors as OUT/model_weights.pth ({\"model\": ...}, LAVIS names, usable with --overlay and by LAVIS) "
                         + "and OUT/model_weights.safetensors.",
-                "--resume continues from the newest whole checkpoint to the same result as an uninterrupted run."})
+                "--resume continues from the newest whole checkpoint to the same result as an uninterrupted run, with the config "
+                        + "recorded in OUT/config.yaml (a different one is refused unless --allow-config-change).",
+                "A new run into a directory that holds one is refused unless --overwrite."})
 public final class TrainCommand implements Callable<Integer> {
 
     @Mixin
@@ -67,8 +71,22 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Validation instruction set (same format, images under --images): loss and classification accuracy after each epoch.")
     Path valData;
 
-    @Option(names = "--resume", description = "Continue from the newest whole checkpoint in RUN_DIR.")
+    @Option(names = "--checkpoint-every", paramLabel = "N",
+            description = "Write a checkpoint every N optimizer steps (and at the last); default: the training config's checkpointEvery (1000).")
+    Integer checkpointEvery;
+
+    @Option(names = "--resume", description = "Continue from the newest whole checkpoint in RUN_DIR, with the config it was started with.")
     boolean resume;
+
+    @Option(names = "--allow-config-change",
+            description = "With --resume: continue although the training config (batch size, seed, learning rates, ...) differs from "
+                    + "RUN_DIR/config.yaml; the new one is recorded there. --max-steps and --checkpoint-every may always change.")
+    boolean allowConfigChange;
+
+    @Option(names = "--overwrite",
+            description = "Start a new run in a RUN_DIR that holds one: its metrics, checkpoints, config and exports are deleted first "
+                    + "(the feature cache, keyed by content, is kept).")
+    boolean overwrite;
 
     @Spec
     CommandSpec spec;
@@ -77,7 +95,18 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Files.createDirectories(out);
+        if (maxSteps < 0) {
+            throw new IllegalArgumentException("--max-steps must be 0 or more, got " + maxSteps);
+        }
+        if (checkpointEvery != null && checkpointEvery <= 0) {
+            throw new IllegalArgumentException("--checkpoint-every must be a positive integer, got " + checkpointEvery);
+        }
+        if (allowConfigChange && !resume) {
+            throw new IllegalArgumentException("--allow-config-change only applies with --resume");
+        }
+        if (overwrite && resume) {
+            throw new IllegalArgumentException("--overwrite starts a new run and --resume continues one: give one of them");
+        }
         TrainConfig config = TrainConfig.preset(trainPreset);
         if (trainConfig != null) {
             config = config.overriddenBy(trainConfig);
@@ -85,7 +114,19 @@ public final class TrainCommand implements Callable<Integer> {
         if (maxSteps > 0) {
             config = config.withMaxSteps(maxSteps);
         }
-        Files.writeString(out.resolve("config.yaml"), config.toYaml());
+        if (checkpointEvery != null) {
+            config = config.withCheckpointEvery(checkpointEvery);
+        }
+        config = config.validated(trainConfig != null ? "training config " + trainConfig : "training preset " + trainPreset);
+        RunDirectory runDir = new RunDirectory(out);
+        if (resume) {
+            List<String> changed = runDir.continueWith(config, allowConfigChange, "--allow-config-change");
+            if (!changed.isEmpty()) {
+                err.println("resuming with a changed config (" + String.join("; ", changed) + "): the result will differ from an uninterrupted run");
+            }
+        } else {
+            runDir.startFresh(config, overwrite, "--overwrite");
+        }
         InstructionSet set = InstructionSet.read(data, images);
         if (!set.skipped().isEmpty()) {
             err.printf(Locale.ROOT, "%d record(s) skipped, e.g.: %s%n", set.skipped().size(), set.skipped().get(0));
@@ -105,11 +146,8 @@ public final class TrainCommand implements Callable<Integer> {
             Trainer trainer = new Trainer(model, batcher, config, out);
             Path cacheDir = noFeatureCache ? null : featureCache != null ? featureCache : config.augment() ? null : out.resolve("feature-cache");
             if (cacheDir != null) {
-                String source = modelOptions.source().isHuggingFace() ? modelOptions.source().hfDirectory().toAbsolutePath().toString()
-                        : modelOptions.source().lavisVit().toAbsolutePath().toString();
-                String key = "eval" + model.config().vision().imageSize() + "-" + modelOptions.dtype + "-"
-                        + Integer.toHexString(source.hashCode());
-                trainer.withFeatureCache(new org.emovit.train.FeatureCache(cacheDir, key));
+                String key = FeatureCache.modelKey(model);   // the vision tower's content: an edited model never meets stale features
+                trainer.withFeatureCache(new FeatureCache(cacheDir, key));
                 err.println("ViT feature cache: " + cacheDir.resolve(key));
             }
             if (valData != null) {
@@ -124,15 +162,18 @@ public final class TrainCommand implements Callable<Integer> {
                 Optional<Checkpoints.Loaded> ck = Checkpoints.latestValid(out, problems);
                 problems.forEach(err::println);
                 if (ck.isPresent()) {
-                    Checkpoints.restore(ck.get(), trainer);
+                    Checkpoints.restore(ck.get(), trainer.tuned());
                     start = ck.get().step();
                     err.printf(Locale.ROOT, "resuming from %s (step %d)%n", ck.get().dir(), start);
                 } else {
                     err.println("no checkpoint to resume from in " + out + ": starting at step 0");
                 }
+                int dropped = runDir.keepMetricsUpTo(start);
+                if (dropped > 0) {
+                    err.printf(Locale.ROOT, "dropped %d metrics line(s) after step %d: those steps are trained again%n", dropped, start);
+                }
             }
-            int perEpoch = (set.records().size() + config.batchSize() - 1) / config.batchSize() / config.accumGradIters();
-            int total = config.maxSteps() > 0 ? config.maxSteps() : Math.max(1, perEpoch) * config.maxEpoch();
+            int total = Trainer.totalSteps(config, MicroBatchLoader.stepsPerEpoch(set.records().size(), config));
             Trainer.Result result;
             try (ProgressBar progress = new ProgressBar("train", total - start, System.err)) {
                 result = trainer.run(set.records(), start, m -> {
@@ -143,7 +184,7 @@ public final class TrainCommand implements Callable<Integer> {
                 });
             }
             trainer.freeze();
-            Checkpoints.exportOverlay(trainer.trainable(), out.resolve("model_weights.pth"), out.resolve("model_weights.safetensors"));
+            Checkpoints.exportOverlay(trainer.tuned().tensors(), out.resolve("model_weights.pth"), out.resolve("model_weights.safetensors"));
             List<Trainer.StepMetrics> all = readHistory(out.resolve("metrics.jsonl"));
             TrainingPlot.write(all, out.resolve("curve.png"));
             o.printf(Locale.ROOT, "trained to step %d (%d sample(s) skipped as unreadable); wrote %s (model_weights.pth, model_weights.safetensors, curve.png)%n",

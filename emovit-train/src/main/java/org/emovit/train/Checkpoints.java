@@ -49,19 +49,19 @@ public final class Checkpoints {
         return runDir.resolve("checkpoints").resolve(String.format("step-%08d", step));
     }
 
-    public static Path save(Path runDir, int step, Trainer trainer, TrainConfig config) {
+    public static Path save(Path runDir, int step, TunedState tuned, TrainConfig config) {
         Path target = dir(runDir, step);
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try {
             deleteTree(tmp);
             Files.createDirectories(tmp);
             Map<String, RawTensor> tensors = new LinkedHashMap<>();
-            for (Map.Entry<String, Tensor> e : trainer.trainable().entrySet()) {
+            for (Map.Entry<String, Tensor> e : tuned.tensors().entrySet()) {
                 tensors.put(e.getKey(), Tensors.toRawF32(e.getValue()));
             }
             Safetensors.write(tmp.resolve("trainable.safetensors"), tensors, Map.of("step", Integer.toString(step)));
             OutputArchive archive = new OutputArchive();
-            trainer.optimizer().save(archive);
+            tuned.optimizer().save(archive);
             archive.save_to(tmp.resolve("optimizer.pt").toString());
             ObjectNode state = JSON.createObjectNode();
             state.put("step", step);
@@ -106,10 +106,10 @@ public final class Checkpoints {
         return Optional.empty();
     }
 
-    /** Puts a checkpoint's tensors into the trainer's model and its state into the optimizer. */
-    public static void restore(Loaded checkpoint, Trainer trainer) {
+    /** Puts a checkpoint's tensors into the tuned tensors (the model's own) and its state into the optimizer. */
+    public static void restore(Loaded checkpoint, TunedState tuned) {
         try (TensorSource src = Safetensors.open(checkpoint.dir().resolve("trainable.safetensors")); NoGradGuard g = new NoGradGuard()) {
-            for (Map.Entry<String, Tensor> e : trainer.trainable().entrySet()) {
+            for (Map.Entry<String, Tensor> e : tuned.tensors().entrySet()) {
                 Tensor saved = Tensors.viewOf(src.get(e.getKey()));
                 e.getValue().copy_(saved.to(e.getValue().device(), e.getValue().scalar_type()));
             }
@@ -117,7 +117,7 @@ public final class Checkpoints {
         InputArchive archive = new InputArchive();
         archive.load_from(new org.bytedeco.javacpp.BytePointer(checkpoint.dir().resolve("optimizer.pt").toString()),
                 new org.bytedeco.pytorch.DeviceOptional());
-        trainer.optimizer().load(archive);
+        tuned.optimizer().load(archive);
     }
 
     /**

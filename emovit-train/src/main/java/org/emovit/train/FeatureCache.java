@@ -7,7 +7,14 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.emovit.model.InstructBlip;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -28,13 +35,51 @@ public final class FeatureCache {
     private long hits;
     private long misses;
 
-    /** @param modelKey identifies the vision tower (checkpoint and dtype) and the transform, e.g. "eval224-bf16-<path hash>" */
+    /** @param modelKey identifies the vision tower (its contents and dtype) and the transform, e.g. {@link #modelKey(InstructBlip)} */
     public FeatureCache(Path root, String modelKey) {
         this.dir = root.resolve(modelKey);
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create feature cache " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The directory name for this model's cached features: "eval", the image size, the dtype and the SHA-256
+     * of the ViT blocks' tensors (names, shapes and bytes, in name order). It is the tower's content, not where
+     * it was loaded from, so an edited or replaced checkpoint never meets features the old one computed.
+     * post_layernorm (ln_vision) is left out: it is tuned, and applied after the cache.
+     */
+    public static String modelKey(InstructBlip model) {
+        MessageDigest digest = sha256();
+        Map<String, Tensor> blocks = new TreeMap<>();
+        model.namedParameters().forEach((name, t) -> {
+            if (name.startsWith("vision_model.") && !name.startsWith("vision_model.post_layernorm.")) {
+                blocks.put(name, t);
+            }
+        });
+        Device cpu = new Device("cpu");
+        for (Map.Entry<String, Tensor> e : blocks.entrySet()) {
+            try (PointerScope scope = new PointerScope()) {
+                Tensor c = e.getValue().detach().to(cpu, e.getValue().scalar_type()).contiguous();
+                digest.update((e.getKey() + Arrays.toString(Tensors.shape(c)) + c.scalar_type().intern() + "\n").getBytes(StandardCharsets.UTF_8));
+                long bytes = c.numel() * c.element_size();
+                BytePointer data = new BytePointer(c.data_ptr());
+                for (long at = 0; at < bytes; at += 1 << 30) {   // a ByteBuffer holds at most 2 GiB
+                    digest.update(new BytePointer(data).position(at).capacity(Math.min(bytes, at + (1 << 30))).asBuffer());
+                }
+            }
+        }
+        String hash = HexFormat.of().formatHex(digest.digest()).substring(0, 16);
+        return "eval" + model.config().vision().imageSize() + "-" + model.dtype().intern().name().toLowerCase(Locale.ROOT) + "-" + hash;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

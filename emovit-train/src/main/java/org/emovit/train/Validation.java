@@ -38,7 +38,9 @@ public final class Validation {
         this.batchSize = Math.max(1, batchSize);
     }
 
-    public Result run(int epoch, Trainer trainer) {
+    /** Validates the model as it is now (its tuned tensors are the trainer's, so this sees the training so far). */
+    public Result run(int epoch) {
+        TrainingLoss loss = new TrainingLoss(model);
         EvalTransform transform = new EvalTransform(model.config().vision().imageSize());
         double lossSum = 0;
         int batches = 0, correct = 0, classified = 0;
@@ -65,8 +67,8 @@ public final class Validation {
                         float[] px = transform.apply(images.get(i));
                         System.arraycopy(px, 0, flat, i * px.length, px.length);
                     }
-                    Tensor loss = trainer.loss(Tensors.fromFloats(flat, ok.size(), 3, size, size), batcher.build(ok));
-                    lossSum += Tensors.toFloats(loss)[0];
+                    Tensor value = loss.fromPixels(Tensors.fromFloats(flat, ok.size(), 3, size, size), batcher.build(ok));
+                    lossSum += Tensors.toFloats(value)[0];
                     batches++;
                 }
                 List<RgbImage> categorical = new ArrayList<>();
