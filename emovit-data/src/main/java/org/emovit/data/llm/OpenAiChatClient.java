@@ -23,7 +23,7 @@ import java.util.Optional;
  * {@link ChatClient} over the official OpenAI Java SDK ({@code com.openai:openai-java}), for any
  * OpenAI-compatible {@code /chat/completions} endpoint.
  *
- * <p>The SDK's own retries are switched off ({@code maxRetries(0)}): {@link GenerateStage} retries, because it
+ * <p>The SDK's own retries are switched off ({@code maxRetries(0)}): {@link RequestPolicy} retries, because it
  * must count every request against the run's budget, log each one's tokens, share a {@code Retry-After} pause
  * between workers and stop retrying when asked to; the SDK's loop would hide all of that. Everything else —
  * request building, authentication, timeouts, parsing, error classes with status and headers — is the SDK's.
