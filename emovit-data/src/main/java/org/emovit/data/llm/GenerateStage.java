@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -99,6 +100,10 @@ public final class GenerateStage {
         INTERRUPTED,
         /** The server refused the credentials (401 / 403). */
         AUTH,
+        /** The endpoint could not be reached at all (connection refused, unknown host). */
+        UNREACHABLE,
+        /** The endpoint answered with something that is not JSON (an HTML page): it is not a chat API. */
+        NOT_JSON,
         /** A run file could not be written. */
         WRITE_ERROR
     }
@@ -118,11 +123,12 @@ public final class GenerateStage {
      * @param retries          requests that were retries
      * @param promptTokens     prompt tokens of this run's requests
      * @param completionTokens completion tokens of this run's requests
+     * @param stopMessage      why the run stopped early, one line naming the cause (null when it did not)
      */
     public record Report(InstructionKind kind, int selected, int alreadyDone, int skipped, int cacheHits,
                          int answeredByServer, int failed, int notStarted, long requests, long retries,
                          long promptTokens, long completionTokens, Map<String, Long> failedRequestsByKind,
-                         StopReason stopped, List<DataIssue> issues, String runId) {
+                         StopReason stopped, List<DataIssue> issues, String runId, String stopMessage) {
 
         /** Every selected image with cap-anno text has its reply on disk. */
         public boolean complete() {
@@ -131,6 +137,17 @@ public final class GenerateStage {
 
         public long failedRequests() {
             return failedRequestsByKind.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** One line for a person: the counts, the tokens paid for, and why the run stopped if it did. */
+        public String summary() {
+            return String.format(Locale.ROOT, "%s: %d selected, %d done before, %d skipped (no cap-anno text), "
+                            + "%d from the cache, %d answered by %d requests (%d retries), %d failed, %d not started; "
+                            + "tokens: %d prompt + %d completion%s%s", kind.label(), selected, alreadyDone, skipped,
+                    cacheHits, answeredByServer, requests, retries, failed, notStarted, promptTokens, completionTokens,
+                    issues.isEmpty() ? "" : "; " + issues.size() + " issue(s)",
+                    stopped == StopReason.NONE ? "" : "; stopped (" + stopped.name().toLowerCase(Locale.ROOT) + "): "
+                            + stopMessage);
         }
     }
 
@@ -164,6 +181,10 @@ public final class GenerateStage {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("");
     }
 
     private enum Outcome { DONE, FAILED, NOT_STARTED }
@@ -237,7 +258,7 @@ public final class GenerateStage {
             return new Report(kind, sel.entries().size(), alreadyDone, skipped, cacheHits.get(), paid.get(),
                     failed.get(), notStarted.get(), tally.requests.get(), tally.retries.get(),
                     tally.promptTokens.get(), tally.completionTokens.get(), tally.failedByKind(),
-                    stop.reason(StopReason.NONE), List.copyOf(issues), runId);
+                    stop.reason(StopReason.NONE), List.copyOf(issues), runId, stop.message());
         }
 
         /** A bug in one image's handling fails that image, not the run. */
@@ -285,9 +306,8 @@ public final class GenerateStage {
             }
             if (r instanceof RequestPolicy.Failed f) {
                 String why = null;
-                if (f.last().kind() == ChatException.Kind.AUTH) {
-                    stop.stop(StopReason.AUTH, f.last().getMessage());
-                    why = "credentials refused";
+                if (f.last().kind().stopsRun()) {
+                    why = stopRun(f.last());
                 }
                 return giveUp(e, f.attempts(), f.last(), why);
             }
@@ -295,6 +315,28 @@ public final class GenerateStage {
                 stop.stop(StopReason.BUDGET, "the run's budget is spent");
             }
             return Outcome.NOT_STARTED;
+        }
+
+        /**
+         * Stops the run for a failure that every later request would repeat; returns the item's reason. The
+         * message names the endpoint and the cause, as the one line a user sees.
+         */
+        String stopRun(ChatException ex) {
+            switch (ex.kind()) {
+                case AUTH -> {
+                    stop.stop(StopReason.AUTH, llm.baseUrl() + " refused the credentials (HTTP " + ex.status() + "): "
+                            + firstLine(ex.getMessage()) + "; check OPENAI_API_KEY");
+                    return "credentials refused";
+                }
+                case UNREACHABLE -> {
+                    stop.stop(StopReason.UNREACHABLE, firstLine(ex.getMessage()));
+                    return "endpoint unreachable";
+                }
+                default -> {
+                    stop.stop(StopReason.NOT_JSON, firstLine(ex.getMessage()));
+                    return "not a chat-completions API";
+                }
+            }
         }
 
         Outcome fail() {
