@@ -36,6 +36,11 @@ public final class AnnotateStage {
 
     /** What an annotate run did. */
     public record Report(int images, int written, int kept, List<DataIssue> issues, Path splitFile) {
+        /** One line for a person. */
+        public String summary() {
+            return "annotate: " + images + " images, " + written + " annotations written, " + kept + " kept"
+                    + Issues.count(issues) + (splitFile == null ? "" : "; split list " + splitFile);
+        }
     }
 
     private final EmoSet set;

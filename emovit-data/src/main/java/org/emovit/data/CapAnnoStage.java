@@ -23,6 +23,11 @@ public final class CapAnnoStage {
 
     /** What a cap-anno run did. */
     public record Report(int selected, int written, int unchanged, List<DataIssue> skipped) {
+        /** One line for a person. */
+        public String summary() {
+            return "cap-anno: " + selected + " selected, " + written + " written, " + unchanged + " unchanged, "
+                    + skipped.size() + " skipped";
+        }
     }
 
     private final EmoSet set;

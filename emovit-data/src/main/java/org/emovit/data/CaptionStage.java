@@ -52,6 +52,12 @@ public final class CaptionStage {
      */
     public record Report(int selected, int alreadyDone, int adopted, int captioned, int failed,
                          List<DataIssue> issues, boolean interrupted) {
+        /** One line for a person. */
+        public String summary() {
+            return "caption: " + selected + " selected, " + alreadyDone + " done before, " + adopted
+                    + " caption files taken as they were, " + captioned + " captioned, " + failed + " failed"
+                    + Issues.count(issues) + (interrupted ? "; interrupted (run again to continue)" : "");
+        }
     }
 
     private final EmoSet set;

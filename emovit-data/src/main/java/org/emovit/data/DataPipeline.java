@@ -157,6 +157,17 @@ public final class DataPipeline {
         public boolean finished() {
             return assembly != null;
         }
+
+        /** One line per stage run, for a person. */
+        public List<String> summary() {
+            List<String> lines = new ArrayList<>();
+            captions.forEach(c -> lines.add(c.summary()));
+            capAnno.forEach(c -> lines.add(c.summary()));
+            generate.values().forEach(g -> lines.add("generate " + g.summary()));
+            lines.add(assembly != null ? assembly.summary().line()
+                    : "assemble: not run (a stage stopped early; run again to continue)");
+            return lines;
+        }
     }
 
     /**

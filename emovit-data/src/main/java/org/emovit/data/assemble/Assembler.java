@@ -35,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.StringJoiner;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
@@ -93,6 +94,16 @@ public final class Assembler {
      */
     public record Summary(int total, Map<String, Map<String, Integer>> byKindAndClass, Map<String, Integer> repliesUsed,
                           List<DataIssue> skipped, Long shuffleSeed) {
+
+        /** One line for a person: the total, per kind, and what was left out. */
+        public String line() {
+            StringBuilder sb = new StringBuilder("assemble: ").append(total).append(" records");
+            StringJoiner kinds = new StringJoiner(", ", " (", ")");
+            kinds.setEmptyValue("");
+            byKindAndClass.forEach((kind, m) -> kinds.add(kind + " " + m.values().stream().mapToInt(Integer::intValue).sum()));
+            sb.append(kinds).append(", ").append(skipped.size()).append(" skipped");
+            return sb.toString();
+        }
 
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
