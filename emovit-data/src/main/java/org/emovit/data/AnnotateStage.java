@@ -2,7 +2,6 @@ package org.emovit.data;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.ProgressBar;
 import org.emovit.image.ImageDecodeException;
 import org.emovit.image.ImageDecoder;
@@ -79,7 +78,7 @@ public final class AnnotateStage {
                 n.put("emotion", e.emotion().label());
                 n.put("brightness", v.brightness());
                 n.put("colorfulness", v.colorfulness());
-                AtomicFiles.writeString(ann, PythonJson.dumps(n, -1));
+                DataFiles.writeString(ann, PythonJson.dumps(n, -1));
                 written++;
                 usable.add(e);
                 bar.step(false);

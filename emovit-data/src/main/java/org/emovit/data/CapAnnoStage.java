@@ -1,6 +1,5 @@
 package org.emovit.data;
 
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.ProgressBar;
 
 import java.io.IOException;
@@ -59,7 +58,7 @@ public final class CapAnnoStage {
                 try {
                     caption = PyText.readText(captionFile);
                 } catch (IOException ex) {
-                    skipped.add(new DataIssue(e.key(), captionFile.toString(), ex.getMessage()));
+                    skipped.add(DataIssue.of(e.key(), captionFile, "caption unreadable", ex));
                     bar.step(true);
                     continue;
                 }
@@ -80,7 +79,7 @@ public final class CapAnnoStage {
                 if (Files.isRegularFile(out) && Arrays.equals(Files.readAllBytes(out), text)) {
                     unchanged++;
                 } else {
-                    AtomicFiles.write(out, text);
+                    DataFiles.write(out, text);
                     written++;
                 }
                 bar.step(false);

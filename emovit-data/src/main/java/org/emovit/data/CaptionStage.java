@@ -3,7 +3,6 @@ package org.emovit.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.JsonlFile;
 import org.emovit.core.ProgressBar;
 
@@ -85,8 +84,8 @@ public final class CaptionStage {
         int failed = 0;
         boolean interrupted = false;
         List<SplitEntry> todo = new ArrayList<>();
-        try (JsonlFile out = JsonlFile.open(work.captionsJsonl());
-             JsonlFile errors = JsonlFile.open(work.captionErrors());
+        try (JsonlFile out = DataFiles.openJsonl(work.captionsJsonl());
+             JsonlFile errors = DataFiles.openJsonl(work.captionErrors());
              ProgressBar bar = new ProgressBar("caption", sel.entries().size(), progress)) {
             for (SplitEntry e : sel.entries()) {
                 if (done.contains(e.key())) {
@@ -144,7 +143,7 @@ public final class CaptionStage {
                         bar.step(true);
                         continue;
                     }
-                    AtomicFiles.writeString(work.caption(e), c);
+                    DataFiles.writeString(work.caption(e), c);
                     out.append(record(e, c, captioner.describe()));
                     captioned++;
                     bar.step(false);

@@ -1,4 +1,5 @@
 package org.emovit.data.assemble;
+import org.emovit.data.DataFiles;
 import org.emovit.core.Turn;
 import org.emovit.core.InstructionRecord;
 import org.emovit.core.Prompts;
@@ -18,7 +19,6 @@ import org.emovit.data.PythonRandom;
 import org.emovit.data.Selection;
 import org.emovit.data.SplitEntry;
 import org.emovit.data.SplitList;
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.JsonlFile;
 import org.emovit.data.llm.InstructionKind;
 import org.emovit.core.Emotion;
@@ -202,17 +202,17 @@ public final class Assembler {
         }
         Summary summary = new Summary(out.size(), count(out), repliesUsed, skipped, o.shuffleSeed());
         if (o.allJson() != null) {
-            AtomicFiles.write(o.allJson(), allJson(out).getBytes(StandardCharsets.UTF_8));
+            DataFiles.write(o.allJson(), allJson(out).getBytes(StandardCharsets.UTF_8));
         }
         if (o.allJsonl() != null) {
             StringBuilder sb = new StringBuilder();
             for (InstructionRecord r : out) {
                 sb.append(JSON.writeValueAsString(r.toJson())).append('\n');
             }
-            AtomicFiles.write(o.allJsonl(), sb.toString().getBytes(StandardCharsets.UTF_8));
+            DataFiles.write(o.allJsonl(), sb.toString().getBytes(StandardCharsets.UTF_8));
         }
         if (o.summaryJson() != null) {
-            AtomicFiles.write(o.summaryJson(),
+            DataFiles.write(o.summaryJson(),
                     (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(summary.toJson()) + "\n")
                             .getBytes(StandardCharsets.UTF_8));
         }
@@ -269,7 +269,7 @@ public final class Assembler {
                     try {
                         text = PyText.readText(f);
                     } catch (IOException e) {
-                        skipped.add(new DataIssue(emotion + "/" + fn, f.toString(), "unreadable: " + e.getMessage()));
+                        skipped.add(DataIssue.of(emotion + "/" + fn, f, "unreadable", e));
                         continue;
                     }
                     String name = fn.substring(0, fn.length() - 4);
@@ -326,13 +326,19 @@ public final class Assembler {
             return out;
         }
         List<JsonNode> items = new ArrayList<>();
-        String head;
-        try (var in = Files.newBufferedReader(p, StandardCharsets.UTF_8)) {
-            char[] buf = new char[64];
-            int n = in.read(buf);
-            head = n <= 0 ? "" : new String(buf, 0, n).stripLeading();
+        // a JSON list or JSON Lines, told by the first byte that is not white space (read as bytes: a decoder
+        // would stop at a non-UTF-8 byte with "Input length = 1" and no file name; the JSON readers name it)
+        int first = -1;
+        try (var in = new java.io.BufferedInputStream(Files.newInputStream(p))) {
+            int b;
+            while ((b = in.read()) >= 0) {
+                if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                    first = b;
+                    break;
+                }
+            }
         }
-        if (head.startsWith("[")) {
+        if (first == '[') {
             JsonNode top;
             try {
                 top = JSON.readTree(p.toFile());

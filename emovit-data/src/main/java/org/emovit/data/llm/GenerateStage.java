@@ -141,7 +141,7 @@ public final class GenerateStage {
 
         /** One line for a person: the counts, the tokens paid for, and why the run stopped if it did. */
         public String summary() {
-            return String.format(Locale.ROOT, "%s: %d selected, %d done before, %d skipped (no cap-anno text), "
+            return String.format(Locale.ROOT, "%s: %d selected, %d done before, %d skipped (no usable cap-anno text), "
                             + "%d from the cache, %d answered by %d requests (%d retries), %d failed, %d not started; "
                             + "tokens: %d prompt + %d completion%s%s", kind.label(), selected, alreadyDone, skipped,
                     cacheHits, answeredByServer, requests, retries, failed, notStarted, promptTokens, completionTokens,
@@ -238,8 +238,8 @@ public final class GenerateStage {
                         inputs.put(e, PyText.readText(capAno));
                     } catch (IOException ex) {
                         skipped++;
-                        issues.add(new DataIssue(e.key(), capAno.toString(), Files.exists(capAno)
-                                ? "cap-anno text unreadable: " + ex.getMessage() : "no cap-anno text (run cap-anno)"));
+                        issues.add(Files.exists(capAno) ? DataIssue.of(e.key(), capAno, "cap-anno text unreadable", ex)
+                                : new DataIssue(e.key(), capAno.toString(), "no cap-anno text (run cap-anno)"));
                     }
                 }
                 try (ProgressBar bar = new ProgressBar(kind.label(), inputs.size(), progress)) {

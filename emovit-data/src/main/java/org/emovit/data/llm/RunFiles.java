@@ -1,6 +1,6 @@
 package org.emovit.data.llm;
 
-import org.emovit.core.AtomicFiles;
+import org.emovit.data.DataFiles;
 import org.emovit.core.JsonlFile;
 import org.emovit.data.DataIssue;
 import org.emovit.data.SplitEntry;
@@ -48,9 +48,14 @@ final class RunFiles implements Closeable {
      * @throws IOException when another run holds the lock, or a file cannot be read or opened
      */
     static RunFiles open(WorkDir work, InstructionKind kind) throws IOException {
-        Files.createDirectories(work.root());
+        DataFiles.createDirectories(work.root());
         Path lockPath = work.root().resolve("." + kind.label() + ".lock");
-        RandomAccessFile raf = new RandomAccessFile(lockPath.toFile(), "rw");
+        RandomAccessFile raf;
+        try {
+            raf = new RandomAccessFile(lockPath.toFile(), "rw");
+        } catch (IOException e) {
+            throw DataFiles.explain(e, lockPath);
+        }
         FileLock l;
         try {
             l = raf.getChannel().tryLock();
@@ -67,9 +72,9 @@ final class RunFiles implements Closeable {
         RunFiles f = new RunFiles(work, kind, raf, l);
         try {
             f.readRecorded();
-            f.replies = JsonlFile.open(work.replies(kind));
-            f.cost = JsonlFile.open(work.costLog(kind));
-            f.errors = JsonlFile.open(work.errors(kind));
+            f.replies = DataFiles.openJsonl(work.replies(kind));
+            f.cost = DataFiles.openJsonl(work.costLog(kind));
+            f.errors = DataFiles.openJsonl(work.errors(kind));
             return f;
         } catch (IOException | RuntimeException e) {
             f.close();
@@ -106,7 +111,7 @@ final class RunFiles implements Closeable {
 
     /** The seed's text file first, then the record: an image counts as done only once both are on disk. */
     void reply(SplitEntry e, RunRecords.Reply r) throws IOException {
-        AtomicFiles.writeString(work.reply(kind, e), r.response());
+        DataFiles.writeString(work.reply(kind, e), r.response());
         replies.append(r);
     }
 
