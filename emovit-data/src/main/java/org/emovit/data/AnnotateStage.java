@@ -66,10 +66,16 @@ public final class AnnotateStage {
                     continue;
                 }
                 RgbImage img;
+                String unreadable = DataFiles.unreadable(set.imageFile(e));
+                if (unreadable != null) {
+                    issues.add(new DataIssue(e.key(), set.imageFile(e).toString(), unreadable));
+                    bar.step(true);
+                    continue;
+                }
                 try {
                     img = ImageDecoder.decode(set.imageFile(e));
                 } catch (ImageDecodeException ex) {
-                    issues.add(new DataIssue(e.key(), set.imageFile(e).toString(), ex.getMessage()));
+                    issues.add(DataIssue.of(e.key(), set.imageFile(e), null, ex));
                     bar.step(true);
                     continue;
                 }

@@ -110,6 +110,13 @@ public final class CaptionStage {
                     bar.step(true);
                     continue;
                 }
+                String unreadable = DataFiles.unreadable(set.imageFile(e));
+                if (unreadable != null) {
+                    failed++;
+                    fail(errors, issues, e, "image " + unreadable + ": " + set.imageFile(e));
+                    bar.step(true);
+                    continue;
+                }
                 todo.add(e);
             }
             for (int i = 0; i < todo.size(); i += o.batchSize()) {

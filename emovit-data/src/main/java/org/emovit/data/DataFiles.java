@@ -54,6 +54,14 @@ public final class DataFiles {
     }
 
     /**
+     * Why a file that exists cannot be read, or null when it can: checked before an image is decoded, because
+     * ImageIO reports an unreadable file as "Can't create cache file!".
+     */
+    public static String unreadable(Path file) {
+        return Files.exists(file) && !Files.isReadable(file) ? "not readable (permission denied)" : null;
+    }
+
+    /**
      * A write failure of {@code target} as one line: when a folder on the way is not writable (or a file is
      * read-only), says which; any other failure is returned as it was.
      */

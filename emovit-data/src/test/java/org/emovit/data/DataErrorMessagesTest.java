@@ -78,4 +78,23 @@ class DataErrorMessagesTest {
             Files.setPosixFilePermissions(capAno, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
     }
+
+    @Test
+    void anUnreadableImageIsSaidToBeUnreadableNotACacheFileProblem() throws Exception {
+        EmoSet set = EmoSet.open(TestSets.emoSet(tmp.resolve("emoset"), 2).root());
+        Path image;
+        try (var files = Files.walk(set.root().resolve("image"))) {
+            image = files.filter(Files::isRegularFile).sorted().findFirst().orElseThrow();
+        }
+        Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("---------"));
+        try {
+            // root reads anyway: the refusal this test is about cannot happen there
+            assumeThat(Files.isReadable(image)).as("running as a user the permissions apply to").isFalse();
+            AnnotateStage.Report r = new AnnotateStage(set, null).run(new AnnotateStage.Options(true, null));
+            assertThat(r.issues()).filteredOn(i -> image.toString().equals(i.path())).singleElement()
+                    .satisfies(i -> assertThat(i.reason()).isEqualTo("not readable (permission denied)"));
+        } finally {
+            Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("rw-r--r--"));
+        }
+    }
 }
