@@ -1,8 +1,6 @@
 package org.emovit.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.emovit.core.JsonlFile;
 import org.emovit.core.ProgressBar;
 
@@ -160,26 +158,23 @@ public final class CaptionStage {
         return new Report(sel.entries().size(), alreadyDone, adopted, captioned, failed, issues, interrupted);
     }
 
+    /** One line of {@code captions.jsonl}. */
+    public record CaptionRecord(String key, String emotion, String name, String image, String caption, String source,
+                                String time) {
+    }
+
+    /** One line of {@code caption-errors.jsonl}. */
+    public record CaptionError(String key, String image, String error, String time) {
+    }
+
     private void fail(JsonlFile errors, List<DataIssue> issues, SplitEntry e, String why) throws IOException {
-        ObjectNode r = JsonNodeFactory.instance.objectNode();
-        r.put("key", e.key());
-        r.put("image", set.imageFile(e).toString());
-        r.put("error", why);
-        r.put("time", Instant.now().toString());
-        errors.append(r);
+        errors.append(new CaptionError(e.key(), set.imageFile(e).toString(), why, Instant.now().toString()));
         issues.add(new DataIssue(e.key(), set.imageFile(e).toString(), why));
     }
 
-    private ObjectNode record(SplitEntry e, String caption, String source) {
-        ObjectNode r = JsonNodeFactory.instance.objectNode();
-        r.put("key", e.key());
-        r.put("emotion", e.emotion().label());
-        r.put("name", e.name());
-        r.put("image", e.imagePath());
-        r.put("caption", caption);
-        r.put("source", source);
-        r.put("time", Instant.now().toString());
-        return r;
+    private static CaptionRecord record(SplitEntry e, String caption, String source) {
+        return new CaptionRecord(e.key(), e.emotion().label(), e.name(), e.imagePath(), caption, source,
+                Instant.now().toString());
     }
 
     static String describe(Throwable ex) {
