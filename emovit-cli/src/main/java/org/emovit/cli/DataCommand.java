@@ -95,10 +95,10 @@ public final class DataCommand {
         @Option(names = "--concurrency", defaultValue = "4", description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
         int concurrency;
 
-        @Option(names = "--max-requests", defaultValue = "0", description = "Budget: most HTTP requests this run (0 = none).")
+        @Option(names = "--max-requests", defaultValue = "0", description = "Budget: most HTTP requests this run (0 = no limit).")
         long maxRequests;
 
-        @Option(names = "--max-tokens", defaultValue = "0", description = "Budget: most prompt + completion tokens this run (0 = none).")
+        @Option(names = "--max-tokens", defaultValue = "0", description = "Budget: most prompt + completion tokens this run (0 = no limit).")
         long maxTokens;
 
         @Option(names = "--timeout", defaultValue = "120", description = "Seconds per request (default: ${DEFAULT-VALUE}).")
@@ -250,13 +250,14 @@ public final class DataCommand {
 
     @Command(name = "generate", mixinStandardHelpOptions = true,
             description = {"Ask the chat LLM for reasoning or conversation instructions about each selected image (its cap-anno block as the message).",
-                    "Retries 429/5xx/timeouts with back-off (Retry-After honoured), caches replies on disk, logs tokens per request; the API key comes from OPENAI_API_KEY."})
+                    "Retries 429/5xx/timeouts with back-off (Retry-After honoured), caches replies on disk, logs tokens per request; the API key comes from OPENAI_API_KEY.",
+                    "Stops at once, with the cause, when the endpoint cannot be reached, refuses the key, or answers with something that is not JSON."})
     static final class Generate implements Callable<Integer> {
         @Mixin Paths paths;
         @Mixin Images images;
         @Mixin Llm llm;
         @Mixin ReportFile report;
-        @Option(names = "--kind", required = true, description = "reasoning or conversation") String kind;
+        @Option(names = "--kind", required = true, description = "Which instructions: reasoning or conversation.") String kind;
         @Option(names = "--system-prompt", paramLabel = "FILE", description = "The seed's prompt/reasoning.txt or conversation.txt instead of ours.") Path systemPrompt;
         @Spec CommandSpec spec;
 
