@@ -33,9 +33,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>What the seed lacks:
  * <ul>
  *   <li>Bounded concurrency ({@link LlmOptions#concurrency()} requests in flight).</li>
- *   <li>Retries on 429, 5xx, 408/409, timeouts, connection errors and malformed replies, with exponential
+ *   <li>Retries on 429, 5xx, 408/409, timeouts, dropped connections and cut-off JSON replies, with exponential
  *       back-off and jitter; a server's {@code Retry-After} (or {@code retry-after-ms}) is waited out, by every
- *       worker, before the next request. 401/403 stop the run; other 4xx fail the image.</li>
+ *       worker, before the next request. A failure that every request would repeat stops the run at once, with
+ *       {@link Report#stopMessage()} naming the URL and the cause: refused credentials (401/403,
+ *       {@link StopReason#AUTH}), no connection at all ({@link StopReason#UNREACHABLE}), a reply that is not
+ *       JSON ({@link StopReason#NOT_JSON}). Other 4xx fail the image.</li>
  *   <li>A run budget of requests and tokens ({@link Budget}); when it is spent no request is started and the run
  *       ends with {@link StopReason#BUDGET}.</li>
  *   <li>A cost log, {@code <kind>-cost.jsonl}: one line per HTTP request with its outcome and prompt /
