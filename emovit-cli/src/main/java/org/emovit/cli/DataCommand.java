@@ -1,23 +1,29 @@
 package org.emovit.cli;
 import org.emovit.generate.EmbeddedModel;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.emovit.data.AnnotateStage;
+import org.emovit.data.CapAnnoStage;
 import org.emovit.data.CaptionStage;
+import org.emovit.data.DataIssue;
 import org.emovit.data.DataPipeline;
 import org.emovit.data.Selection;
 import org.emovit.data.assemble.Assembler;
 import org.emovit.data.llm.GenerateStage;
 import org.emovit.data.llm.InstructionKind;
 import org.emovit.data.llm.LlmOptions;
+import org.emovit.core.AtomicFiles;
 import org.emovit.core.Emotion;
+import org.emovit.core.JsonlFile;
 import org.emovit.generate.Blip2Captioner;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.model.InstructBlip;
@@ -83,16 +89,16 @@ public final class DataCommand {
         @Option(names = "--llm-model", description = "Chat model (default: $OPENAI_MODEL or gpt-4, as the seed).")
         String model;
 
-        @Option(names = "--temperature", defaultValue = "1.0")
+        @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature (default: ${DEFAULT-VALUE}, as the seed).")
         double temperature;
 
         @Option(names = "--concurrency", defaultValue = "4", description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
         int concurrency;
 
-        @Option(names = "--max-requests", defaultValue = "0", description = "Budget: most HTTP requests this run (0 = none).")
+        @Option(names = "--max-requests", defaultValue = "0", description = "Budget: most HTTP requests this run (0 = no limit).")
         long maxRequests;
 
-        @Option(names = "--max-tokens", defaultValue = "0", description = "Budget: most prompt + completion tokens this run (0 = none).")
+        @Option(names = "--max-tokens", defaultValue = "0", description = "Budget: most prompt + completion tokens this run (0 = no limit).")
         long maxTokens;
 
         @Option(names = "--timeout", defaultValue = "120", description = "Seconds per request (default: ${DEFAULT-VALUE}).")
@@ -109,6 +115,31 @@ public final class DataCommand {
             return o.withTemperature(temperature).withConcurrency(concurrency).withRequestTimeout(Duration.ofSeconds(timeout))
                     .withBudget(maxRequests > 0 ? maxRequests : Long.MAX_VALUE, maxTokens > 0 ? maxTokens : Long.MAX_VALUE);
         }
+    }
+
+    /** Where a JSON copy of a stage's report goes, when one is asked for. */
+    static final class ReportFile {
+        @Option(names = "--report-json", paramLabel = "FILE",
+                description = "Also write the stage's full report (counts and every issue) as JSON to FILE.")
+        Path file;
+
+        /** Prints the summary lines and the first issues; writes the JSON report when a file was given. */
+        void print(CommandSpec spec, List<String> summary, List<DataIssue> issues, Object report) throws IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            summary.forEach(out::println);
+            PrintWriter err = spec.commandLine().getErr();
+            issues.stream().limit(SHOWN_ISSUES).forEach(i -> err.println("  " + i));
+            if (issues.size() > SHOWN_ISSUES) {
+                err.println("  ... and " + (issues.size() - SHOWN_ISSUES) + " more"
+                        + (file == null ? " (--report-json FILE lists them all)" : " (see " + file + ")"));
+            }
+            if (file != null) {
+                AtomicFiles.write(file, JsonlFile.mapper().writerWithDefaultPrettyPrinter()
+                        .writeValueAsBytes(report));
+            }
+        }
+
+        private static final int SHOWN_ISSUES = 5;
     }
 
     /** The captioning model: InstructBLIP with a caption instruction (model options; embedded tiny model by default). */
@@ -167,14 +198,16 @@ public final class DataCommand {
             description = "For your own images under image/<emotion>/: annotations with brightness and colorfulness from the pixels, and a split file.")
     static final class Annotate implements Callable<Integer> {
         @Mixin Paths paths;
-        @Option(names = "--overwrite") boolean overwrite;
-        @Option(names = "--split-name", defaultValue = "train") String splitName;
+        @Mixin ReportFile report;
+        @Option(names = "--overwrite", description = "Recompute annotations that exist and rewrite the split list.") boolean overwrite;
+        @Option(names = "--split-name", defaultValue = "train",
+                description = "Split list to write, <emoset>/NAME.json, when there is none (default: ${DEFAULT-VALUE}).") String splitName;
         @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
             AnnotateStage.Report r = paths.pipeline().annotate(new AnnotateStage.Options(overwrite, splitName));
-            spec.commandLine().getOut().println(r);
+            report.print(spec, List.of(r.summary()), r.issues(), r);
             return r.issues().isEmpty() ? 0 : 2;
         }
     }
@@ -184,7 +217,8 @@ public final class DataCommand {
         @Mixin Paths paths;
         @Mixin Images images;
         @Mixin CaptionModel captionModel;
-        @Option(names = "--batch-size", defaultValue = "4") int batchSize;
+        @Mixin ReportFile report;
+        @Option(names = "--batch-size", defaultValue = "4", description = "Images per captioner call (default: ${DEFAULT-VALUE}).") int batchSize;
         @Spec CommandSpec spec;
 
         @Override
@@ -193,8 +227,8 @@ public final class DataCommand {
                  CaptionModel.Opened opened = captionModel.open(spec.commandLine().getErr())) {
                 CaptionStage.Report r = paths.pipeline().caption(opened.captioner(),
                         new CaptionStage.Options(images.selection(Selection.CONVERSATION), batchSize, true));
-                spec.commandLine().getOut().println(r);
-                return r.failed() > 0 ? 2 : 0;
+                report.print(spec, List.of(r.summary()), r.issues(), r);
+                return r.failed() > 0 || r.interrupted() ? 2 : 0;
             }
         }
     }
@@ -203,23 +237,27 @@ public final class DataCommand {
     static final class CapAnno implements Callable<Integer> {
         @Mixin Paths paths;
         @Mixin Images images;
+        @Mixin ReportFile report;
         @Spec CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
-            spec.commandLine().getOut().println(paths.pipeline().capAnno(images.selection(Selection.CONVERSATION)));
+            CapAnnoStage.Report r = paths.pipeline().capAnno(images.selection(Selection.CONVERSATION));
+            report.print(spec, List.of(r.summary()), r.skipped(), r);
             return 0;
         }
     }
 
     @Command(name = "generate", mixinStandardHelpOptions = true,
             description = {"Ask the chat LLM for reasoning or conversation instructions about each selected image (its cap-anno block as the message).",
-                    "Retries 429/5xx/timeouts with back-off (Retry-After honoured), caches replies on disk, logs tokens per request; the API key comes from OPENAI_API_KEY."})
+                    "Retries 429/5xx/timeouts with back-off (Retry-After honoured), caches replies on disk, logs tokens per request; the API key comes from OPENAI_API_KEY.",
+                    "Stops at once, with the cause, when the endpoint cannot be reached, refuses the key, or answers with something that is not JSON."})
     static final class Generate implements Callable<Integer> {
         @Mixin Paths paths;
         @Mixin Images images;
         @Mixin Llm llm;
-        @Option(names = "--kind", required = true, description = "reasoning or conversation") String kind;
+        @Mixin ReportFile report;
+        @Option(names = "--kind", required = true, description = "Which instructions: reasoning or conversation.") String kind;
         @Option(names = "--system-prompt", paramLabel = "FILE", description = "The seed's prompt/reasoning.txt or conversation.txt instead of ours.") Path systemPrompt;
         @Spec CommandSpec spec;
 
@@ -231,8 +269,24 @@ public final class DataCommand {
                 o = o.withSystemPromptFile(systemPrompt);
             }
             GenerateStage.Report r = paths.pipeline().generate(o);
-            spec.commandLine().getOut().println(r);
-            return r.failed() > 0 || r.notStarted() > 0 ? 2 : 0;
+            report.print(spec, List.of(r.summary()), r.issues(), r);
+            return exitCode(spec, r);
+        }
+    }
+
+    /**
+     * 1 with the cause on stderr when the run stopped on something every request would repeat (endpoint, key,
+     * run files), 2 when images are left without a reply (a rerun does them), 0 otherwise.
+     */
+    static int exitCode(CommandSpec spec, GenerateStage.Report r) {
+        switch (r.stopped()) {
+            case AUTH, UNREACHABLE, NOT_JSON, WRITE_ERROR -> {
+                spec.commandLine().getErr().println("emovit: " + r.stopMessage());
+                return 1;
+            }
+            default -> {
+                return r.failed() > 0 || r.notStarted() > 0 ? 2 : 0;
+            }
         }
     }
 
@@ -240,6 +294,7 @@ public final class DataCommand {
             description = "Parse the replies into Q/A records, add the categorical records, shuffle, write all.json / all.jsonl and a summary.")
     static final class Assemble implements Callable<Integer> {
         @Mixin Paths paths;
+        @Mixin ReportFile report;
         @Option(names = "--import", paramLabel = "KIND=FILE", description = "A released set to add (e.g. conversation=Conversation.json).") Map<String, Path> imports;
         @Spec CommandSpec spec;
 
@@ -252,7 +307,8 @@ public final class DataCommand {
                 d = new Assembler.Options(d.replies(), d.categorical(), list, d.shuffleSeed(), d.allJson(), d.allJsonl(), d.summaryJson());
             }
             Assembler.Result r = p.assemble(d);
-            spec.commandLine().getOut().println(r.summary());
+            report.print(spec, List.of(r.summary().line() + "; wrote " + d.allJson() + ", " + d.allJsonl()
+                    + (d.summaryJson() == null ? "" : ", " + d.summaryJson())), r.summary().skipped(), r.summary().toJson());
             return 0;
         }
     }
@@ -262,9 +318,13 @@ public final class DataCommand {
         @Mixin Paths paths;
         @Mixin Llm llm;
         @Mixin CaptionModel captionModel;
-        @Option(names = "--reasoning-range", defaultValue = "0..99") String reasoning;
-        @Option(names = "--conversation-range", defaultValue = "0..999") String conversation;
-        @Option(names = "--categorical-range", defaultValue = "1000..5599") String categorical;
+        @Mixin ReportFile report;
+        @Option(names = "--reasoning-range", defaultValue = "0..99", paramLabel = "A..B",
+                description = "Train indices per class to ask reasoning instructions for (default: ${DEFAULT-VALUE}, as the seed).") String reasoning;
+        @Option(names = "--conversation-range", defaultValue = "0..999", paramLabel = "A..B",
+                description = "Train indices per class to ask conversation instructions for (default: ${DEFAULT-VALUE}, as the seed).") String conversation;
+        @Option(names = "--categorical-range", defaultValue = "1000..5599", paramLabel = "A..B",
+                description = "Train indices per class for the categorical records (default: ${DEFAULT-VALUE}, as the seed).") String categorical;
         @Spec CommandSpec spec;
 
         @Override
@@ -276,10 +336,24 @@ public final class DataCommand {
             gen.put(InstructionKind.CONVERSATION, range("train", conversation));
             DataPipeline.ChainOptions o = new DataPipeline.ChainOptions(gen, d.systemPromptFiles(), d.llm(), 4, range("train", categorical),
                     d.imports(), d.shuffleSeed());
+            o.llm().requireKey();   // before the captioning model is loaded
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
                  CaptionModel.Opened opened = captionModel.open(spec.commandLine().getErr())) {
                 DataPipeline.ChainReport r = paths.pipeline().runAll(opened.captioner(), o);
-                out.println(r.finished() ? "finished: " + r.assembly().summary() : "stopped before assembly (run again to continue): " + r.generate());
+                List<DataIssue> issues = new ArrayList<>();
+                r.captions().forEach(c -> issues.addAll(c.issues()));
+                r.capAnno().forEach(c -> issues.addAll(c.skipped()));
+                r.generate().values().forEach(stage -> issues.addAll(stage.issues()));
+                if (r.finished()) {
+                    issues.addAll(r.assembly().summary().skipped());
+                }
+                report.print(spec, r.summary(), issues, r.finished() ? r.assembly().summary().toJson() : r.generate());
+                out.println(r.finished() ? "finished" : "stopped before assembly (run again to continue)");
+                for (GenerateStage.Report stage : r.generate().values()) {
+                    if (stage.stopped() != GenerateStage.StopReason.NONE && stage.stopped() != GenerateStage.StopReason.BUDGET) {
+                        return exitCode(spec, stage);
+                    }
+                }
                 return r.finished() ? 0 : 2;
             }
         }

@@ -2,7 +2,6 @@ package org.emovit.data;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.ProgressBar;
 import org.emovit.image.ImageDecodeException;
 import org.emovit.image.ImageDecoder;
@@ -36,6 +35,11 @@ public final class AnnotateStage {
 
     /** What an annotate run did. */
     public record Report(int images, int written, int kept, List<DataIssue> issues, Path splitFile) {
+        /** One line for a person. */
+        public String summary() {
+            return "annotate: " + images + " images, " + written + " annotations written, " + kept + " kept"
+                    + Issues.count(issues) + (splitFile == null ? "" : "; split list " + splitFile);
+        }
     }
 
     private final EmoSet set;
@@ -62,10 +66,16 @@ public final class AnnotateStage {
                     continue;
                 }
                 RgbImage img;
+                String unreadable = DataFiles.unreadable(set.imageFile(e));
+                if (unreadable != null) {
+                    issues.add(new DataIssue(e.key(), set.imageFile(e).toString(), unreadable));
+                    bar.step(true);
+                    continue;
+                }
                 try {
                     img = ImageDecoder.decode(set.imageFile(e));
                 } catch (ImageDecodeException ex) {
-                    issues.add(new DataIssue(e.key(), set.imageFile(e).toString(), ex.getMessage()));
+                    issues.add(DataIssue.of(e.key(), set.imageFile(e), null, ex));
                     bar.step(true);
                     continue;
                 }
@@ -74,7 +84,7 @@ public final class AnnotateStage {
                 n.put("emotion", e.emotion().label());
                 n.put("brightness", v.brightness());
                 n.put("colorfulness", v.colorfulness());
-                AtomicFiles.writeString(ann, PythonJson.dumps(n, -1));
+                DataFiles.writeString(ann, PythonJson.dumps(n, -1));
                 written++;
                 usable.add(e);
                 bar.step(false);

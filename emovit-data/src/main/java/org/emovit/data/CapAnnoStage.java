@@ -1,6 +1,5 @@
 package org.emovit.data;
 
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.ProgressBar;
 
 import java.io.IOException;
@@ -23,6 +22,11 @@ public final class CapAnnoStage {
 
     /** What a cap-anno run did. */
     public record Report(int selected, int written, int unchanged, List<DataIssue> skipped) {
+        /** One line for a person. */
+        public String summary() {
+            return "cap-anno: " + selected + " selected, " + written + " written, " + unchanged + " unchanged, "
+                    + skipped.size() + " skipped";
+        }
     }
 
     private final EmoSet set;
@@ -54,7 +58,7 @@ public final class CapAnnoStage {
                 try {
                     caption = PyText.readText(captionFile);
                 } catch (IOException ex) {
-                    skipped.add(new DataIssue(e.key(), captionFile.toString(), ex.getMessage()));
+                    skipped.add(DataIssue.of(e.key(), captionFile, "caption unreadable", ex));
                     bar.step(true);
                     continue;
                 }
@@ -75,7 +79,7 @@ public final class CapAnnoStage {
                 if (Files.isRegularFile(out) && Arrays.equals(Files.readAllBytes(out), text)) {
                     unchanged++;
                 } else {
-                    AtomicFiles.write(out, text);
+                    DataFiles.write(out, text);
                     written++;
                 }
                 bar.step(false);

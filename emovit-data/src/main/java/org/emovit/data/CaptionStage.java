@@ -1,9 +1,6 @@
 package org.emovit.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.JsonlFile;
 import org.emovit.core.ProgressBar;
 
@@ -52,6 +49,12 @@ public final class CaptionStage {
      */
     public record Report(int selected, int alreadyDone, int adopted, int captioned, int failed,
                          List<DataIssue> issues, boolean interrupted) {
+        /** One line for a person. */
+        public String summary() {
+            return "caption: " + selected + " selected, " + alreadyDone + " done before, " + adopted
+                    + " caption files taken as they were, " + captioned + " captioned, " + failed + " failed"
+                    + Issues.count(issues) + (interrupted ? "; interrupted (run again to continue)" : "");
+        }
     }
 
     private final EmoSet set;
@@ -79,8 +82,8 @@ public final class CaptionStage {
         int failed = 0;
         boolean interrupted = false;
         List<SplitEntry> todo = new ArrayList<>();
-        try (JsonlFile out = JsonlFile.open(work.captionsJsonl());
-             JsonlFile errors = JsonlFile.open(work.captionErrors());
+        try (JsonlFile out = DataFiles.openJsonl(work.captionsJsonl());
+             JsonlFile errors = DataFiles.openJsonl(work.captionErrors());
              ProgressBar bar = new ProgressBar("caption", sel.entries().size(), progress)) {
             for (SplitEntry e : sel.entries()) {
                 if (done.contains(e.key())) {
@@ -102,6 +105,13 @@ public final class CaptionStage {
                 if (!Files.isRegularFile(set.imageFile(e))) {
                     failed++;
                     fail(errors, issues, e, "image not found: " + set.imageFile(e));
+                    bar.step(true);
+                    continue;
+                }
+                String unreadable = DataFiles.unreadable(set.imageFile(e));
+                if (unreadable != null) {
+                    failed++;
+                    fail(errors, issues, e, "image " + unreadable + ": " + set.imageFile(e));
                     bar.step(true);
                     continue;
                 }
@@ -138,7 +148,7 @@ public final class CaptionStage {
                         bar.step(true);
                         continue;
                     }
-                    AtomicFiles.writeString(work.caption(e), c);
+                    DataFiles.writeString(work.caption(e), c);
                     out.append(record(e, c, captioner.describe()));
                     captioned++;
                     bar.step(false);
@@ -148,26 +158,23 @@ public final class CaptionStage {
         return new Report(sel.entries().size(), alreadyDone, adopted, captioned, failed, issues, interrupted);
     }
 
+    /** One line of {@code captions.jsonl}. */
+    public record CaptionRecord(String key, String emotion, String name, String image, String caption, String source,
+                                String time) {
+    }
+
+    /** One line of {@code caption-errors.jsonl}. */
+    public record CaptionError(String key, String image, String error, String time) {
+    }
+
     private void fail(JsonlFile errors, List<DataIssue> issues, SplitEntry e, String why) throws IOException {
-        ObjectNode r = JsonNodeFactory.instance.objectNode();
-        r.put("key", e.key());
-        r.put("image", set.imageFile(e).toString());
-        r.put("error", why);
-        r.put("time", Instant.now().toString());
-        errors.append(r);
+        errors.append(new CaptionError(e.key(), set.imageFile(e).toString(), why, Instant.now().toString()));
         issues.add(new DataIssue(e.key(), set.imageFile(e).toString(), why));
     }
 
-    private ObjectNode record(SplitEntry e, String caption, String source) {
-        ObjectNode r = JsonNodeFactory.instance.objectNode();
-        r.put("key", e.key());
-        r.put("emotion", e.emotion().label());
-        r.put("name", e.name());
-        r.put("image", e.imagePath());
-        r.put("caption", caption);
-        r.put("source", source);
-        r.put("time", Instant.now().toString());
-        return r;
+    private static CaptionRecord record(SplitEntry e, String caption, String source) {
+        return new CaptionRecord(e.key(), e.emotion().label(), e.name(), e.imagePath(), caption, source,
+                Instant.now().toString());
     }
 
     static String describe(Throwable ex) {

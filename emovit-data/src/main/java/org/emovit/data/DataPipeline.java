@@ -87,6 +87,7 @@ public final class DataPipeline {
 
     /** LLM replies with a client made from {@code o.llm()} (closed afterwards). */
     public GenerateStage.Report generate(GenerateStage.Options o) throws IOException {
+        o.llm().requireKey();
         try (ChatClient client = clientFactory.apply(o.llm())) {
             return generate(o, client);
         }
@@ -156,13 +157,30 @@ public final class DataPipeline {
         public boolean finished() {
             return assembly != null;
         }
+
+        /** One line per stage run, for a person. */
+        public List<String> summary() {
+            List<String> lines = new ArrayList<>();
+            captions.forEach(c -> lines.add(c.summary()));
+            capAnno.forEach(c -> lines.add(c.summary()));
+            generate.values().forEach(g -> lines.add("generate " + g.summary()));
+            lines.add(assembly != null ? assembly.summary().line()
+                    : "assemble: not run (a stage stopped early; run again to continue)");
+            return lines;
+        }
     }
 
     /**
      * Caption, cap-anno, generate (each kind), assemble; stops before assembly if captioning was interrupted or
      * generation stopped early. The LLM budget of {@code o.llm()} is for the whole chain.
+     *
+     * @throws IllegalArgumentException before anything runs, when generation needs an API key that is missing
      */
     public ChainReport runAll(Captioner captioner, ChainOptions o) throws IOException {
+        if (!o.generate().isEmpty()) {
+            // before the captioning, which can take hours: a run without a key could only collect 401s
+            o.llm().requireKey();
+        }
         List<Selection> imageSets = mergedSelections(o.generate().values());
         List<CaptionStage.Report> captions = new ArrayList<>();
         List<CapAnnoStage.Report> capAnno = new ArrayList<>();

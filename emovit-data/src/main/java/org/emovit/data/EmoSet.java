@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.Emotion;
 
 import java.io.IOException;
@@ -198,7 +197,7 @@ public final class EmoSet {
             sb.append(i == 0 ? "\n" : ",\n").append(PythonJson.dumps(a, -1));
         }
         sb.append(entries.isEmpty() ? "]\n" : "\n]\n");
-        AtomicFiles.write(file, sb.toString().getBytes(StandardCharsets.UTF_8));
+        DataFiles.write(file, sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     static String abbreviate(String s) {

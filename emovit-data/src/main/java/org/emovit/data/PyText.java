@@ -7,7 +7,8 @@ import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,14 +60,16 @@ public final class PyText {
      */
     public static String readText(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
-        String s;
-        try {
-            s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new IOException(file + ": not valid UTF-8", e);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult r = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(in, out, true);
+        if (r.isError()) {
+            // the decoder stops at the bad byte: say where, so the file can be fixed (the JDK says "Input length = 1")
+            throw new MalformedDataException(file + ": not UTF-8 text (byte 0x"
+                    + String.format("%02X", bytes[in.position()] & 0xFF) + " at offset " + in.position() + ")");
         }
-        return universalNewlines(s);
+        return universalNewlines(out.flip().toString());
     }
 
     /** {@code \r\n} and lone {@code \r} to {@code \n}, as Python's text mode reads them. */

@@ -33,7 +33,7 @@ import java.util.function.IntConsumer;
  */
 final class FakeOpenAiServer implements AutoCloseable {
 
-    enum Fault { NONE, RATE_LIMIT, SERVER_ERROR, HANG, MALFORMED, UNAUTHORIZED, BAD_REQUEST }
+    enum Fault { NONE, RATE_LIMIT, SERVER_ERROR, HANG, MALFORMED, UNAUTHORIZED, BAD_REQUEST, HTML }
 
     /** Decides each request's fate from its number (0-based) and user message. */
     interface FaultPlan {
@@ -165,6 +165,12 @@ final class FakeOpenAiServer implements AutoCloseable {
                     }
                     return;
                 }
+                case HTML -> {
+                    // what a captive portal or a wrong URL behind a web server sends
+                    send(ex, 200, "text/html; charset=utf-8",
+                            "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Please sign in</body></html>");
+                    return;
+                }
                 case MALFORMED -> {
                     send(ex, 200, "{\"id\": \"chatcmpl-broken\", \"object\": \"chat.completion\", \"choices\": [{\"index\": 0, \"mess");
                     return;
@@ -196,8 +202,12 @@ final class FakeOpenAiServer implements AutoCloseable {
     }
 
     private static void send(HttpExchange ex, int status, String body) throws IOException {
+        send(ex, status, "application/json", body);
+    }
+
+    private static void send(HttpExchange ex, int status, String contentType, String body) throws IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().add("Content-Type", "application/json");
+        ex.getResponseHeaders().add("Content-Type", contentType);
         ex.sendResponseHeaders(status, b.length);
         try (OutputStream out = ex.getResponseBody()) {
             out.write(b);

@@ -1,4 +1,5 @@
 package org.emovit.data.assemble;
+import org.emovit.data.DataFiles;
 import org.emovit.core.Turn;
 import org.emovit.core.InstructionRecord;
 import org.emovit.core.Prompts;
@@ -18,7 +19,6 @@ import org.emovit.data.PythonRandom;
 import org.emovit.data.Selection;
 import org.emovit.data.SplitEntry;
 import org.emovit.data.SplitList;
-import org.emovit.core.AtomicFiles;
 import org.emovit.core.JsonlFile;
 import org.emovit.data.llm.InstructionKind;
 import org.emovit.core.Emotion;
@@ -35,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.StringJoiner;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
@@ -93,6 +94,16 @@ public final class Assembler {
      */
     public record Summary(int total, Map<String, Map<String, Integer>> byKindAndClass, Map<String, Integer> repliesUsed,
                           List<DataIssue> skipped, Long shuffleSeed) {
+
+        /** One line for a person: the total, per kind, and what was left out. */
+        public String line() {
+            StringBuilder sb = new StringBuilder("assemble: ").append(total).append(" records");
+            StringJoiner kinds = new StringJoiner(", ", " (", ")");
+            kinds.setEmptyValue("");
+            byKindAndClass.forEach((kind, m) -> kinds.add(kind + " " + m.values().stream().mapToInt(Integer::intValue).sum()));
+            sb.append(kinds).append(", ").append(skipped.size()).append(" skipped");
+            return sb.toString();
+        }
 
         public ObjectNode toJson() {
             ObjectNode o = JSON.createObjectNode();
@@ -191,17 +202,17 @@ public final class Assembler {
         }
         Summary summary = new Summary(out.size(), count(out), repliesUsed, skipped, o.shuffleSeed());
         if (o.allJson() != null) {
-            AtomicFiles.write(o.allJson(), allJson(out).getBytes(StandardCharsets.UTF_8));
+            DataFiles.write(o.allJson(), allJson(out).getBytes(StandardCharsets.UTF_8));
         }
         if (o.allJsonl() != null) {
             StringBuilder sb = new StringBuilder();
             for (InstructionRecord r : out) {
                 sb.append(JSON.writeValueAsString(r.toJson())).append('\n');
             }
-            AtomicFiles.write(o.allJsonl(), sb.toString().getBytes(StandardCharsets.UTF_8));
+            DataFiles.write(o.allJsonl(), sb.toString().getBytes(StandardCharsets.UTF_8));
         }
         if (o.summaryJson() != null) {
-            AtomicFiles.write(o.summaryJson(),
+            DataFiles.write(o.summaryJson(),
                     (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(summary.toJson()) + "\n")
                             .getBytes(StandardCharsets.UTF_8));
         }
@@ -258,7 +269,7 @@ public final class Assembler {
                     try {
                         text = PyText.readText(f);
                     } catch (IOException e) {
-                        skipped.add(new DataIssue(emotion + "/" + fn, f.toString(), "unreadable: " + e.getMessage()));
+                        skipped.add(DataIssue.of(emotion + "/" + fn, f, "unreadable", e));
                         continue;
                     }
                     String name = fn.substring(0, fn.length() - 4);
@@ -315,13 +326,19 @@ public final class Assembler {
             return out;
         }
         List<JsonNode> items = new ArrayList<>();
-        String head;
-        try (var in = Files.newBufferedReader(p, StandardCharsets.UTF_8)) {
-            char[] buf = new char[64];
-            int n = in.read(buf);
-            head = n <= 0 ? "" : new String(buf, 0, n).stripLeading();
+        // a JSON list or JSON Lines, told by the first byte that is not white space (read as bytes: a decoder
+        // would stop at a non-UTF-8 byte with "Input length = 1" and no file name; the JSON readers name it)
+        int first = -1;
+        try (var in = new java.io.BufferedInputStream(Files.newInputStream(p))) {
+            int b;
+            while ((b = in.read()) >= 0) {
+                if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                    first = b;
+                    break;
+                }
+            }
         }
-        if (head.startsWith("[")) {
+        if (first == '[') {
             JsonNode top;
             try {
                 top = JSON.readTree(p.toFile());

@@ -1,7 +1,7 @@
 package org.emovit.data.llm;
 
 /**
- * One chat-completion request, no retries (the caller retries: {@link GenerateStage} owns back-off, budget and
+ * One chat-completion request, no retries (the caller retries: {@link RequestPolicy} owns back-off, budget and
  * cost accounting). Implementations must be thread-safe.
  */
 public interface ChatClient extends AutoCloseable {

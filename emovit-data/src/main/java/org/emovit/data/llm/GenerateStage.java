@@ -1,8 +1,6 @@
 package org.emovit.data.llm;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.emovit.core.ProgressBar;
 import org.emovit.data.DataIssue;
 import org.emovit.data.EmoSet;
 import org.emovit.data.Progress;
@@ -11,36 +9,20 @@ import org.emovit.data.Selection;
 import org.emovit.data.SplitEntry;
 import org.emovit.data.SplitList;
 import org.emovit.data.WorkDir;
-import org.emovit.core.AtomicFiles;
-import org.emovit.core.JsonlFile;
-import org.emovit.core.ProgressBar;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.RandomAccessFile;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * LLM-written instructions for the selected images (the seed's {@code gpt4_reasoning.py} /
@@ -51,9 +33,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>What the seed lacks:
  * <ul>
  *   <li>Bounded concurrency ({@link LlmOptions#concurrency()} requests in flight).</li>
- *   <li>Retries on 429, 5xx, 408/409, timeouts, connection errors and malformed replies, with exponential
+ *   <li>Retries on 429, 5xx, 408/409, timeouts, dropped connections and cut-off JSON replies, with exponential
  *       back-off and jitter; a server's {@code Retry-After} (or {@code retry-after-ms}) is waited out, by every
- *       worker, before the next request. 401/403 stop the run; other 4xx fail the image.</li>
+ *       worker, before the next request. A failure that every request would repeat stops the run at once, with
+ *       {@link Report#stopMessage()} naming the URL and the cause: refused credentials (401/403,
+ *       {@link StopReason#AUTH}), no connection at all ({@link StopReason#UNREACHABLE}), a reply that is not
+ *       JSON ({@link StopReason#NOT_JSON}). Other 4xx fail the image.</li>
  *   <li>A run budget of requests and tokens ({@link Budget}); when it is spent no request is started and the run
  *       ends with {@link StopReason#BUDGET}.</li>
  *   <li>A cost log, {@code <kind>-cost.jsonl}: one line per HTTP request with its outcome and prompt /
@@ -70,6 +55,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * them again. Records are per image: an image with a record is not asked again, even after the model or the
  * prompt changed (a new set needs another work folder; the cache, keyed by model, prompt and input, may be
  * shared).
+ *
+ * <p>The stage only decides what each image needs; the parts are one job each: {@link RequestPolicy} (attempts,
+ * back-off, {@code Retry-After}, budget), {@link RunFiles} (lock, resume, the JSON Lines files),
+ * {@link WorkerPool} (the threads), {@link ResponseCache} (replies already paid for).
  */
 public final class GenerateStage {
 
@@ -114,6 +103,10 @@ public final class GenerateStage {
         INTERRUPTED,
         /** The server refused the credentials (401 / 403). */
         AUTH,
+        /** The endpoint could not be reached at all (connection refused, unknown host). */
+        UNREACHABLE,
+        /** The endpoint answered with something that is not JSON (an HTML page): it is not a chat API. */
+        NOT_JSON,
         /** A run file could not be written. */
         WRITE_ERROR
     }
@@ -133,11 +126,12 @@ public final class GenerateStage {
      * @param retries          requests that were retries
      * @param promptTokens     prompt tokens of this run's requests
      * @param completionTokens completion tokens of this run's requests
+     * @param stopMessage      why the run stopped early, one line naming the cause (null when it did not)
      */
     public record Report(InstructionKind kind, int selected, int alreadyDone, int skipped, int cacheHits,
                          int answeredByServer, int failed, int notStarted, long requests, long retries,
                          long promptTokens, long completionTokens, Map<String, Long> failedRequestsByKind,
-                         StopReason stopped, List<DataIssue> issues, String runId) {
+                         StopReason stopped, List<DataIssue> issues, String runId, String stopMessage) {
 
         /** Every selected image with cap-anno text has its reply on disk. */
         public boolean complete() {
@@ -146,6 +140,17 @@ public final class GenerateStage {
 
         public long failedRequests() {
             return failedRequestsByKind.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** One line for a person: the counts, the tokens paid for, and why the run stopped if it did. */
+        public String summary() {
+            return String.format(Locale.ROOT, "%s: %d selected, %d done before, %d skipped (no usable cap-anno text), "
+                            + "%d from the cache, %d answered by %d requests (%d retries), %d failed, %d not started; "
+                            + "tokens: %d prompt + %d completion%s%s", kind.label(), selected, alreadyDone, skipped,
+                    cacheHits, answeredByServer, requests, retries, failed, notStarted, promptTokens, completionTokens,
+                    issues.isEmpty() ? "" : "; " + issues.size() + " issue(s)",
+                    stopped == StopReason.NONE ? "" : "; stopped (" + stopped.name().toLowerCase(Locale.ROOT) + "): "
+                            + stopMessage);
         }
     }
 
@@ -169,197 +174,109 @@ public final class GenerateStage {
 
     /** Runs against a budget shared with other runs (the whole chain's, for instance). */
     public Report run(Options o, Budget budget) throws IOException {
-        return new Run(o, budget).execute();
+        Run run = new Run(o, budget);
+        try {
+            return run.execute();
+        } finally {
+            if (run.interrupted) {
+                // set again only now, once the run files are closed: file channels (the lock) fail on an
+                // interrupted thread
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
-    private enum Outcome { DONE_CACHED, DONE_PAID, FAILED, NOT_STARTED }
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("");
+    }
 
-    /** One run's state. */
+    private enum Outcome { DONE, FAILED, NOT_STARTED }
+
+    /** One run's state: what the images need, and the counts. */
     private final class Run {
         final Options o;
         final LlmOptions llm;
         final InstructionKind kind;
         final String runId = UUID.randomUUID().toString();
-        final Budget budget;
         final ResponseCache cache;
-        final Random jitter;
-        final AtomicReference<StopReason> stopReason = new AtomicReference<>(StopReason.NONE);
-        final CountDownLatch stopLatch = new CountDownLatch(1);
-        final AtomicLong notBefore = new AtomicLong(System.nanoTime());
-        final AtomicLong requests = new AtomicLong();
-        final AtomicLong retries = new AtomicLong();
-        final AtomicLong promptTokens = new AtomicLong();
-        final AtomicLong completionTokens = new AtomicLong();
+        final StopSignal<StopReason> stop = new StopSignal<>();
+        final RequestTally tally = new RequestTally();
+        final RequestPolicy policy;
         final AtomicInteger cacheHits = new AtomicInteger();
         final AtomicInteger paid = new AtomicInteger();
         final AtomicInteger failed = new AtomicInteger();
         final AtomicInteger notStarted = new AtomicInteger();
-        final Map<String, AtomicLong> failedByKind = new ConcurrentHashMap<>();
         final List<DataIssue> issues = Collections.synchronizedList(new ArrayList<>());
         String system;
-        JsonlFile out;
-        JsonlFile costLog;
-        JsonlFile errors;
-        ProgressBar bar;
+        RunFiles files;
         boolean interrupted;
 
         Run(Options o, Budget budget) {
             this.o = o;
             this.llm = o.llm();
             this.kind = o.kind();
-            this.budget = budget;
             this.cache = new ResponseCache(o.cacheDir() != null ? o.cacheDir() : work.llmCache());
-            this.jitter = llm.jitterSeed() != null ? new Random(llm.jitterSeed()) : new Random();
+            this.policy = new RequestPolicy(llm, budget, stop, tally);
         }
 
         Report execute() throws IOException {
-            try {
-                return executeLocked();
-            } finally {
-                if (interrupted) {
-                    // set again only now: file channels (the lock) fail on an interrupted thread
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-
-        Report executeLocked() throws IOException {
             system = SystemPrompts.load(kind, o.systemPromptFile());
             SplitList split = set.split(o.selection().split());
             SplitList.Selected sel = split.select(o.selection());
             issues.addAll(split.issues());
             issues.addAll(sel.notes());
-            Path outPath = work.replies(kind);
-            Files.createDirectories(work.root());
-            try (RandomAccessFile lockFile = new RandomAccessFile(work.root().resolve("." + kind.label() + ".lock").toFile(), "rw");
-                 FileLock lock = tryLock(lockFile, outPath)) {
-                JsonlFile.Contents<com.fasterxml.jackson.databind.JsonNode> existing = JsonlFile.read(outPath);
-                for (String p : existing.problems()) {
-                    issues.add(new DataIssue(null, outPath.toString(), p));
-                }
-                Set<String> done = new HashSet<>();
-                for (JsonNode r : existing.records()) {
-                    if (!done.add(r.path("key").asText())) {
-                        issues.add(new DataIssue(r.path("key").asText(), outPath.toString(),
-                                "more than one record for this image; the first is used"));
-                    }
-                }
-                int alreadyDone = 0;
-                int skipped = 0;
-                List<SplitEntry> todo = new ArrayList<>();
+            int alreadyDone = 0;
+            int skipped = 0;
+            try (RunFiles f = RunFiles.open(work, kind)) {
+                files = f;
+                issues.addAll(f.issues());
                 Map<SplitEntry, String> inputs = new LinkedHashMap<>();
                 for (SplitEntry e : sel.entries()) {
-                    if (done.contains(e.key())) {
+                    if (f.done().contains(e.key())) {
                         alreadyDone++;
                         continue;
                     }
                     Path capAno = work.capAno(e);
                     try {
                         inputs.put(e, PyText.readText(capAno));
-                        todo.add(e);
                     } catch (IOException ex) {
                         skipped++;
-                        issues.add(new DataIssue(e.key(), capAno.toString(), Files.exists(capAno)
-                                ? "cap-anno text unreadable: " + ex.getMessage() : "no cap-anno text (run cap-anno)"));
+                        issues.add(Files.exists(capAno) ? DataIssue.of(e.key(), capAno, "cap-anno text unreadable", ex)
+                                : new DataIssue(e.key(), capAno.toString(), "no cap-anno text (run cap-anno)"));
                     }
                 }
-                try (JsonlFile out = JsonlFile.open(outPath);
-                     JsonlFile cost = JsonlFile.open(work.costLog(kind));
-                     JsonlFile errs = JsonlFile.open(work.errors(kind));
-                     ProgressBar bar = new ProgressBar(kind.label(), todo.size(), progress)) {
-                    this.out = out;
-                    this.costLog = cost;
-                    this.errors = errs;
-                    this.bar = bar;
-                    interrupted = runAll(todo, inputs);
+                try (ProgressBar bar = new ProgressBar(kind.label(), inputs.size(), progress)) {
+                    interrupted = WorkerPool.runAll(kind.label(), llm.concurrency(), List.copyOf(inputs.keySet()),
+                            e -> {
+                                Outcome oc = processSafely(e, inputs.get(e));
+                                if (oc == Outcome.NOT_STARTED) {
+                                    notStarted.incrementAndGet();
+                                } else {
+                                    bar.step(oc == Outcome.FAILED);
+                                }
+                            },
+                            () -> stop.stop(StopReason.INTERRUPTED, "interrupted"));
                 }
-                Map<String, Long> byKind = new LinkedHashMap<>();
-                failedByKind.forEach((k, v) -> byKind.put(k, v.get()));
-                return new Report(kind, sel.entries().size(), alreadyDone, skipped, cacheHits.get(), paid.get(),
-                        failed.get(), notStarted.get(), requests.get(), retries.get(), promptTokens.get(),
-                        completionTokens.get(), byKind, stopReason.get(), List.copyOf(issues), runId);
             }
+            return new Report(kind, sel.entries().size(), alreadyDone, skipped, cacheHits.get(), paid.get(),
+                    failed.get(), notStarted.get(), tally.requests.get(), tally.retries.get(),
+                    tally.promptTokens.get(), tally.completionTokens.get(), tally.failedByKind(),
+                    stop.reason(StopReason.NONE), List.copyOf(issues), runId, stop.message());
         }
 
-        private FileLock tryLock(RandomAccessFile f, Path outPath) throws IOException {
-            FileLock l;
+        /** A bug in one image's handling fails that image, not the run. */
+        Outcome processSafely(SplitEntry e, String input) {
             try {
-                l = f.getChannel().tryLock();
-            } catch (OverlappingFileLockException e) {
-                l = null;
-            }
-            if (l == null) {
-                throw new IOException("another run is writing " + outPath + " (lock held on "
-                        + work.root().resolve("." + kind.label() + ".lock") + ")");
-            }
-            return l;
-        }
-
-        /** Runs the items; true when the calling thread was interrupted (its flag is then cleared). */
-        private boolean runAll(List<SplitEntry> todo, Map<SplitEntry, String> inputs) {
-            AtomicInteger threadNo = new AtomicInteger();
-            ExecutorService pool = Executors.newFixedThreadPool(llm.concurrency(), r -> {
-                Thread t = new Thread(r, "emovit-" + kind.label() + "-" + threadNo.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-            for (SplitEntry e : todo) {
-                String input = inputs.get(e);
-                pool.execute(() -> {
-                    Outcome oc;
-                    try {
-                        oc = process(e, input);
-                    } catch (RuntimeException ex) {
-                        failed.incrementAndGet();
-                        issues.add(new DataIssue(e.key(), null, "unexpected error: " + ex));
-                        oc = Outcome.FAILED;
-                    }
-                    if (oc == Outcome.NOT_STARTED) {
-                        notStarted.incrementAndGet();
-                    } else {
-                        bar.step(oc == Outcome.FAILED);
-                    }
-                });
-            }
-            pool.shutdown();
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    if (pool.awaitTermination(100, TimeUnit.MILLISECONDS)) {
-                        break;
-                    }
-                } catch (InterruptedException ie) {
-                    interrupted = true;
-                    stop(StopReason.INTERRUPTED);
-                }
-            }
-            return interrupted;
-        }
-
-        void stop(StopReason why) {
-            stopReason.compareAndSet(StopReason.NONE, why);
-            stopLatch.countDown();
-        }
-
-        boolean stopped() {
-            return stopLatch.getCount() == 0;
-        }
-
-        /** Sleeps, waking early when the run is stopped; false when stopped. */
-        boolean pause(long nanos) {
-            if (nanos <= 0) {
-                return !stopped();
-            }
-            try {
-                return !stopLatch.await(nanos, TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
+                return process(e, input);
+            } catch (RuntimeException ex) {
+                failed.incrementAndGet();
+                issues.add(new DataIssue(e.key(), null, "unexpected error: " + ex));
+                return Outcome.FAILED;
             }
         }
 
         Outcome process(SplitEntry e, String input) {
-            if (stopped()) {
+            if (stop.stopped()) {
                 return Outcome.NOT_STARTED;
             }
             String key = ResponseCache.key(llm.model(), system, input);
@@ -368,132 +285,87 @@ public final class GenerateStage {
                 ResponseCache.Entry c = hit.get();
                 if (record(e, key, c.content(), c.promptTokens(), c.completionTokens(), true, 0)) {
                     cacheHits.incrementAndGet();
-                    return Outcome.DONE_CACHED;
+                    return Outcome.DONE;
                 }
-                failed.incrementAndGet();
-                return Outcome.FAILED;
+                return fail();
             }
-            ChatException last = null;
-            for (int attempt = 1; attempt <= llm.maxAttempts(); attempt++) {
-                if (!pause(notBefore.get() - System.nanoTime())) {
-                    return Outcome.NOT_STARTED;
-                }
-                if (!budget.tryStartRequest()) {
-                    stop(StopReason.BUDGET);
-                    return Outcome.NOT_STARTED;
-                }
-                requests.incrementAndGet();
-                if (attempt > 1) {
-                    retries.incrementAndGet();
-                }
-                long t0 = System.nanoTime();
+            RequestPolicy.Result r = policy.call(
+                    () -> client.complete(llm.model(), llm.temperature(), llm.maxCompletionTokens(), system, input),
+                    (attempt, reply, ex, ms) -> logCost(e, key, attempt, reply, ex, ms));
+            if (r instanceof RequestPolicy.Answered a) {
                 try {
-                    ChatResult r = client.complete(llm.model(), llm.temperature(), llm.maxCompletionTokens(), system, input);
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    budget.addTokens(r.promptTokens() + r.completionTokens());
-                    promptTokens.addAndGet(r.promptTokens());
-                    completionTokens.addAndGet(r.completionTokens());
-                    logCost(e, key, attempt, "ok", 200, r.promptTokens(), r.completionTokens(), r.usageReported(),
-                            ms, null, null);
-                    try {
-                        cache.put(key, llm.model(), r);
-                    } catch (IOException io) {
-                        failed.incrementAndGet();
-                        writeFailed(e, io);
-                        return Outcome.FAILED;
-                    }
-                    if (record(e, key, r.content(), r.promptTokens(), r.completionTokens(), false, attempt)) {
-                        paid.incrementAndGet();
-                        return Outcome.DONE_PAID;
-                    }
-                    failed.incrementAndGet();
-                    return Outcome.FAILED;
-                } catch (ChatException ex) {
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    last = ex;
-                    failedByKind.computeIfAbsent(ex.kind().name(), k -> new AtomicLong()).incrementAndGet();
-                    logCost(e, key, attempt, ex.kind().name(), ex.status(), 0, 0, false, ms, ex.retryAfter(),
-                            ex.getMessage());
-                    if (ex.kind() == ChatException.Kind.AUTH) {
-                        stop(StopReason.AUTH);
-                        return giveUp(e, attempt, ex, "credentials refused");
-                    }
-                    if (!ex.kind().retryable() || attempt == llm.maxAttempts()) {
-                        return giveUp(e, attempt, ex, null);
-                    }
-                    long wait = backoffNanos(attempt, ex.retryAfter());
-                    if (ex.retryAfter() != null) {
-                        long until = System.nanoTime() + Math.min(ex.retryAfter().toNanos(), llm.maxRetryAfter().toNanos());
-                        notBefore.accumulateAndGet(until, Math::max);
-                    }
-                    if (!pause(wait)) {
-                        return Outcome.NOT_STARTED;
-                    }
+                    // cached before it is used: a crash after this point never pays for the reply again
+                    cache.put(key, llm.model(), a.reply());
+                } catch (IOException io) {
+                    writeFailed(e, io);
+                    return fail();
+                }
+                if (record(e, key, a.reply().content(), a.reply().promptTokens(), a.reply().completionTokens(),
+                        false, a.attempts())) {
+                    paid.incrementAndGet();
+                    return Outcome.DONE;
+                }
+                return fail();
+            }
+            if (r instanceof RequestPolicy.Failed f) {
+                String why = null;
+                if (f.last().kind().stopsRun()) {
+                    why = stopRun(f.last());
+                }
+                return giveUp(e, f.attempts(), f.last(), why);
+            }
+            if (r instanceof RequestPolicy.BudgetSpent) {
+                stop.stop(StopReason.BUDGET, "the run's budget is spent");
+            }
+            return Outcome.NOT_STARTED;
+        }
+
+        /**
+         * Stops the run for a failure that every later request would repeat; returns the item's reason. The
+         * message names the endpoint and the cause, as the one line a user sees.
+         */
+        String stopRun(ChatException ex) {
+            switch (ex.kind()) {
+                case AUTH -> {
+                    stop.stop(StopReason.AUTH, llm.baseUrl() + " refused the credentials (HTTP " + ex.status() + "): "
+                            + firstLine(ex.getMessage()) + "; check OPENAI_API_KEY");
+                    return "credentials refused";
+                }
+                case UNREACHABLE -> {
+                    stop.stop(StopReason.UNREACHABLE, firstLine(ex.getMessage()));
+                    return "endpoint unreachable";
+                }
+                default -> {
+                    stop.stop(StopReason.NOT_JSON, firstLine(ex.getMessage()));
+                    return "not a chat-completions API";
                 }
             }
-            return giveUp(e, llm.maxAttempts(), last, null);
         }
 
-        /** Exponential back-off with jitter, or the server's Retry-After (capped) plus a little jitter. */
-        long backoffNanos(int failedAttempt, Duration retryAfter) {
-            double base = llm.backoffBase().toNanos();
-            if (retryAfter != null) {
-                long ra = Math.min(retryAfter.toNanos(), llm.maxRetryAfter().toNanos());
-                return ra + (long) (nextJitter() * base / 2);
-            }
-            double d = Math.min(llm.backoffMax().toNanos(), base * Math.pow(2, failedAttempt - 1));
-            return (long) (d / 2 + nextJitter() * d / 2);
-        }
-
-        double nextJitter() {
-            synchronized (jitter) {
-                return jitter.nextDouble();
-            }
+        Outcome fail() {
+            failed.incrementAndGet();
+            return Outcome.FAILED;
         }
 
         Outcome giveUp(SplitEntry e, int attempts, ChatException last, String why) {
-            failed.incrementAndGet();
             String reason = (why != null ? why + "; " : "") + (last == null ? "no reply"
                     : "last error " + last.kind() + (last.status() > 0 ? " (HTTP " + last.status() + ")" : "") + ": "
                     + last.getMessage());
             issues.add(new DataIssue(e.key(), null, "no reply after " + attempts + " attempt(s): " + reason));
-            ObjectNode r = JsonNodeFactory.instance.objectNode();
-            r.put("run", runId);
-            r.put("time", Instant.now().toString());
-            r.put("key", e.key());
-            r.put("attempts", attempts);
-            r.put("error_kind", last == null ? "NONE" : last.kind().name());
-            r.put("status", last == null ? 0 : last.status());
-            r.put("error", reason);
             try {
-                errors.append(r);
+                files.error(new RunRecords.Error(runId, Instant.now().toString(), e.key(), attempts,
+                        last == null ? "NONE" : last.kind().name(), last == null ? 0 : last.status(), reason));
             } catch (IOException io) {
                 writeFailed(e, io);
             }
-            return Outcome.FAILED;
+            return fail();
         }
 
         boolean record(SplitEntry e, String key, String content, long pt, long ct, boolean cached, int attempts) {
-            ObjectNode r = JsonNodeFactory.instance.objectNode();
-            r.put("key", e.key());
-            r.put("emotion", e.emotion().label());
-            r.put("name", e.name());
-            r.put("id", e.id());
-            r.put("image", e.imageFileName());
-            r.put("index", e.index());
-            r.put("kind", kind.label());
-            r.put("model", llm.model());
-            r.put("response", content);
-            r.put("prompt_tokens", pt);
-            r.put("completion_tokens", ct);
-            r.put("cached", cached);
-            r.put("attempts", attempts);
-            r.put("cache_key", key);
-            r.put("run", runId);
-            r.put("time", Instant.now().toString());
             try {
-                AtomicFiles.writeString(work.reply(kind, e), content);
-                out.append(r);
+                files.reply(e, new RunRecords.Reply(e.key(), e.emotion().label(), e.name(), e.id(), e.imageFileName(),
+                        e.index(), kind.label(), llm.model(), content, pt, ct, cached, attempts, key, runId,
+                        Instant.now().toString()));
                 return true;
             } catch (IOException io) {
                 writeFailed(e, io);
@@ -502,38 +374,23 @@ public final class GenerateStage {
         }
 
         void writeFailed(SplitEntry e, IOException io) {
-            issues.add(new DataIssue(e.key(), null, "could not write the run files: " + io));
-            stop(StopReason.WRITE_ERROR);
+            String m = "could not write the run files: " + io;
+            issues.add(new DataIssue(e.key(), null, m));
+            stop.stop(StopReason.WRITE_ERROR, m);
         }
 
-        void logCost(SplitEntry e, String key, int attempt, String outcome, int status, long pt, long ct,
-                     boolean usageReported, long ms, Duration retryAfter, String error) {
-            ObjectNode r = JsonNodeFactory.instance.objectNode();
-            r.put("run", runId);
-            r.put("time", Instant.now().toString());
-            r.put("kind", kind.label());
-            r.put("key", e.key());
-            r.put("attempt", attempt);
-            r.put("model", llm.model());
-            r.put("outcome", outcome);
-            r.put("status", status);
-            r.put("prompt_tokens", pt);
-            r.put("completion_tokens", ct);
-            if (!usageReported && "ok".equals(outcome)) {
-                r.put("usage_missing", true);
-            }
-            r.put("latency_ms", ms);
-            if (retryAfter != null) {
-                r.put("retry_after_ms", retryAfter.toMillis());
-            }
-            r.put("cache_key", key);
-            if (error != null) {
-                r.put("error", error.length() > 300 ? error.substring(0, 300) : error);
-            }
+        void logCost(SplitEntry e, String key, int attempt, ChatResult reply, ChatException ex, long ms) {
+            String error = ex == null ? null : ex.getMessage();
+            RunRecords.Cost c = new RunRecords.Cost(runId, Instant.now().toString(), kind.label(), e.key(), attempt,
+                    llm.model(), ex == null ? "ok" : ex.kind().name(), ex == null ? 200 : ex.status(),
+                    reply == null ? 0 : reply.promptTokens(), reply == null ? 0 : reply.completionTokens(),
+                    reply != null && !reply.usageReported() ? Boolean.TRUE : null, ms,
+                    ex == null || ex.retryAfter() == null ? null : ex.retryAfter().toMillis(), key,
+                    error != null && error.length() > 300 ? error.substring(0, 300) : error);
             try {
-                costLog.append(r);
+                files.cost(c);
             } catch (IOException io) {
-                issues.add(new DataIssue(e.key(), work.costLog(kind).toString(), "cost log not written: " + io));
+                issues.add(new DataIssue(e.key(), files.costPath().toString(), "cost log not written: " + io));
             }
         }
     }

@@ -1,6 +1,8 @@
 package org.emovit.data.llm;
 
+import java.net.URI;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -115,9 +117,43 @@ public record LlmOptions(String baseUrl, String apiKey, String model, double tem
                 backoffBase, backoffMax, maxRetryAfter, requestTimeout, maxRequests, maxTokens, v);
     }
 
-    /** A client for these options (the official SDK). */
+    /** A client for these options (the official SDK); see {@link #requireKey()}. */
     public ChatClient newClient() {
+        requireKey();
         return new OpenAiChatClient(baseUrl, apiKey, requestTimeout);
+    }
+
+    /**
+     * Fails when there is no API key and the endpoint is not on this machine: such a run could only collect 401s,
+     * so it is refused before any request (and before hours of captioning in a chain). A local server
+     * ({@code localhost}, a loopback address) may need no key.
+     *
+     * @throws IllegalArgumentException naming {@code OPENAI_API_KEY} and the endpoint
+     */
+    public void requireKey() {
+        if ((apiKey == null || apiKey.isBlank()) && !isLoopback(baseUrl)) {
+            throw new IllegalArgumentException("no API key for " + baseUrl
+                    + ": set OPENAI_API_KEY (only a server on this machine may go without one)");
+        }
+    }
+
+    /** Whether the URL's host is {@code localhost} or a loopback address literal (no name lookup). */
+    static boolean isLoopback(String url) {
+        String host;
+        try {
+            host = URI.create(url.strip()).getHost();
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        if (host == null) {
+            return false;
+        }
+        host = host.toLowerCase(Locale.ROOT);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return host.equals("localhost") || host.endsWith(".localhost") || host.startsWith("127.")
+                || host.equals("::1") || host.equals("0:0:0:0:0:0:0:1");
     }
 
     @Override

@@ -3,7 +3,7 @@ package org.emovit.data.llm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.core.AtomicFiles;
+import org.emovit.data.DataFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -91,7 +91,7 @@ public final class ResponseCache {
         n.put("prompt_tokens", r.promptTokens());
         n.put("completion_tokens", r.completionTokens());
         n.put("created", e.created());
-        AtomicFiles.write(file(key), JSON.writeValueAsBytes(n));
+        DataFiles.write(file(key), JSON.writeValueAsBytes(n));
         return e;
     }
 }
