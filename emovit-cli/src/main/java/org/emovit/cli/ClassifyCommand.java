@@ -16,9 +16,7 @@ import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.core.ProgressBar;
 import org.emovit.core.ResultsFile;
-import java.util.TreeMap;
 import org.emovit.generate.EmoVit;
-import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,32 +33,13 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class ClassifyCommand implements Callable<Integer> {
 
     @Mixin
-    ModelOptions modelOptions;
-
-    @Mixin
-    GenerationOptions generationOptions;
+    ClassificationOptions options;
 
     @Parameters(arity = "0..*", paramLabel = "IMAGE|DIR", description = "Images or directories of images (default: the embedded samples).")
     List<Path> inputs = new ArrayList<>();
 
-    @Option(names = "--mode", defaultValue = "score",
-            description = "score: likelihood of each of the 8 answers (default); generate: decode and parse \"Predict emotion: X\".")
-    String mode;
-
-    @Option(names = "--explain", description = "Also ask the model why the image evokes the predicted emotion (greedy, --explain-tokens).")
-    boolean explain;
-
-    @Option(names = "--explain-tokens", defaultValue = "80", description = "Most tokens per explanation (default: ${DEFAULT-VALUE}).")
-    int explainTokens;
-
-    @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
     @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Write JSON Lines here (appending; images already present are skipped).")
     Path output;
-
-    @Option(names = "--fresh", description = "Start over when --output holds results of another model or mode (otherwise that is an error).")
-    boolean fresh;
 
     @Spec
     CommandSpec spec;
@@ -71,19 +50,15 @@ public final class ClassifyCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        EmoVit.Mode m = parseMode(mode);
         List<Path> images = inputs.isEmpty()
                 ? EmbeddedModel.SAMPLES.stream().map(EmbeddedModel::sample).toList()
                 : ImageInputs.expand(inputs);
-        if (modelOptions.isEmbedded()) {
+        if (options.model.isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
         ResultsFile file = null;
         if (output != null) {
-            Map<String, String> provenance = new TreeMap<>(modelOptions.spec().identity());
-            provenance.put("mode", m == EmoVit.Mode.SCORE ? "score" : "generate " + generationOptions.config());
-            provenance.put("explain", explain ? "yes, " + explainTokens + " tokens" : "no");
-            file = ResultsFile.open(output, "image", provenance, fresh);
+            file = ResultsFile.open(output, "image", options.provenance(), options.fresh);
         }
         Set<String> done = file != null ? file.done() : Set.of();
         List<BatchClassifier.Item> todo = new ArrayList<>();
@@ -99,12 +74,10 @@ public final class ClassifyCommand implements Callable<Integer> {
         int[] failures = {0};
         List<String[]> rows = new ArrayList<>();
         ResultsFile results = file;
-        try (NoGradGuard noGrad = new NoGradGuard(); InstructBlip model = modelOptions.load();
+        try (NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model.spec().open();
              ResultsFile closing = file;
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
-            EmoVit classifier = new EmoVit(model, modelOptions.processor(model));
-            new BatchClassifier(classifier, m, generationOptions.config(), batchSize)
-                            .explaining(explain ? generationOptions.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null).run(todo, outcome -> {
+            options.classifier(emovit).run(todo, outcome -> {
                 if (outcome.error() != null) {
                     failures[0]++;
                 }
@@ -130,14 +103,6 @@ public final class ClassifyCommand implements Callable<Integer> {
             return 2;
         }
         return 0;
-    }
-
-    static EmoVit.Mode parseMode(String mode) {
-        return switch (mode.toLowerCase(Locale.ROOT)) {
-            case "score" -> EmoVit.Mode.SCORE;
-            case "generate" -> EmoVit.Mode.GENERATE;
-            default -> throw new IllegalArgumentException("--mode must be score or generate, not '" + mode + "'");
-        };
     }
 
     static ObjectNode jsonLine(BatchClassifier.Outcome o) {

@@ -21,7 +21,6 @@ import org.emovit.eval.Prediction;
 import org.emovit.eval.PredictionsFile;
 import org.emovit.core.ProgressBar;
 import org.emovit.generate.EmoVit;
-import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -38,10 +37,7 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class EvalCommand implements Callable<Integer> {
 
     @Mixin
-    ModelOptions modelOptions;
-
-    @Mixin
-    GenerationOptions generationOptions;
+    ClassificationOptions options;
 
     @Option(names = "--dataset", required = true, paramLabel = "DIR|split.json")
     Path dataset;
@@ -52,23 +48,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: eval-<dataset name>).")
     Path out;
 
-    @Option(names = "--mode", defaultValue = "score", description = "score (default) or generate.")
-    String mode;
-
-    @Option(names = "--explain", description = "Also ask the model why the image evokes the predicted emotion (greedy, --explain-tokens).")
-    boolean explain;
-
-    @Option(names = "--explain-tokens", defaultValue = "80", description = "Most tokens per explanation (default: ${DEFAULT-VALUE}).")
-    int explainTokens;
-
-    @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
     @Option(names = "--limit", defaultValue = "0", description = "Evaluate only the first N images (0 = all).")
     int limit;
-
-    @Option(names = "--fresh", description = "Start over when --out holds predictions of another model, mode or dataset (otherwise that is an error).")
-    boolean fresh;
 
     @Spec
     CommandSpec spec;
@@ -77,14 +58,13 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        EmoVit.Mode m = ClassifyCommand.parseMode(mode);
         LabelledDataset ds = Datasets.open(dataset, mapping);
         Path dir = out != null ? out : Path.of("eval-" + ds.name());
         Files.createDirectories(dir);
         if (!ds.problems().isEmpty()) {
             err.printf(Locale.ROOT, "%d dataset entries skipped, e.g.: %s%n", ds.problems().size(), ds.problems().get(0));
         }
-        if (modelOptions.isEmbedded()) {
+        if (options.model.isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
         List<LabelledImage> items = ds.items();
@@ -95,15 +75,14 @@ public final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("nothing to evaluate in " + dataset + (ds.problems().isEmpty() ? ""
                     : " (" + ds.problems().size() + " entries skipped, e.g.: " + ds.problems().get(0) + ")"));
         }
-        Map<String, String> provenance = new java.util.TreeMap<>(modelOptions.spec().identity());
+        Map<String, String> provenance = options.provenance();
         provenance.put("dataset", dataset.toAbsolutePath().normalize().toString());
         provenance.put("mapping", mapping == null ? "none" : mapping.toAbsolutePath().normalize().toString());
-        provenance.put("mode", m == EmoVit.Mode.SCORE ? "score" : "generate " + generationOptions.config());
         Map<String, LabelledImage> byId = new HashMap<>();
         int failures;
         long started = System.nanoTime();
         int processed;
-        try (PredictionsFile predictions = PredictionsFile.open(dir.resolve("predictions.jsonl"), provenance, fresh)) {
+        try (PredictionsFile predictions = PredictionsFile.open(dir.resolve("predictions.jsonl"), provenance, options.fresh)) {
             Set<String> done = predictions.done();
             List<BatchClassifier.Item> todo = new ArrayList<>();
             for (LabelledImage item : items) {
@@ -118,11 +97,9 @@ public final class EvalCommand implements Callable<Integer> {
             processed = todo.size();
             int[] failed = {0};
             if (!todo.isEmpty()) {
-                try (NoGradGuard noGrad = new NoGradGuard(); InstructBlip model = modelOptions.load();
+                try (NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model.spec().open();
                      ProgressBar progress = new ProgressBar("eval", todo.size(), System.err)) {
-                    EmoVit classifier = new EmoVit(model, modelOptions.processor(model));
-                    new BatchClassifier(classifier, m, generationOptions.config(), batchSize)
-                            .explaining(explain ? generationOptions.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null).run(todo, outcome -> {
+                    options.classifier(emovit).run(todo, outcome -> {
                         LabelledImage item = byId.get(outcome.item().id());
                         EmoVit.Result r = outcome.result();
                         if (outcome.error() != null) {

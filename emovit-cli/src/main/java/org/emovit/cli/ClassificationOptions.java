@@ -1,0 +1,60 @@
+package org.emovit.cli;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.emovit.generate.EmoVit;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * What classify and eval share: the model, how to decide (score or generate, with the decoding settings), the
+ * batch size, explanations, and what a resumable results file must agree on.
+ */
+public final class ClassificationOptions {
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    GenerationOptions generation;
+
+    @Option(names = "--mode", defaultValue = "score",
+            description = "score: likelihood of each of the 8 answers (default); generate: decode and parse \"Predict emotion: X\".")
+    String mode;
+
+    @Option(names = "--explain", description = "Also ask the model why the image evokes the predicted emotion (greedy, --explain-tokens).")
+    boolean explain;
+
+    @Option(names = "--explain-tokens", defaultValue = "80", description = "Most tokens per explanation (default: ${DEFAULT-VALUE}).")
+    int explainTokens;
+
+    @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--fresh", description = "Start over when the output holds results of another model, mode or dataset "
+            + "(otherwise that is an error).")
+    boolean fresh;
+
+    EmoVit.Mode mode() {
+        return switch (mode.toLowerCase(Locale.ROOT)) {
+            case "score" -> EmoVit.Mode.SCORE;
+            case "generate" -> EmoVit.Mode.GENERATE;
+            default -> throw new IllegalArgumentException("--mode must be score or generate, not '" + mode + "'");
+        };
+    }
+
+    /** The classifier these options describe, over an opened model. */
+    BatchClassifier classifier(EmoVit emovit) {
+        return new BatchClassifier(emovit, mode(), generation.config(), batchSize)
+                .explaining(explain ? generation.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null);
+    }
+
+    /** What produced a results file: the model's identity, the mode (with its decoding settings), explanations. */
+    Map<String, String> provenance() {
+        Map<String, String> p = new TreeMap<>(model.spec().identity());
+        p.put("mode", mode() == EmoVit.Mode.SCORE ? "score" : "generate " + generation.config());
+        p.put("explain", explain ? "yes, " + explainTokens + " tokens" : "no");
+        return p;
+    }
+}
