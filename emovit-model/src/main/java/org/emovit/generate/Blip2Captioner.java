@@ -12,6 +12,7 @@ import org.emovit.image.EvalTransform;
 import org.emovit.image.RgbImage;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.Blip2Opt;
+import org.emovit.model.Blip2OptLoader;
 import org.emovit.model.ModelLoadException;
 import org.emovit.model.Tensors;
 import org.emovit.text.ByteLevelBpeDecoder;
@@ -32,7 +33,7 @@ public final class Blip2Captioner implements AutoCloseable {
         if (!Files.isRegularFile(vocab)) {
             throw new ModelLoadException("no OPT tokenizer (vocab.json) in " + dir);
         }
-        this.model = Blip2Opt.load(dir, dtype, device);
+        this.model = Blip2OptLoader.load(dir, dtype, device);
         this.decoder = ByteLevelBpeDecoder.load(vocab);
         this.transform = new EvalTransform(model.config().vision().imageSize());
         this.generation = generation;

@@ -2,20 +2,11 @@ package org.emovit.model;
 
 import static org.emovit.model.Ops.linear;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.emovit.weights.Safetensors;
-import org.emovit.weights.TensorSource;
 
 /**
  * BLIP-2 with OPT (HF `Blip2ForConditionalGeneration`, LAVIS `blip2_opt`): EmoVIT's captioner. The same
@@ -24,18 +15,9 @@ import org.emovit.weights.TensorSource;
  */
 public final class Blip2Opt implements AutoCloseable {
 
-    /** Sizes: vision and Q-Former as InstructBLIP's records, OPT's own, the query count and the placeholder id. */
-    public record Config(VisionConfig vision, QFormerConfig qformer, OptConfig text, int numQueryTokens, int imageTokenIndex) {
-        public static Config fromJson(JsonNode n) {
-            return new Config(VisionConfig.fromJson(n.path("vision_config")), QFormerConfig.fromJson(n.path("qformer_config")),
-                    OptConfig.fromJson(n.path("text_config")), Json.intOr(n, "num_query_tokens", 32),
-                    Json.intOr(n, "image_token_index", -1));
-        }
-    }
-
     public record Outputs(Tensor qformerLastHiddenState, Tensor languageModelInputs, Tensor logits) {}
 
-    private final Config config;
+    private final Blip2OptConfig config;
     private final VisionEncoder vision;
     private final Tensor queryTokens;
     private final QFormer qformer;
@@ -44,7 +26,7 @@ public final class Blip2Opt implements AutoCloseable {
     private final OptDecoder languageModel;
     private final List<AutoCloseable> resources;
 
-    public Blip2Opt(Config config, StateDict w, List<AutoCloseable> resources) {
+    public Blip2Opt(Blip2OptConfig config, StateDict w, List<AutoCloseable> resources) {
         this.config = config;
         this.resources = new ArrayList<>(resources);
         vision = new VisionEncoder(config.vision(), w);
@@ -56,35 +38,7 @@ public final class Blip2Opt implements AutoCloseable {
         w.requireAllTaken();
     }
 
-    /** A Hugging Face BLIP-2 OPT directory (config.json + safetensors). */
-    public static Blip2Opt load(Path dir, ScalarType dtype, Device device) {
-        Path configFile = dir.resolve("config.json");
-        if (!Files.isRegularFile(configFile)) {
-            throw new ModelLoadException("not a Hugging Face model directory (no config.json): " + dir);
-        }
-        Config config;
-        try {
-            JsonNode n = new ObjectMapper().readTree(configFile.toFile());
-            ((com.fasterxml.jackson.databind.node.ObjectNode) n.path("qformer_config")).put("use_qformer_text_input",
-                    n.path("qformer_config").path("use_qformer_text_input").asBoolean(false));
-            config = Config.fromJson(n);
-        } catch (IOException | ClassCastException e) {
-            throw new ModelLoadException("cannot read BLIP-2 config " + configFile + ": " + e.getMessage(), e);
-        }
-        TensorSource src = Safetensors.openDir(dir);
-        try {
-            StateDict w = new StateDict(dtype, device);
-            for (String key : src.keys()) {
-                w.put(key, new StateDict.Entry(src.get(key).shape(), src.describe(), () -> Tensors.viewOf(src.get(key))));
-            }
-            return new Blip2Opt(config, w, List.of(src));
-        } catch (RuntimeException e) {
-            src.close();
-            throw e;
-        }
-    }
-
-    public Config config() {
+    public Blip2OptConfig config() {
         return config;
     }
 

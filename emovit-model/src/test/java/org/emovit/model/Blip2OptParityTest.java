@@ -19,7 +19,7 @@ class Blip2OptParityTest {
     void logitsQformerOutputAndGreedyIdsMatch() {
         try (NoGradGuard g = new NoGradGuard();
              TensorSource cases = Safetensors.open(Fixtures.resource("tiny-blip2-opt").resolve("cases.safetensors"));
-             Blip2Opt m = Blip2Opt.load(Fixtures.resource("tiny-blip2-opt").resolve("hf"), ScalarType.Float, new Device("cpu"))) {
+             Blip2Opt m = Blip2OptLoader.load(Fixtures.resource("tiny-blip2-opt").resolve("hf"), ScalarType.Float, new Device("cpu"))) {
             long[][] ids = InstructBlipParityTest.idsFrom(cases.get("input.input_ids"));
             Tensor pixels = Tensors.viewOf(cases.get("input.pixel_values")).clone();
             Tensor mask = Tensors.viewOf(cases.get("input.attention_mask")).clone();
