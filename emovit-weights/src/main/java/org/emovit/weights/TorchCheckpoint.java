@@ -49,7 +49,7 @@ public final class TorchCheckpoint {
      * entries that are not tensors are left out.
      */
     public static TensorSource open(Path pth) {
-        FileChannel ch = Safetensors.openChannel(pth);
+        FileChannel ch = WeightFiles.openChannel(pth);
         try {
             TorchSource s = read(pth, ch);
             ch = null;
@@ -129,7 +129,7 @@ public final class TorchCheckpoint {
             throw new WeightsException(file + " is empty");
         }
         ByteBuffer head = ByteBuffer.allocate((int) Math.min(size, 512));
-        Safetensors.readFully(ch, head, 0, file, "the first bytes");
+        WeightFiles.readFully(ch, head, 0, file, "the first bytes");
         byte[] b = new byte[head.remaining()];
         head.get(b);
         if (b.length >= 4 && b[0] == 'P' && b[1] == 'K' && (b[2] == 3 || b[2] == 5) && (b[3] == 4 || b[3] == 6)) {
@@ -320,7 +320,7 @@ public final class TorchCheckpoint {
             Resolved r = tensors.get(key);
             if (r == null) {
                 throw new WeightsException("no tensor '" + key + "' in " + describe() + " ("
-                        + Safetensors.sampleKeys(keys, key) + ")");
+                        + WeightFiles.sampleKeys(keys, key) + ")");
             }
             String what = "tensor '" + key + "'";
             int es = r.dtype().byteSize();
