@@ -244,11 +244,11 @@ class ConversionTest {
     @Test
     void cmykToRgbIsPils() {
         // cmyk2rgb: nk = 255 - k; CLIP8(nk - MULDIV255(v, nk))
-        assertThat(ImageDecoder.cmykToRgb(0, 0)).isEqualTo(255);
-        assertThat(ImageDecoder.cmykToRgb(255, 0)).isEqualTo(0);
-        assertThat(ImageDecoder.cmykToRgb(0, 255)).isEqualTo(0);
-        assertThat(ImageDecoder.cmykToRgb(128, 0)).isEqualTo(127);
-        assertThat(ImageDecoder.cmykToRgb(100, 50)).isEqualTo(205 - (100 * 205 + 128 + ((100 * 205 + 128) >> 8) >> 8));
+        assertThat(ColourConversion.cmykToRgb(0, 0)).isEqualTo(255);
+        assertThat(ColourConversion.cmykToRgb(255, 0)).isEqualTo(0);
+        assertThat(ColourConversion.cmykToRgb(0, 255)).isEqualTo(0);
+        assertThat(ColourConversion.cmykToRgb(128, 0)).isEqualTo(127);
+        assertThat(ColourConversion.cmykToRgb(100, 50)).isEqualTo(205 - (100 * 205 + 128 + ((100 * 205 + 128) >> 8) >> 8));
     }
 
     @Test

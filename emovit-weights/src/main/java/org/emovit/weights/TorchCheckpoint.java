@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 import org.emovit.weights.TorchUnpickler.DTypeMarker;
 import org.emovit.weights.TorchUnpickler.PyObject;
 import org.emovit.weights.TorchUnpickler.StorageRef;
@@ -49,7 +50,7 @@ public final class TorchCheckpoint {
      * entries that are not tensors are left out.
      */
     public static TensorSource open(Path pth) {
-        FileChannel ch = Safetensors.openChannel(pth);
+        FileChannel ch = WeightFiles.openChannel(pth);
         try {
             TorchSource s = read(pth, ch);
             ch = null;
@@ -67,7 +68,16 @@ public final class TorchCheckpoint {
 
     private static TorchSource read(Path file, FileChannel ch) {
         checkMagic(file, ch);
-        ZipDirectory zip = ZipDirectory.read(file, ch);
+        CheckpointZip zip = CheckpointZip.open(file, ch);
+        try {
+            return read(file, ch, zip);
+        } catch (RuntimeException e) {
+            zip.close();
+            throw e;
+        }
+    }
+
+    private static TorchSource read(Path file, FileChannel ch, CheckpointZip zip) {
         String prefix = null;
         for (String name : zip.entries().keySet()) {
             if (name.endsWith("data.pkl")) {
@@ -82,7 +92,7 @@ public final class TorchCheckpoint {
             throw new WeightsException(file + " is a zip archive but not a PyTorch checkpoint: it has no "
                     + "<archive>/data.pkl entry");
         }
-        ZipDirectory.Entry bo = zip.get(prefix + "byteorder");
+        ZipArchiveEntry bo = zip.get(prefix + "byteorder");
         if (bo != null) {
             String order = new String(zip.readBytes(bo), StandardCharsets.US_ASCII).trim();
             if (!order.equals("little")) {
@@ -129,7 +139,7 @@ public final class TorchCheckpoint {
             throw new WeightsException(file + " is empty");
         }
         ByteBuffer head = ByteBuffer.allocate((int) Math.min(size, 512));
-        Safetensors.readFully(ch, head, 0, file, "the first bytes");
+        WeightFiles.readFully(ch, head, 0, file, "the first bytes");
         byte[] b = new byte[head.remaining()];
         head.get(b);
         if (b.length >= 4 && b[0] == 'P' && b[1] == 'K' && (b[2] == 3 || b[2] == 5) && (b[3] == 4 || b[3] == 6)) {
@@ -189,11 +199,11 @@ public final class TorchCheckpoint {
     }
 
     /** A state-dict tensor: a view of a zip storage entry. */
-    record Resolved(String key, DType dtype, long[] shape, long[] stride, long offset, ZipDirectory.Entry storage,
+    record Resolved(String key, DType dtype, long[] shape, long[] stride, long offset, ZipArchiveEntry storage,
             boolean contiguous) {
     }
 
-    private static Resolved resolve(Path file, ZipDirectory zip, String prefix, String key, TensorRef t) {
+    private static Resolved resolve(Path file, CheckpointZip zip, String prefix, String key, TensorRef t) {
         String where = "tensor '" + key + "' in " + file;
         if (!(t.storage() instanceof StorageRef s)) {
             throw new WeightsException(where + ": its storage is " + t.storage() + ", not a storage reference");
@@ -231,7 +241,7 @@ public final class TorchCheckpoint {
         if (offset < 0) {
             throw new WeightsException(where + ": negative storage offset " + offset);
         }
-        ZipDirectory.Entry entry = zip.get(prefix + "data/" + s.key());
+        ZipArchiveEntry entry = zip.get(prefix + "data/" + s.key());
         if (entry == null) {
             throw new WeightsException(where + ": storage " + s.key() + " (" + prefix + "data/" + s.key()
                     + ") is missing from the archive");
@@ -243,10 +253,10 @@ public final class TorchCheckpoint {
         } catch (ArithmeticException e) {
             throw new WeightsException(where + ": size " + Arrays.toString(shape) + " is too large");
         }
-        if (needBytes > entry.size()) {
+        if (needBytes > entry.getSize()) {
             throw new WeightsException(where + ": the view (offset " + offset + ", size " + Arrays.toString(shape)
                     + ", stride " + Arrays.toString(stride) + ") needs " + needBytes + " bytes of storage "
-                    + s.key() + ", which has " + entry.size() + " (truncated or corrupt checkpoint)");
+                    + s.key() + ", which has " + entry.getSize() + " (truncated or corrupt checkpoint)");
         }
         return new Resolved(key, dtype, shape, stride, offset, entry, Strided.isContiguous(shape, stride));
     }
@@ -282,14 +292,14 @@ public final class TorchCheckpoint {
     /** The tensors of one checkpoint. */
     static final class TorchSource implements TensorSource {
         private final Path file;
-        private final ZipDirectory zip;
+        private final CheckpointZip zip;
         private final Map<String, Resolved> tensors;
         private final Set<String> keys;
         private final MappedRegions regions;
         private final Map<String, ByteBuffer> inflated = new HashMap<>();
         private boolean closed;
 
-        TorchSource(Path file, FileChannel ch, ZipDirectory zip, Map<String, Resolved> tensors) {
+        TorchSource(Path file, FileChannel ch, CheckpointZip zip, Map<String, Resolved> tensors) {
             this.file = file;
             this.zip = zip;
             this.tensors = tensors;
@@ -297,9 +307,9 @@ public final class TorchCheckpoint {
             List<long[]> rs = new ArrayList<>();
             Set<String> seen = new java.util.HashSet<>();
             for (Resolved r : tensors.values()) {
-                ZipDirectory.Entry e = r.storage();
-                if (e.stored() && seen.add(e.name())) {
-                    rs.add(new long[] {e.dataOffset(), e.size()});
+                ZipArchiveEntry e = r.storage();
+                if (CheckpointZip.stored(e) && seen.add(e.getName())) {
+                    rs.add(new long[] {e.getDataOffset(), e.getSize()});
                 }
             }
             this.regions = new MappedRegions(file, ch, rs);
@@ -320,7 +330,7 @@ public final class TorchCheckpoint {
             Resolved r = tensors.get(key);
             if (r == null) {
                 throw new WeightsException("no tensor '" + key + "' in " + describe() + " ("
-                        + Safetensors.sampleKeys(keys, key) + ")");
+                        + WeightFiles.sampleKeys(keys, key) + ")");
             }
             String what = "tensor '" + key + "'";
             int es = r.dtype().byteSize();
@@ -328,7 +338,7 @@ public final class TorchCheckpoint {
             if (numel == 0) {
                 return new RawTensor(r.dtype(), r.shape(), ByteBuffer.allocate(0));
             }
-            ZipDirectory.Entry e = r.storage();
+            ZipArchiveEntry e = r.storage();
             try {
                 if (r.contiguous()) {
                     long start = r.offset() * es;
@@ -348,19 +358,19 @@ public final class TorchCheckpoint {
             }
         }
 
-        private ByteBuffer storageSlice(ZipDirectory.Entry e, long start, long len, String what) {
-            if (e.stored()) {
-                return regions.slice(e.dataOffset() + start, len, what);
+        private ByteBuffer storageSlice(ZipArchiveEntry e, long start, long len, String what) {
+            if (CheckpointZip.stored(e)) {
+                return regions.slice(e.getDataOffset() + start, len, what);
             }
             ByteBuffer all;
             synchronized (this) {
                 if (closed) {
                     throw new WeightsException(file + " is closed (reading " + what + ")");
                 }
-                all = inflated.get(e.name());
+                all = inflated.get(e.getName());
                 if (all == null) {
                     all = ByteBuffer.wrap(zip.readBytes(e)).order(ByteOrder.LITTLE_ENDIAN);
-                    inflated.put(e.name(), all);
+                    inflated.put(e.getName(), all);
                 }
             }
             return all.slice((int) start, (int) len).order(ByteOrder.LITTLE_ENDIAN);
@@ -387,6 +397,7 @@ public final class TorchCheckpoint {
                 inflated.clear();
             }
             regions.close();
+            zip.close();
         }
     }
 }

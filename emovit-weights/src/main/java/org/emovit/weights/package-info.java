@@ -5,7 +5,8 @@
  * <li>{@link org.emovit.weights.Safetensors}: {@code .safetensors} files (single, sharded with
  * {@code model.safetensors.index.json}, or a model folder), memory-mapped; and a writer.</li>
  * <li>{@link org.emovit.weights.TorchCheckpoint}: PyTorch zip checkpoints ({@code torch.save}), e.g. LAVIS /
- * EmoVIT {@code .pth} files, storages memory-mapped in place.</li>
+ * EmoVIT {@code .pth} files, storages memory-mapped in place (the zip is read with commons-compress, whose
+ * entries give their data offsets).</li>
  * <li>{@link org.emovit.weights.TensorSource}: what both return, a named set of
  * {@link org.emovit.weights.RawTensor}s (dtype, shape, little-endian row-major bytes).</li>
  * </ul>

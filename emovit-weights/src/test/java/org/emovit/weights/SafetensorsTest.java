@@ -151,7 +151,7 @@ class SafetensorsTest {
                     "{\"metadata\": {\"total_size\": 722560}, \"weight_map\": {" + wm + "}}");
             try (TensorSource sh = Safetensors.openDir(dir)) {
                 assertThat(sh.keys()).containsExactlyElementsOf(s.keys());
-                assertThat(((Safetensors.ShardedSource) sh).shardCount()).isEqualTo(2);
+                assertThat(((ShardedSource) sh).shardCount()).isEqualTo(2);
                 for (String k : s.keys()) {
                     assertThat(sh.get(k)).as(k).isEqualTo(s.get(k));
                 }
@@ -348,7 +348,7 @@ class SafetensorsTest {
             raf.write(tail.array());
         }
         try (TensorSource s = Safetensors.open(f)) {
-            MappedRegions regions = ((Safetensors.SafetensorsFile) s).regions();
+            MappedRegions regions = ((SafetensorsFile) s).regions();
             assertThat(regions.chunkCount()).as("small and tail are more than 1 GiB apart").isEqualTo(2);
             assertThat(s.get("small").toFloatArray()).containsExactly(1, 2, 3, 4);
             assertThat(s.get("tail").toFloatArray()).containsExactly(-1, 0.5f);
