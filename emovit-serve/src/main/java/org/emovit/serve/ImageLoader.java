@@ -96,7 +96,7 @@ final class ImageLoader {
             throw ApiException.badRequest(param, "the data URL must be base64 (data:image/...;base64,...)");
         }
         try {
-            return Base64.getMimeDecoder().decode(url.substring(comma + 1));
+            return Base64.getDecoder().decode(url.substring(comma + 1).replaceAll("\\s", ""));
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest(param, "the data URL is not valid base64 (" + e.getMessage() + ")");
         }
