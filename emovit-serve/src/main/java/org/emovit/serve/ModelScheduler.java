@@ -229,7 +229,11 @@ public final class ModelScheduler implements AutoCloseable {
         metrics.batch("generate", jobs.size(), System.nanoTime() - start);
         metrics.tokens(produced[0]);
         for (int b = 0; b < jobs.size(); b++) {
-            jobs.get(b).result().complete(rows.get(b).result(answers.get(b).promptTokens()));
+            Generation g = rows.get(b).result(answers.get(b).promptTokens());
+            if (g.finishReason().equals("cancelled")) {
+                metrics.cancelled();
+            }
+            jobs.get(b).result().complete(g);
         }
     }
 

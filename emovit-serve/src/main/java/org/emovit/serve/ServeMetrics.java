@@ -20,12 +20,15 @@ public final class ServeMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Counter images;
     private final Counter tokens;
+    private final Counter cancelled;
     private final RateWindow imageRate = new RateWindow(WINDOW);
     private final RateWindow tokenRate = new RateWindow(WINDOW);
 
     public ServeMetrics() {
         images = Counter.builder("emovit.images").description("images classified").register(registry);
         tokens = Counter.builder("emovit.generated.tokens").description("tokens generated").register(registry);
+        cancelled = Counter.builder("emovit.cancelled.generations").description("generations ended because the client went away")
+                .register(registry);
         Gauge.builder("emovit.images.per.second", () -> imageRate.perSecond(System.nanoTime()))
                 .description("images classified per second over the last 10 s").register(registry);
         Gauge.builder("emovit.tokens.per.second", () -> tokenRate.perSecond(System.nanoTime()))
@@ -55,6 +58,10 @@ public final class ServeMetrics {
     void images(int n) {
         images.increment(n);
         imageRate.add(n, System.nanoTime());
+    }
+
+    void cancelled() {
+        cancelled.increment();
     }
 
     void tokens(int n) {
