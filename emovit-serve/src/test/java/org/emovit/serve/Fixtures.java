@@ -74,14 +74,8 @@ final class Fixtures {
         }
     }
 
-    /** The value of a Prometheus sample line starting with this name and labels (0 when absent). */
+    /** The value of the Prometheus samples starting with this name and labels (0 when absent). */
     static double metric(String scrape, String prefix) {
-        double sum = 0;
-        for (String line : scrape.split("\n")) {
-            if (line.startsWith(prefix)) {
-                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return sum;
+        return PrometheusText.sum(scrape, prefix);
     }
 }
