@@ -60,7 +60,7 @@ public final class EmoVitServer implements AutoCloseable {
         this.modelName = modelName;
         this.page = resource("web/index.html");
         this.io = Executors.newCachedThreadPool(daemon("emovit-io"));
-        this.scheduler = new ModelScheduler(emoVit, settings, metrics);
+        this.scheduler = new ModelScheduler(emoVit, settings, metrics, io);
         ImageLoader images = new ImageLoader(settings, io);
         ChatCompletionsHandler chat = new ChatCompletionsHandler(scheduler, images, io, modelName);
         EmotionsHandler emotions = new EmotionsHandler(scheduler, images, io, modelName);

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -27,6 +28,7 @@ public final class ModelScheduler implements AutoCloseable {
     private final EmoVit emoVit;
     private final ServerSettings settings;
     private final ServeMetrics metrics;
+    private final Executor callbacks;
     private final ArrayDeque<Job> waiting = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
@@ -34,10 +36,15 @@ public final class ModelScheduler implements AutoCloseable {
     private boolean accepting = true;
     private volatile int running;
 
-    public ModelScheduler(EmoVit emoVit, ServerSettings settings, ServeMetrics metrics) {
+    /**
+     * @param callbacks where answers are handed over: whatever the callers chain on them (writing a response to a slow
+     *                  client) then runs there, never on the model's thread
+     */
+    public ModelScheduler(EmoVit emoVit, ServerSettings settings, ServeMetrics metrics, Executor callbacks) {
         this.emoVit = emoVit;
         this.settings = settings;
         this.metrics = metrics;
+        this.callbacks = callbacks;
         metrics.queueDepth(this::queueDepth);
         this.worker = new Thread(this::work, "emovit-model");
         worker.start();
@@ -111,7 +118,7 @@ public final class ModelScheduler implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
                 for (Job j : batch) {
-                    j.result().completeExceptionally(ApiException.internal("the model failed: " + m));
+                    fail(j, ApiException.internal("the model failed: " + m));
                 }
             } finally {
                 running = 0;
@@ -173,7 +180,7 @@ public final class ModelScheduler implements AutoCloseable {
                 continue;   // the caller has already given up (its own timeout)
             }
             if (now - j.deadlineNanos() > 0) {
-                j.result().completeExceptionally(ApiException.deadline(settings.timeout().toMillis()));
+                fail(j, ApiException.deadline(settings.timeout().toMillis()));
                 continue;
             }
             batch.add(j);
@@ -199,7 +206,7 @@ public final class ModelScheduler implements AutoCloseable {
         int e = 0;
         for (int i = 0; i < jobs.size(); i++) {
             String explanation = jobs.get(i).explain() ? explanations.get(e++) : null;
-            jobs.get(i).result().complete(new Classification(results.get(i), explanation));
+            answer(jobs.get(i).result(), new Classification(results.get(i), explanation));
         }
     }
 
@@ -233,8 +240,16 @@ public final class ModelScheduler implements AutoCloseable {
             if (g.finishReason().equals("cancelled")) {
                 metrics.cancelled();
             }
-            jobs.get(b).result().complete(g);
+            answer(jobs.get(b).result(), g);
         }
+    }
+
+    private <T> void answer(CompletableFuture<T> f, T value) {
+        callbacks.execute(() -> f.complete(value));
+    }
+
+    private void fail(Job j, Throwable e) {
+        callbacks.execute(() -> j.result().completeExceptionally(e));
     }
 
     /** Stops taking requests, finishes every one already accepted, and waits for the worker (at most the timeout). */
