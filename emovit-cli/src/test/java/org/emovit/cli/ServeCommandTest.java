@@ -21,6 +21,14 @@ import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.ModelSpec;
 import org.emovit.serve.EmoVitServer;
 import org.emovit.serve.ServerSettings;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionContentPart;
+import com.openai.models.chat.completions.ChatCompletionContentPartImage;
+import com.openai.models.chat.completions.ChatCompletionContentPartText;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,16 +53,32 @@ class ServeCommandTest {
     }
 
     @Test
-    void servedAnswersEqualAskAndClassify() throws Exception {
+    void servedAnswersThroughTheOpenAiSdkEqualAskAndClassify() throws Exception {
         Path photo = EmbeddedModel.sample("photo.jpg");
         String question = "Why does this picture feel calm?";
         String asked = CommandsTest.run("ask", photo.toString(), question, "--max-new-tokens", "24").out();
         CommandsTest.Result classified = CommandsTest.run("classify", photo.toString());
         JsonNode want = JSON.readTree(classified.out().lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
         try (EmoVitServer server = EmoVitServer.start(ModelSpec.embedded(), ServerSettings.defaults())) {
-            JsonNode answer = JSON.readTree(post(server.url() + "/v1/chat/completions", chat(photo, question, 24, false)).body());
-            // ask prints control characters as U+FFFD so that model output cannot drive the terminal
-            assertThat(StreamPrinter.safe(answer.at("/choices/0/message/content").asText())).isEqualTo(asked.strip());
+            OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl(server.url() + "/v1").apiKey("unused").maxRetries(0).build();
+            try {
+                ChatCompletionCreateParams params = ChatCompletionCreateParams.builder().model(server.modelName()).maxCompletionTokens(24)
+                        .addUserMessageOfArrayOfContentParts(List.of(
+                                ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text(question).build()),
+                                ChatCompletionContentPart.ofImageUrl(ChatCompletionContentPartImage.builder().imageUrl(
+                                        ChatCompletionContentPartImage.ImageUrl.builder().url(dataUrl(photo)).build()).build())))
+                        .build();
+                String whole = client.chat().completions().create(params).choices().get(0).message().content().orElseThrow();
+                StringBuilder streamed = new StringBuilder();
+                try (StreamResponse<ChatCompletionChunk> chunks = client.chat().completions().createStreaming(params)) {
+                    chunks.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().ifPresent(streamed::append)));
+                }
+                // ask prints control characters as U+FFFD so that model output cannot drive the terminal
+                assertThat(StreamPrinter.safe(whole)).isEqualTo(asked.strip());
+                assertThat(StreamPrinter.safe(streamed.toString())).isEqualTo(asked.strip());
+            } finally {
+                client.close();
+            }
             JsonNode emotion = JSON.readTree(post(server.url() + "/v1/emotions", "{\"image\":\"" + dataUrl(photo) + "\"}").body());
             assertThat(emotion.get("emotion").asText()).isEqualTo(want.get("emotion").asText());
             want.get("probabilities").fields().forEachRemaining(e ->
