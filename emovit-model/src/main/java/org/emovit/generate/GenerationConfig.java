@@ -9,14 +9,24 @@ package org.emovit.generate;
  * @param minNewTokens      EOS is forbidden before this many tokens
  * @param repetitionPenalty HF's: a token already generated has its score divided (if > 0) or multiplied (if < 0) by it
  * @param lengthPenalty     beam hypotheses are ranked by sum(log p) / length^lengthPenalty
+ * @param sampling          null: the highest-scoring token (greedy); else sample with these settings (one beam only)
  */
-public record GenerationConfig(int numBeams, int maxNewTokens, int minNewTokens, double repetitionPenalty, double lengthPenalty) {
+public record GenerationConfig(int numBeams, int maxNewTokens, int minNewTokens, double repetitionPenalty, double lengthPenalty,
+                               Sampling sampling) {
 
     public GenerationConfig {
         if (numBeams < 1 || maxNewTokens < 1 || minNewTokens < 0 || repetitionPenalty <= 0) {
             throw new IllegalArgumentException("invalid generation settings: beams " + numBeams + ", max " + maxNewTokens
                     + ", min " + minNewTokens + ", repetition penalty " + repetitionPenalty);
         }
+        if (sampling != null && numBeams != 1) {
+            throw new IllegalArgumentException("sampling decodes one beam, not " + numBeams);
+        }
+    }
+
+    /** Deterministic decoding (greedy or beam search). */
+    public GenerationConfig(int numBeams, int maxNewTokens, int minNewTokens, double repetitionPenalty, double lengthPenalty) {
+        this(numBeams, maxNewTokens, minNewTokens, repetitionPenalty, lengthPenalty, null);
     }
 
     public static GenerationConfig emovit() {
@@ -32,10 +42,15 @@ public record GenerationConfig(int numBeams, int maxNewTokens, int minNewTokens,
     }
 
     public GenerationConfig withMaxNewTokens(int n) {
-        return new GenerationConfig(numBeams, n, minNewTokens, repetitionPenalty, lengthPenalty);
+        return new GenerationConfig(numBeams, n, minNewTokens, repetitionPenalty, lengthPenalty, sampling);
     }
 
     public GenerationConfig withNumBeams(int n) {
-        return new GenerationConfig(n, maxNewTokens, minNewTokens, repetitionPenalty, lengthPenalty);
+        return new GenerationConfig(n, maxNewTokens, minNewTokens, repetitionPenalty, lengthPenalty, n == 1 ? sampling : null);
+    }
+
+    /** The same settings, sampling (null: greedy). */
+    public GenerationConfig withSampling(Sampling s) {
+        return new GenerationConfig(numBeams, maxNewTokens, minNewTokens, repetitionPenalty, lengthPenalty, s);
     }
 }

@@ -54,7 +54,10 @@ public final class GreedyDecoder {
         return generate(PrefillInputs.of(inputsEmbeds, attentionMask), config, listener);
     }
 
-    /** Greedy decoding with the config's repetition penalty and minimum length (its beam count is not used). */
+    /**
+     * Greedy decoding with the config's repetition penalty and minimum length (its beam count is not used); with the
+     * config's sampling settings, tokens are drawn instead of taking the best.
+     */
     public long[][] generate(PrefillInputs prefill, GenerationConfig config, StepListener listener) {
         int maxNewTokens = config.maxNewTokens();
         int batch = prefill.batchSize();
@@ -64,6 +67,7 @@ public final class GreedyDecoder {
         long[][] out = new long[batch][maxNewTokens];
         boolean[] done = new boolean[batch];
         int produced = 0;
+        TokenSampler sampler = config.sampling() == null ? null : new TokenSampler(config.sampling(), batch);
         // Each step runs in its own scope; only the cache and the last hidden state live from step to step.
         try (KvCache cache = new KvCache(languageModel.numLayers())) {
             Tensor last = Ops.step(() -> {
@@ -77,7 +81,7 @@ public final class GreedyDecoder {
                         Tensor scores = languageModel.logits(last).select(1, 0).to(ScalarType.Float);
                         scores = LogitsProcessing.repetitionPenalty(scores, out, step, config.repetitionPenalty());
                         scores = LogitsProcessing.minLength(scores, step, config.minNewTokens(), eosId);
-                        tokens = Tensors.toLongs(scores.argmax(new LongOptional(-1), false));
+                        tokens = sampler == null ? Tensors.toLongs(scores.argmax(new LongOptional(-1), false)) : sampler.next(scores);
                     }
                     boolean allDone = true;
                     for (int b = 0; b < batch; b++) {

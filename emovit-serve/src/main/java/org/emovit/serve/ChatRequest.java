@@ -1,0 +1,185 @@
+package org.emovit.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.emovit.core.Prompts;
+import org.emovit.generate.GenerationConfig;
+import org.emovit.generate.Sampling;
+
+/**
+ * An OpenAI chat completion request read as InstructBLIP can answer it. InstructBLIP takes one image and one
+ * instruction, with no chat template (spec: the processor puts the instruction after the image slots as it is), so
+ * the instruction is the text of the last user message and the image is the one image_url part of the
+ * conversation; earlier text turns are not part of the prompt. A user message with no text asks EmoVIT's emotion
+ * instruction, as `emovit ask` does without a question. Decoding defaults are EmoVIT's (greedy, repetition
+ * penalty 5, 256 tokens); temperature > 0 samples with top_p and seed.
+ *
+ * @param imageUrl     the image (data: or http(s) URL)
+ * @param imageParam   where it was, for error messages
+ * @param prompt       the instruction
+ * @param config       how to decode
+ * @param stop         stop sequences (up to 4)
+ * @param stream       answer as server-sent events
+ * @param includeUsage stream_options.include_usage: a last chunk with the token counts
+ */
+record ChatRequest(String imageUrl, String imageParam, String prompt, GenerationConfig config, List<String> stop,
+                   boolean stream, boolean includeUsage) {
+
+    static final int MAX_TOKENS_LIMIT = 4096;
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    static ChatRequest parse(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw ApiException.badRequest(null, "the body must be a JSON object");
+        }
+        JsonNode messages = body.get("messages");
+        if (messages == null || !messages.isArray() || messages.isEmpty()) {
+            throw ApiException.badRequest("messages", "must be a non-empty array");
+        }
+        String imageUrl = null, imageParam = null, prompt = null;
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode m = messages.get(i);
+            String where = "messages[" + i + "]";
+            String role = text(m, "role", where);
+            if (!ROLES.contains(role)) {
+                throw ApiException.badRequest(where + ".role", "unknown role '" + role + "'");
+            }
+            JsonNode content = m.get("content");
+            StringBuilder textOf = new StringBuilder();
+            if (content == null || content.isNull()) {
+                // an assistant turn may have no content
+            } else if (content.isTextual()) {
+                textOf.append(content.asText());
+            } else if (content.isArray()) {
+                for (int p = 0; p < content.size(); p++) {
+                    JsonNode part = content.get(p);
+                    String at = where + ".content[" + p + "]";
+                    String type = text(part, "type", at);
+                    switch (type) {
+                        case "text" -> {
+                            if (textOf.length() > 0) {
+                                textOf.append('\n');
+                            }
+                            textOf.append(text(part, "text", at));
+                        }
+                        case "image_url" -> {
+                            if (!role.equals("user")) {
+                                throw ApiException.badRequest(at, "images are accepted in user messages only");
+                            }
+                            if (imageUrl != null) {
+                                throw ApiException.badRequest(at, "only one image per request (InstructBLIP answers about one image)");
+                            }
+                            JsonNode iu = part.get("image_url");
+                            imageUrl = iu != null && iu.isTextual() ? iu.asText() : text(iu, "url", at + ".image_url");
+                            imageParam = at + ".image_url.url";
+                        }
+                        default -> throw ApiException.badRequest(at + ".type", "must be text or image_url, not '" + type + "'");
+                    }
+                }
+            } else {
+                throw ApiException.badRequest(where + ".content", "must be a string or an array of parts");
+            }
+            if (role.equals("user")) {
+                prompt = textOf.toString();
+            }
+        }
+        if (prompt == null) {
+            throw ApiException.badRequest("messages", "needs a user message");
+        }
+        if (imageUrl == null) {
+            throw ApiException.badRequest("messages", "needs an image: a user content part {\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/...;base64,...\"}}");
+        }
+        if (prompt.isBlank()) {
+            prompt = Prompts.CLASSIFICATION_INSTRUCTION;
+        }
+        JsonNode n = body.get("n");
+        if (n != null && !n.isNull() && n.asInt(-1) != 1) {
+            throw ApiException.badRequest("n", "only n = 1 is supported");
+        }
+        int maxTokens = GenerationConfig.emovit().maxNewTokens();
+        for (String field : List.of("max_tokens", "max_completion_tokens")) {
+            JsonNode v = body.get(field);
+            if (v != null && !v.isNull()) {
+                if (!v.canConvertToInt() || v.asInt() < 1 || v.asInt() > MAX_TOKENS_LIMIT) {
+                    throw ApiException.badRequest(field, "must be an integer from 1 to " + MAX_TOKENS_LIMIT);
+                }
+                maxTokens = v.asInt();
+            }
+        }
+        GenerationConfig config = GenerationConfig.emovit().withMaxNewTokens(maxTokens).withSampling(sampling(body));
+        JsonNode streamOptions = body.get("stream_options");
+        boolean includeUsage = streamOptions != null && streamOptions.path("include_usage").asBoolean(false);
+        return new ChatRequest(imageUrl, imageParam, prompt, config, stops(body.get("stop")), bool(body, "stream"), includeUsage);
+    }
+
+    /** Null (greedy) unless temperature > 0. */
+    private static Sampling sampling(JsonNode body) {
+        double temperature = number(body, "temperature", 0, 0, 2);
+        double topP = number(body, "top_p", 1, Double.MIN_VALUE, 1);
+        JsonNode seed = body.get("seed");
+        if (seed != null && !seed.isNull() && !seed.canConvertToLong()) {
+            throw ApiException.badRequest("seed", "must be an integer");
+        }
+        if (temperature == 0) {
+            return null;
+        }
+        long s = seed == null || seed.isNull() ? ThreadLocalRandom.current().nextLong() : seed.asLong();
+        return new Sampling(temperature, topP, s);
+    }
+
+    private static List<String> stops(JsonNode stop) {
+        List<String> out = new ArrayList<>();
+        if (stop == null || stop.isNull()) {
+            return out;
+        }
+        if (stop.isTextual()) {
+            out.add(stop.asText());
+        } else if (stop.isArray() && stop.size() <= 4) {
+            for (JsonNode s : stop) {
+                if (!s.isTextual()) {
+                    throw ApiException.badRequest("stop", "must be a string or an array of up to 4 strings");
+                }
+                out.add(s.asText());
+            }
+        } else {
+            throw ApiException.badRequest("stop", "must be a string or an array of up to 4 strings");
+        }
+        if (out.stream().anyMatch(String::isEmpty)) {
+            throw ApiException.badRequest("stop", "a stop sequence cannot be empty");
+        }
+        return out;
+    }
+
+    private static double number(JsonNode body, String field, double fallback, double min, double max) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {
+            throw ApiException.badRequest(field, "must be a number from " + (min == Double.MIN_VALUE ? "above 0" : min) + " to " + max);
+        }
+        return v.asDouble();
+    }
+
+    private static boolean bool(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw ApiException.badRequest(field, "must be true or false");
+        }
+        return v.asBoolean();
+    }
+
+    private static String text(JsonNode node, String field, String where) {
+        JsonNode v = node == null ? null : node.get(field);
+        if (v == null || !v.isTextual()) {
+            throw ApiException.badRequest(where + "." + field, "missing or not a string");
+        }
+        return v.asText();
+    }
+}

@@ -1,0 +1,169 @@
+package org.emovit.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.UploadedFile;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import org.emovit.core.Prompts;
+import org.emovit.generate.EmoVit;
+import org.emovit.image.RgbImage;
+
+/**
+ * POST /v1/emotions: which of the 8 emotions an image evokes, as `emovit classify` answers it
+ * ({"emotion", "probabilities", "explanation", "model", "timing_ms"}). The image comes as a multipart file
+ * ("file") or as JSON {"image": "data:..."}; options (explain, mode, stream) as form fields, JSON fields or query
+ * parameters. With stream=true the answer is server-sent events: the emotion first, then the explanation as it is
+ * generated ({"explanation_delta"}), then {"explanation", "timing_ms"} and [DONE] — what the web page shows.
+ */
+final class EmotionsHandler implements Handler {
+    private final ModelScheduler scheduler;
+    private final ImageLoader images;
+    private final Executor writer;
+    private final String model;
+
+    EmotionsHandler(ModelScheduler scheduler, ImageLoader images, Executor writer, String model) {
+        this.scheduler = scheduler;
+        this.images = images;
+        this.writer = writer;
+        this.model = model;
+    }
+
+    private record Request(CompletableFuture<RgbImage> image, boolean explain, EmoVit.Mode mode, boolean stream) {}
+
+    @Override
+    public void handle(Context ctx) {
+        long start = System.nanoTime();
+        Request r = ctx.isMultipartFormData() ? multipart(ctx) : json(ctx);
+        if (!r.stream()) {
+            ctx.future(() -> r.image().thenCompose(img -> scheduler.classify(img, r.mode(), r.explain()))
+                    .thenAccept(c -> ctx.status(200).contentType("application/json")
+                            .result(body(c.result(), c.explanation(), start).toString())));
+            return;
+        }
+        SseStream stream = new SseStream(ctx.res(), writer, delta -> {
+            ObjectNode n = Json.object();
+            n.put("explanation_delta", delta);
+            return n.toString();
+        });
+        ctx.future(() -> r.image()
+                .thenCompose(img -> scheduler.classify(img, r.mode(), false).thenCompose(c -> {
+                    stream.send(body(c.result(), null, start).toString());
+                    if (!r.explain()) {
+                        return CompletableFuture.completedFuture((Generation) null);
+                    }
+                    return scheduler.generate(img, Prompts.explanationQuestion(c.result().label()), ModelScheduler.EXPLANATION,
+                            java.util.List.of(), stream);
+                }))
+                .handle((g, error) -> {
+                    if (error != null && !stream.anySent()) {
+                        throw error instanceof CompletionException c ? c : new CompletionException(error);
+                    }
+                    ObjectNode last = Json.object();
+                    if (g != null) {
+                        last.put("explanation", g.text());
+                    }
+                    last.put("timing_ms", (System.nanoTime() - start) / 1_000_000);
+                    stream.send(last.toString());
+                    stream.finish();
+                    return stream.done();
+                })
+                .thenCompose(done -> done));
+    }
+
+    private ObjectNode body(EmoVit.Result result, String explanation, long start) {
+        ObjectNode n = Json.object();
+        n.put("emotion", result.label());
+        if (!result.probabilities().isEmpty()) {
+            ObjectNode p = n.putObject("probabilities");
+            for (Map.Entry<String, Double> e : result.probabilities().entrySet()) {
+                p.put(e.getKey(), e.getValue());
+            }
+        }
+        if (result.emotion() == null && result.label() != null) {
+            n.put("outside_labels", true);
+        }
+        if (result.generated() != null) {
+            n.put("generated", result.generated());
+        }
+        if (explanation != null) {
+            n.put("explanation", explanation);
+        }
+        n.put("model", model);
+        n.put("timing_ms", (System.nanoTime() - start) / 1_000_000);
+        return n;
+    }
+
+    private Request multipart(Context ctx) {
+        UploadedFile file = ctx.uploadedFile("file");
+        if (file == null) {
+            file = ctx.uploadedFile("image");
+        }
+        if (file == null) {
+            throw ApiException.badRequest("file", "missing: send the image as the multipart field 'file'");
+        }
+        byte[] bytes;
+        try (InputStream in = file.content()) {
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            throw ApiException.badRequest("file", "cannot read the upload: " + e.getMessage());
+        }
+        RgbImage image = ImageLoader.decode(bytes, "file");
+        return new Request(CompletableFuture.completedFuture(image), flag(option(ctx, null, "explain"), "explain"),
+                mode(option(ctx, null, "mode")), flag(option(ctx, null, "stream"), "stream"));
+    }
+
+    private Request json(Context ctx) {
+        JsonNode body = Json.read(ctx.bodyAsBytes());
+        if (!body.isObject()) {
+            throw ApiException.badRequest(null, "the body must be a JSON object {\"image\": \"data:image/...;base64,...\"} or a multipart upload");
+        }
+        String field = body.has("image") ? "image" : "image_url";
+        JsonNode url = body.get(field);
+        if (url != null && url.isObject()) {
+            url = url.get("url");
+        }
+        if (url == null || !url.isTextual()) {
+            throw ApiException.badRequest("image", "missing: send {\"image\": \"data:image/...;base64,...\"} or a multipart field 'file'");
+        }
+        return new Request(images.load(url.asText(), field), flag(option(ctx, body, "explain"), "explain"),
+                mode(option(ctx, body, "mode")), flag(option(ctx, body, "stream"), "stream"));
+    }
+
+    /** An option from the JSON body, the form or the query string, as text (null when absent). */
+    private static String option(Context ctx, JsonNode body, String name) {
+        if (body != null && body.hasNonNull(name)) {
+            return body.get(name).asText();
+        }
+        String v = ctx.isMultipartFormData() ? ctx.formParam(name) : null;
+        return v != null ? v : ctx.queryParam(name);
+    }
+
+    private static boolean flag(String v, String name) {
+        if (v == null || v.isEmpty()) {
+            return false;
+        }
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "true", "1", "yes", "on" -> true;
+            case "false", "0", "no", "off" -> false;
+            default -> throw ApiException.badRequest(name, "must be true or false, not '" + v + "'");
+        };
+    }
+
+    private static EmoVit.Mode mode(String v) {
+        if (v == null || v.isEmpty() || v.equalsIgnoreCase("score")) {
+            return EmoVit.Mode.SCORE;
+        }
+        if (v.equalsIgnoreCase("generate")) {
+            return EmoVit.Mode.GENERATE;
+        }
+        throw ApiException.badRequest("mode", "must be score or generate, not '" + v + "'");
+    }
+}

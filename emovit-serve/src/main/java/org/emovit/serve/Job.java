@@ -1,0 +1,34 @@
+package org.emovit.serve;
+
+import java.util.concurrent.CompletableFuture;
+import org.emovit.generate.EmoVit;
+import org.emovit.generate.GenerationConfig;
+import org.emovit.image.RgbImage;
+
+/** A request waiting for the model. Jobs with equal batch keys can share one model pass. */
+sealed interface Job permits Job.Classify, Job.Generate {
+
+    Object batchKey();
+
+    long deadlineNanos();
+
+    CompletableFuture<?> result();
+
+    /** Classification of one image (score or generate mode), with an explanation when asked for. */
+    record Classify(RgbImage image, EmoVit.Mode mode, boolean explain, long deadlineNanos,
+                    CompletableFuture<Classification> result) implements Job {
+        @Override
+        public Object batchKey() {
+            return mode;
+        }
+    }
+
+    /** One prompt about one image; rows of any length share a pass when the other decoding settings agree. */
+    record Generate(RgbImage image, String prompt, GenerationConfig config, GenerationRow row, long deadlineNanos,
+                    CompletableFuture<Generation> result) implements Job {
+        @Override
+        public Object batchKey() {
+            return config.withMaxNewTokens(1);
+        }
+    }
+}

@@ -1,0 +1,280 @@
+package org.emovit.serve;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.emovit.generate.EmoVit;
+import org.emovit.generate.GenerationConfig;
+import org.emovit.generate.GreedyDecoder;
+import org.emovit.image.RgbImage;
+
+/**
+ * The only code that touches the model: one worker thread takes waiting requests, batches those that can share a
+ * pass (classifications of one mode; generations with the same decoding settings) up to max-batch, waiting at most
+ * max-wait-ms for more to arrive, and runs them through {@link EmoVit}. Callers get futures and never block on
+ * libtorch. Generations run as padded batches: rows leave at their own end (EOS, stop sequence, token limit,
+ * deadline, client gone) through the decoder's isFinished, so a finished row costs nothing more than padding.
+ */
+public final class ModelScheduler implements AutoCloseable {
+    /** EmoVIT's classify --explain settings: its decoding defaults, at most 80 tokens. */
+    public static final GenerationConfig EXPLANATION = GenerationConfig.emovit().withNumBeams(1).withMaxNewTokens(80);
+
+    private final EmoVit emoVit;
+    private final ServerSettings settings;
+    private final ServeMetrics metrics;
+    private final Executor callbacks;
+    private final ArrayDeque<Job> waiting = new ArrayDeque<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition arrived = lock.newCondition();
+    private final Thread worker;
+    private boolean accepting = true;
+    private volatile int running;
+
+    /**
+     * @param callbacks where answers are handed over: whatever the callers chain on them (writing a response to a slow
+     *                  client) then runs there, never on the model's thread
+     */
+    public ModelScheduler(EmoVit emoVit, ServerSettings settings, ServeMetrics metrics, Executor callbacks) {
+        this.emoVit = emoVit;
+        this.settings = settings;
+        this.metrics = metrics;
+        this.callbacks = callbacks;
+        metrics.queueDepth(this::queueDepth);
+        this.worker = new Thread(this::work, "emovit-model");
+        worker.start();
+    }
+
+    public CompletableFuture<Classification> classify(RgbImage image, EmoVit.Mode mode, boolean explain) {
+        CompletableFuture<Classification> f = timed(new CompletableFuture<>());
+        submit(new Job.Classify(image, mode, explain, deadline(), f));
+        return f;
+    }
+
+    public CompletableFuture<Generation> generate(RgbImage image, String prompt, GenerationConfig config, List<String> stops, TokenSink sink) {
+        CompletableFuture<Generation> f = timed(new CompletableFuture<>());
+        long deadline = deadline();
+        GenerationRow row = new GenerationRow(config.maxNewTokens(), stops, emoVit.processor().llmTokenizer().eosId(),
+                emoVit.processor()::decode, sink, deadline);
+        submit(new Job.Generate(image, prompt, config, row, deadline, f));
+        return f;
+    }
+
+    /** Requests waiting for the model (not those in the pass now running). */
+    public int queueDepth() {
+        lock.lock();
+        try {
+            return waiting.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Requests in the model pass now running. */
+    public int running() {
+        return running;
+    }
+
+    /** The caller's answer fails with a TimeoutException at the deadline; the worker then skips the job if not begun. */
+    private <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
+        return f.orTimeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private long deadline() {
+        return System.nanoTime() + settings.timeout().toNanos();
+    }
+
+    private void submit(Job job) {
+        lock.lock();
+        try {
+            if (!accepting) {
+                throw ApiException.unavailable("the server is shutting down");
+            }
+            if (waiting.size() >= settings.maxQueue()) {
+                throw ApiException.queueFull(1);
+            }
+            waiting.addLast(job);
+            arrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void work() {
+        List<Job> batch;
+        while ((batch = nextBatch()) != null) {
+            running = batch.size();
+            try {
+                if (batch.get(0) instanceof Job.Classify) {
+                    runClassify(batch.stream().map(Job.Classify.class::cast).toList());
+                } else {
+                    runGenerate(batch.stream().map(Job.Generate.class::cast).toList());
+                }
+            } catch (RuntimeException | Error e) {
+                String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+                for (Job j : batch) {
+                    fail(j, ApiException.internal("the model failed: " + m));
+                }
+            } finally {
+                running = 0;
+            }
+        }
+    }
+
+    /** The next jobs to run together, or null once shut down and drained. */
+    private List<Job> nextBatch() {
+        lock.lock();
+        try {
+            while (true) {
+                while (waiting.isEmpty()) {
+                    if (!accepting) {
+                        return null;
+                    }
+                    arrived.awaitUninterruptibly();
+                }
+                Object key = waiting.peekFirst().batchKey();
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.maxWaitMs());
+                long left;
+                while (accepting && count(key) < settings.maxBatch() && (left = until - System.nanoTime()) > 0) {
+                    try {
+                        arrived.awaitNanos(left);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+                List<Job> batch = take(key);
+                if (!batch.isEmpty()) {
+                    return batch;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int count(Object key) {
+        int n = 0;
+        for (Job j : waiting) {
+            n += j.batchKey().equals(key) ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** Removes up to max-batch jobs with this key, in arrival order; those already past their deadline fail. */
+    private List<Job> take(Object key) {
+        List<Job> batch = new ArrayList<>();
+        long now = System.nanoTime();
+        for (Iterator<Job> it = waiting.iterator(); it.hasNext() && batch.size() < settings.maxBatch(); ) {
+            Job j = it.next();
+            if (!j.batchKey().equals(key)) {
+                continue;
+            }
+            it.remove();
+            if (j.result().isDone()) {
+                continue;   // the caller has already given up (its own timeout)
+            }
+            if (now - j.deadlineNanos() > 0) {
+                fail(j, ApiException.deadline(settings.timeout().toMillis()));
+                continue;
+            }
+            batch.add(j);
+        }
+        return batch;
+    }
+
+    private void runClassify(List<Job.Classify> jobs) {
+        long start = System.nanoTime();
+        List<RgbImage> images = jobs.stream().map(Job.Classify::image).toList();
+        List<EmoVit.Result> results = emoVit.classify(images, jobs.get(0).mode(), GenerationConfig.emovit());
+        List<RgbImage> toExplain = new ArrayList<>();
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < jobs.size(); i++) {
+            if (jobs.get(i).explain()) {
+                toExplain.add(images.get(i));
+                labels.add(results.get(i).label());
+            }
+        }
+        List<String> explanations = toExplain.isEmpty() ? List.of() : emoVit.explain(toExplain, labels, EXPLANATION);
+        metrics.batch("classify", jobs.size(), System.nanoTime() - start);
+        metrics.images(jobs.size());
+        int e = 0;
+        for (int i = 0; i < jobs.size(); i++) {
+            String explanation = jobs.get(i).explain() ? explanations.get(e++) : null;
+            answer(jobs.get(i).result(), new Classification(results.get(i), explanation));
+        }
+    }
+
+    private void runGenerate(List<Job.Generate> jobs) {
+        long start = System.nanoTime();
+        int longest = jobs.stream().mapToInt(j -> j.row().maxTokens()).max().orElse(1);
+        GenerationConfig config = jobs.get(0).config().withMaxNewTokens(longest);
+        List<GenerationRow> rows = jobs.stream().map(Job.Generate::row).toList();
+        int[] produced = {0};
+        List<EmoVit.Answer> answers = emoVit.generate(jobs.stream().map(Job.Generate::image).toList(),
+                jobs.stream().map(Job.Generate::prompt).toList(), config, new GreedyDecoder.StepListener() {
+                    @Override
+                    public void onStep(int step, long[] tokens) {
+                        for (int b = 0; b < tokens.length; b++) {
+                            if (!rows.get(b).finished()) {
+                                rows.get(b).accept(tokens[b]);
+                                produced[0]++;
+                            }
+                        }
+                    }
+
+                    @Override
+                    public boolean isFinished(int row) {
+                        return rows.get(row).finished();
+                    }
+                });
+        metrics.batch("generate", jobs.size(), System.nanoTime() - start);
+        metrics.tokens(produced[0]);
+        for (int b = 0; b < jobs.size(); b++) {
+            Generation g = rows.get(b).result(answers.get(b).promptTokens());
+            if (g.finishReason().equals("cancelled")) {
+                metrics.cancelled();
+            }
+            answer(jobs.get(b).result(), g);
+        }
+    }
+
+    private <T> void answer(CompletableFuture<T> f, T value) {
+        callbacks.execute(() -> f.complete(value));
+    }
+
+    private void fail(Job j, Throwable e) {
+        callbacks.execute(() -> j.result().completeExceptionally(e));
+    }
+
+    /** Stops taking requests, finishes every one already accepted, and waits for the worker (at most the timeout). */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            accepting = false;
+            arrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            worker.join(settings.timeout().toMillis() + 1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public boolean isAccepting() {
+        lock.lock();
+        try {
+            return accepting;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

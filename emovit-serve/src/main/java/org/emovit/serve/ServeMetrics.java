@@ -1,0 +1,76 @@
+package org.emovit.serve;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * What /metrics reports, in Prometheus text: requests by endpoint and status, request latency, model pass time and
+ * batch size histograms, queue depth, images and generated tokens (counters, and per-second gauges over 10 s).
+ */
+public final class ServeMetrics {
+    private static final long WINDOW = TimeUnit.SECONDS.toNanos(10);
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Counter images;
+    private final Counter tokens;
+    private final Counter cancelled;
+    private final RateWindow imageRate = new RateWindow(WINDOW);
+    private final RateWindow tokenRate = new RateWindow(WINDOW);
+
+    public ServeMetrics() {
+        images = Counter.builder("emovit.images").description("images classified").register(registry);
+        tokens = Counter.builder("emovit.generated.tokens").description("tokens generated").register(registry);
+        cancelled = Counter.builder("emovit.cancelled.generations").description("generations ended because the client went away")
+                .register(registry);
+        Gauge.builder("emovit.images.per.second", () -> imageRate.perSecond(System.nanoTime()))
+                .description("images classified per second over the last 10 s").register(registry);
+        Gauge.builder("emovit.tokens.per.second", () -> tokenRate.perSecond(System.nanoTime()))
+                .description("tokens generated per second over the last 10 s").register(registry);
+    }
+
+    void queueDepth(Supplier<Number> depth) {
+        Gauge.builder("emovit.queue.depth", depth).description("requests waiting for the model").register(registry);
+    }
+
+    public void request(String endpoint, int status, long nanos) {
+        Counter.builder("emovit.requests").description("HTTP requests by endpoint and status")
+                .tag("endpoint", endpoint).tag("status", Integer.toString(status)).register(registry).increment();
+        Timer.builder("emovit.request.latency").description("HTTP request latency").tag("endpoint", endpoint)
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(5))
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void batch(String kind, int size, long nanos) {
+        DistributionSummary.builder("emovit.batch.size").description("requests per model pass").tag("kind", kind)
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry).record(size);
+        Timer.builder("emovit.batch.latency").description("time of one model pass").tag("kind", kind)
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(5))
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void images(int n) {
+        images.increment(n);
+        imageRate.add(n, System.nanoTime());
+    }
+
+    void cancelled() {
+        cancelled.increment();
+    }
+
+    void tokens(int n) {
+        tokens.increment(n);
+        tokenRate.add(n, System.nanoTime());
+    }
+
+    /** The Prometheus text exposition. */
+    public String scrape() {
+        return registry.scrape();
+    }
+}
