@@ -60,7 +60,11 @@ class DataCommandTest {
             assertThat(r.code()).as(r.err() + r.out()).isZero();
             assertThat(r.out()).contains("finished");
             int paid = requests.get();
-            assertThat(paid).isEqualTo(8 + 16);   // reasoning: 1 image per class, conversation: 2 per class
+            // reasoning: 1 image per class, conversation: 2 per class. The tiny random model's 4-token captions can
+            // coincide for two images (then their prompts are equal and the reply cache answers the second), and
+            // whether they do depends on float rounding in libtorch, so the count is bounded, not exact; all.json
+            // below holds every record either way.
+            assertThat(paid).isBetween(8 + 16 - 4, 8 + 16);
             JsonNode all = JSON.readTree(dir.resolve("work/all.json").toFile());
             assertThat(all.size()).isEqualTo(8 + 16 + 8);   // one Q/A per reply, plus one categorical record per class
             assertThat(Files.exists(dir.resolve("work/caption"))).isTrue();
