@@ -21,13 +21,14 @@ final class PathKey implements UDF1<String, String> {
             return null;
         }
         if (s.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*")) {
+            String p;
             try {
-                String p = URI.create(s).getPath();
-                if (p != null) {
-                    return p;
-                }
+                p = URI.create(s).getPath();   // a proper URI: %-escapes decoded
             } catch (IllegalArgumentException e) {
-                // not a valid URI (a raw space, say): the string is the path
+                p = new org.apache.hadoop.fs.Path(s).toUri().getPath();   // Spark's binaryFile writes raw spaces
+            }
+            if (p != null) {
+                return p;
             }
         }
         return Path.of(s).toAbsolutePath().normalize().toString();
