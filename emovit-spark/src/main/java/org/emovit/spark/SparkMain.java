@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "emovit spark", mixinStandardHelpOptions = true, version = "emovit-spark 0.1.0",
         description = "EmoVIT on Apache Spark: classify or caption many images, evaluate a classify output.",
-        subcommands = {ClassifyJob.class, CaptionJob.class, EvalJob.class, CommandLine.HelpCommand.class})
+        subcommands = {ClassifyJob.class, CaptionJob.class, EvalJob.class, BenchJob.class, CommandLine.HelpCommand.class})
 public final class SparkMain {
 
     public static void main(String[] args) {
