@@ -5,12 +5,14 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Function;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.emovit.generate.Blip2Captioner;
 import org.emovit.generate.EmoVit;
 import org.emovit.generate.ModelSpec;
+import org.emovit.image.RgbImage;
 
 /**
  * One task's captions, as the data pipeline's caption stage makes them: InstructBLIP answering the caption
@@ -43,7 +45,7 @@ final class CaptionPartitions implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         if (blip2 != null) {
-            Blip2Captioner captioner = ModelCache.blip2(new ModelCache.Blip2Key(blip2, spec, decoding));
+            Blip2Captioner captioner = ModelCache.blip2(new ModelCache.Blip2Key(blip2, ExecutorDevice.resolve(spec), decoding));
             return new Batches<>(rows, batchSize, batch -> caption(batch, images -> {
                 List<String> out = new ArrayList<>();
                 synchronized (captioner) {
@@ -52,7 +54,7 @@ final class CaptionPartitions implements MapPartitionsFunction<Row, Row> {
                 return out;
             }));
         }
-        EmoVit model = ModelCache.emovit(spec);
+        EmoVit model = ModelCache.emovit(ExecutorDevice.resolve(spec));
         return new Batches<>(rows, batchSize, batch -> caption(batch, images -> {
             List<String> out = new ArrayList<>();
             synchronized (model) {
@@ -64,7 +66,7 @@ final class CaptionPartitions implements MapPartitionsFunction<Row, Row> {
         }));
     }
 
-    private List<Row> caption(List<Row> batch, java.util.function.Function<List<org.emovit.image.RgbImage>, List<String>> captioner) {
+    private List<Row> caption(List<Row> batch, Function<List<RgbImage>, List<String>> captioner) {
         DecodedBatch d = new DecodedBatch(batch, maxPixels);
         String[] captions = new String[batch.size()];
         if (!d.images.isEmpty()) {

@@ -36,7 +36,7 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-        EmoVit model = ModelCache.emovit(spec);
+        EmoVit model = ModelCache.emovit(ExecutorDevice.resolve(spec));
         return new Batches<>(rows, batchSize, batch -> classify(model, batch));
     }
 
