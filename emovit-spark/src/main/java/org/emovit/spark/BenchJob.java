@@ -113,14 +113,23 @@ public final class BenchJob implements Callable<Integer> {
         }
     }
 
-    /** Runs with System.err silenced: emovit classify's progress bar and notes would interleave with the report. */
+    /**
+     * Runs emovit classify with its output silenced (its progress bar would interleave with the report), on a thread
+     * of its own as Spark's tasks run: libtorch driven from the JVM's main thread runs the tiny model several times
+     * slower on a busy machine (its OpenMP team waits), which would be measured as a Spark speed-up.
+     */
     private static int quietly(Callable<Integer> run) throws Exception {
         PrintStream err = System.err;
         PrintStream stdout = System.out;
         try {
             System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
             System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-            return run.call();
+            var pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                return pool.submit(run).get();
+            } finally {
+                pool.shutdown();
+            }
         } finally {
             System.setErr(err);
             System.setOut(stdout);
