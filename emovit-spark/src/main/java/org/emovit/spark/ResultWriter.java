@@ -2,13 +2,17 @@ package org.emovit.spark;
 
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Observation;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
@@ -27,7 +31,6 @@ final class ResultWriter {
     private final SparkSession spark;
     private final OutputOptions options;
     private final long rowsBefore;
-    private final long errorsBefore;
 
     ResultWriter(SparkSession spark, OutputOptions options) {
         this.spark = spark;
@@ -38,7 +41,6 @@ final class ResultWriter {
         }
         boolean keep = exists && options.resume;
         this.rowsBefore = keep ? existing().count() : 0;
-        this.errorsBefore = keep ? existing().where(col("error").isNotNull()).count() : 0;
     }
 
     /** The images still to do: all of them, or with --resume those not yet in the output. */
@@ -63,12 +65,21 @@ final class ResultWriter {
         if (options.resume && rowsBefore > 0 && pending.isEmpty()) {
             return new Report(0, 0, rowsBefore);
         }
-        Dataset<Row> results = process.apply(pending);
+        // counted as the rows stream into the writer (Spark keeps the counts of the attempts that committed), so
+        // the report needs no second pass over the output
+        Observation counts = new Observation("emovit-written");
+        Dataset<Row> results = process.apply(pending).observe(counts, count(lit(1)).as("rows"), count(col("error")).as("errors"));
         SaveMode mode = options.resume ? SaveMode.Append : options.overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists;
         results.write().mode(mode).parquet(options.output);
-        long total = existing().count();
-        long errors = existing().where(col("error").isNotNull()).count();
-        return new Report(total - rowsBefore, errors - errorsBefore, total);
+        Map<String, Object> c;
+        try {
+            c = counts.getAsJava();   // set when the write's job finished; returns at once
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the job's counts", e);
+        }
+        long written = ((Number) c.get("rows")).longValue();
+        return new Report(written, ((Number) c.get("errors")).longValue(), rowsBefore + written);
     }
 
     private Dataset<Row> existing() {
