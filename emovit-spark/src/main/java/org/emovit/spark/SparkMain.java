@@ -21,9 +21,9 @@ public final class SparkMain {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new SparkMain());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            Throwable root = e;
-            // Spark wraps a task's exception in a SparkException whose first line is the useful part.
-            String message = root.getMessage() == null ? root.toString() : root.getMessage();
+            // Spark wraps a task's exception in a SparkException whose first line names the task and the cause;
+            // the rest is a stack trace that helps only when debugging.
+            String message = e.getMessage() == null ? e.toString() : e.getMessage();
             commandLine.getErr().println("emovit spark: " + (System.getenv("EMOVIT_DEBUG") != null ? message
                     : message.lines().findFirst().orElse("")));
             if (System.getenv("EMOVIT_DEBUG") != null) {
