@@ -46,7 +46,16 @@ public final class ImageInput {
         return loaded.withColumn("sha256", sha2(col("content"), 256)).select("path", "content", "sha256", "error");
     }
 
+    /** What Spark should count for opening one image file when it packs files into tasks (see {@link #files}). */
+    static final String OPEN_COST = "spark.sql.files.openCostInBytes";
+
     private static Dataset<Row> files(SparkSession spark, InputOptions o, String... paths) {
+        if (!spark.sparkContext().getConf().contains(OPEN_COST)) {
+            // Spark's default (4 MB per file) is meant for tables and cuts a folder of small images into tasks of ~30
+            // images: per-task costs then rival the work. Opening an image is cheap next to classifying it, so count
+            // 64 KB; tasks are then filled up to spark.sql.files.maxPartitionBytes (128 MB) of images.
+            spark.conf().set(OPEN_COST, "65536");
+        }
         var reader = spark.read().format("binaryFile").option("recursiveFileLookup", "true");
         if (o.globFilter != null) {
             reader = reader.option("pathGlobFilter", o.globFilter);
