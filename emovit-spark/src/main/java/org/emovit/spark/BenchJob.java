@@ -121,8 +121,9 @@ public final class BenchJob implements Callable<Integer> {
 
     /**
      * Runs emovit classify with its output silenced (its progress bar would interleave with the report), on a thread
-     * of its own as Spark's tasks run: libtorch driven from the JVM's main thread runs the tiny model several times
-     * slower on a busy machine (its OpenMP team waits), which would be measured as a Spark speed-up.
+     * of its own as Spark's tasks run. With libtorch's default OpenMP threads the tiny model's speed on a busy
+     * machine varies several-fold with the calling thread (seen: the JVM's main thread far slower than a fresh one),
+     * which would be measured as a Spark speed-up; compare with OMP_NUM_THREADS=1 (README, "Spark").
      */
     private static int quietly(Callable<Integer> run) throws Exception {
         PrintStream err = System.err;
