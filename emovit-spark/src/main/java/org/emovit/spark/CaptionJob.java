@@ -1,0 +1,70 @@
+package org.emovit.spark;
+
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.emovit.cli.ModelOptions;
+import org.emovit.core.Prompts;
+import org.emovit.generate.GenerationConfig;
+import org.emovit.generate.ModelSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code emovit spark caption}: the data pipeline's caption stage over many images, as Parquet. */
+@Command(name = "caption", mixinStandardHelpOptions = true,
+        description = {"Caption images on Spark: InstructBLIP with the caption instruction (the model options), or the seed's "
+                + "BLIP-2 OPT with --blip2 DIR. The same captions as `emovit data caption`.",
+                "Output: Parquet with path, sha256, caption, error, model, dtype; --resume skips images already in --output."})
+public final class CaptionJob implements Callable<Integer> {
+
+    @Mixin SessionOptions session;
+    @Mixin InputOptions input;
+    @Mixin OutputOptions output;
+    @Mixin ModelOptions model;
+
+    @Option(names = "--caption-prompt", defaultValue = Prompts.CAPTION_INSTRUCTION, description = "Instruction for captions (default: ${DEFAULT-VALUE}).")
+    String prompt;
+
+    @Option(names = "--caption-tokens", defaultValue = "30", description = "Most tokens per caption (LAVIS: 30).")
+    int tokens;
+
+    @Option(names = "--caption-beams", defaultValue = "5", description = "Beams (LAVIS's captioning default: 5).")
+    int beams;
+
+    @Option(names = "--blip2", paramLabel = "DIR",
+            description = "Caption with BLIP-2 OPT (HF Blip2ForConditionalGeneration directory with vocab.json), on every executor.")
+    String blip2;
+
+    @Option(names = "--batch-size", defaultValue = "4", description = "Images per generate call (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        ModelSpec m = model.spec();
+        m.scalarType();
+        try (SessionOptions.Session s = session.open("emovit caption")) {
+            return Reports.print(spec.commandLine().getOut(), "captioned", output.output, run(s.spark()));
+        }
+    }
+
+    ResultWriter.Report run(SparkSession spark) {
+        ResultWriter writer = new ResultWriter(spark, output);
+        return writer.write(writer.pending(ImageInput.read(spark, input)), this::caption);
+    }
+
+    /** The captions of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CAPTION} rows. */
+    Dataset<Row> caption(Dataset<Row> images) {
+        // the decoding `emovit data caption` uses: beams and length from the options, no penalties
+        Decoding decoding = Decoding.of(new GenerationConfig(beams, tokens, 1, 1.0, 1.0));
+        String dir = blip2 == null ? null : java.nio.file.Path.of(blip2).toAbsolutePath().toString();
+        return images.mapPartitions(new CaptionPartitions(model.spec(), dir, prompt, decoding, batchSize, input.maxPixels),
+                Encoders.row(ResultSchema.CAPTION));
+    }
+}

@@ -1,0 +1,74 @@
+package org.emovit.spark;
+
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.emovit.cli.GenerationOptions;
+import org.emovit.cli.ModelOptions;
+import org.emovit.generate.EmoVit;
+import org.emovit.generate.ModelSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code emovit spark classify}: the emotion and the 8 probabilities of every image, as Parquet. */
+@Command(name = "classify", mixinStandardHelpOptions = true,
+        description = {"Classify images into the 8 emotions on Spark (score mode by default).",
+                "Output: Parquet with path, sha256, emotion, p_<emotion> x 8, generated, explanation, error, model, dtype.",
+                "Unreadable images are rows with an error; --resume skips images already in --output."})
+public final class ClassifyJob implements Callable<Integer> {
+
+    @Mixin SessionOptions session;
+    @Mixin InputOptions input;
+    @Mixin OutputOptions output;
+    @Mixin ModelOptions model;
+    @Mixin GenerationOptions generation;
+
+    @Option(names = "--mode", defaultValue = "score",
+            description = "score: likelihood of each of the 8 answers (default); generate: decode and parse \"Predict emotion: X\".")
+    String mode;
+
+    @Option(names = "--explain", description = "Also ask the model why the image evokes the predicted emotion.")
+    boolean explain;
+
+    @Option(names = "--explain-tokens", defaultValue = "80", description = "Most tokens per explanation (default: ${DEFAULT-VALUE}).")
+    int explainTokens;
+
+    @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        ModelSpec m = model.spec();
+        m.scalarType();   // a bad --dtype is reported here, once, not by every task
+        try (SessionOptions.Session s = session.open("emovit classify")) {
+            ResultWriter.Report r = run(s.spark());
+            return Reports.print(spec.commandLine().getOut(), "classified", output.output, r);
+        }
+    }
+
+    /** Reads, skips what is done (--resume), classifies and writes. */
+    ResultWriter.Report run(SparkSession spark) {
+        ResultWriter writer = new ResultWriter(spark, output);
+        return writer.write(writer.pending(ImageInput.read(spark, input)), this::classify);
+    }
+
+    /** The classification of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CLASSIFY} rows. */
+    Dataset<Row> classify(Dataset<Row> images) {
+        EmoVit.Mode m = switch (mode.toLowerCase(Locale.ROOT)) {
+            case "score" -> EmoVit.Mode.SCORE;
+            case "generate" -> EmoVit.Mode.GENERATE;
+            default -> throw new IllegalArgumentException("--mode must be score or generate, not '" + mode + "'");
+        };
+        Decoding explanation = explain ? Decoding.of(generation.config().withNumBeams(1).withMaxNewTokens(explainTokens)) : null;
+        return images.mapPartitions(new ClassifyPartitions(model.spec(), m, Decoding.of(generation.config()), explanation,
+                batchSize, input.maxPixels), Encoders.row(ResultSchema.CLASSIFY));
+    }
+}

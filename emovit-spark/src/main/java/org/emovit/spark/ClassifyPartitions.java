@@ -1,0 +1,84 @@
+package org.emovit.spark;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.emovit.core.Emotion;
+import org.emovit.generate.EmoVit;
+import org.emovit.generate.ModelSpec;
+
+/**
+ * One task's classification: the partition's images in batches through {@link EmoVit#classify} (and
+ * {@link EmoVit#explain} when asked), on this executor's one copy of the model. Unreadable images become rows
+ * with an error; a failure inside the model (out of memory, a broken checkpoint) fails the task instead, so Spark
+ * retries it and, if it persists, the job stops rather than writing errors for images that are fine.
+ */
+final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
+    private final ModelSpec spec;
+    private final EmoVit.Mode mode;
+    private final Decoding generation;
+    private final Decoding explanation;
+    private final int batchSize;
+    private final long maxPixels;
+
+    /** @param explanation decoding for explanations, or null for none */
+    ClassifyPartitions(ModelSpec spec, EmoVit.Mode mode, Decoding generation, Decoding explanation, int batchSize, long maxPixels) {
+        this.spec = spec;
+        this.mode = mode;
+        this.generation = generation;
+        this.explanation = explanation;
+        this.batchSize = batchSize;
+        this.maxPixels = maxPixels;
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<Row> rows) {
+        EmoVit model = ModelCache.emovit(ExecutorDevice.resolve(spec));
+        return new Batches<>(rows, batchSize, batch -> classify(model, batch));
+    }
+
+    private List<Row> classify(EmoVit model, List<Row> batch) {
+        DecodedBatch d = new DecodedBatch(batch, maxPixels);
+        EmoVit.Result[] results = new EmoVit.Result[batch.size()];
+        String[] explanations = new String[batch.size()];
+        if (!d.images.isEmpty()) {
+            List<EmoVit.Result> r;
+            List<String> e = null;
+            synchronized (model) {
+                r = model.classify(d.images, mode, generation.config());
+                if (explanation != null) {
+                    e = model.explain(d.images, r.stream().map(EmoVit.Result::label).toList(), explanation.config());
+                }
+            }
+            for (int k = 0; k < r.size(); k++) {
+                results[d.imageRows.get(k)] = r.get(k);
+                explanations[d.imageRows.get(k)] = e == null ? null : e.get(k);
+            }
+        }
+        List<Row> out = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            out.add(row(batch.get(i), results[i], explanations[i], d.errors[i]));
+        }
+        return out;
+    }
+
+    private Row row(Row in, EmoVit.Result r, String explanation, String error) {
+        Object[] v = new Object[ResultSchema.CLASSIFY.size()];
+        int c = 0;
+        v[c++] = DecodedBatch.path(in);
+        v[c++] = DecodedBatch.sha256(in);
+        v[c++] = r == null ? null : r.label();
+        for (Emotion e : Emotion.values()) {
+            v[c++] = r == null ? null : r.probabilities().get(e.label());
+        }
+        v[c++] = r == null ? null : r.generated();
+        v[c++] = explanation;
+        v[c++] = error;
+        v[c++] = spec.displayName();
+        v[c] = spec.dtype();
+        return RowFactory.create(v);
+    }
+}

@@ -1,0 +1,108 @@
+package org.emovit.spark;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sha2;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.emovit.eval.Datasets;
+import org.emovit.eval.LabelledImage;
+
+/**
+ * The images of a job as one table: {@code path} (string), {@code content} (the encoded bytes), {@code sha256}
+ * (hex, of the bytes; the identity --resume uses) and {@code error} (why the bytes could not be had, else null).
+ */
+public final class ImageInput {
+
+    public static final StructType LOADED = new StructType()
+            .add("path", DataTypes.StringType, true)
+            .add("content", DataTypes.BinaryType, true)
+            .add("error", DataTypes.StringType, true);
+
+    private ImageInput() {}
+
+    public static Dataset<Row> read(SparkSession spark, InputOptions o) {
+        String format = o.format.toLowerCase(Locale.ROOT);
+        Dataset<Row> loaded = switch (format) {
+            case "files", "binaryfile" -> files(spark, o, o.input);
+            case "emoset" -> emoset(spark, o);
+            case "parquet", "json", "csv" -> table(spark, o, format);
+            default -> throw new IllegalArgumentException("--format must be files, parquet, json, csv or emoset, not '" + o.format + "'");
+        };
+        if (o.partitions > 0) {
+            loaded = loaded.repartition(o.partitions);
+        }
+        return loaded.withColumn("sha256", sha2(col("content"), 256)).select("path", "content", "sha256", "error");
+    }
+
+    /** What Spark should count for opening one image file when it packs files into tasks (see {@link #files}). */
+    static final String OPEN_COST = "spark.sql.files.openCostInBytes";
+
+    private static Dataset<Row> files(SparkSession spark, InputOptions o, String... paths) {
+        if (!spark.sparkContext().getConf().contains(OPEN_COST)) {
+            // Spark's default (4 MB per file) is meant for tables and cuts a folder of small images into tasks of ~30
+            // images: per-task costs then rival the work. Opening an image is cheap next to classifying it, so count
+            // 64 KB; tasks are then filled up to spark.sql.files.maxPartitionBytes (128 MB) of images.
+            spark.conf().set(OPEN_COST, "65536");
+        }
+        var reader = spark.read().format("binaryFile").option("recursiveFileLookup", "true");
+        if (o.globFilter != null) {
+            reader = reader.option("pathGlobFilter", o.globFilter);
+        }
+        return reader.load(paths).select(col("path"), col("content"), lit(null).cast(DataTypes.StringType).as("error"));
+    }
+
+    /** An EmoSet split file names its images; they are read as files. */
+    private static Dataset<Row> emoset(SparkSession spark, InputOptions o) {
+        var ds = Datasets.emosetSplit(Path.of(o.input));
+        if (!ds.problems().isEmpty()) {
+            System.err.printf(Locale.ROOT, "%d split entries skipped, e.g.: %s%n", ds.problems().size(), ds.problems().get(0));
+        }
+        List<String> paths = ds.items().stream().map(LabelledImage::image).map(p -> p.toAbsolutePath().toString()).toList();
+        if (paths.isEmpty()) {
+            throw new IllegalArgumentException(o.input + ": no images");
+        }
+        return files(spark, o, paths.toArray(String[]::new));
+    }
+
+    private static Dataset<Row> table(SparkSession spark, InputOptions o, String format) {
+        var reader = spark.read().format(format);
+        if (format.equals("csv")) {
+            reader = reader.option("header", "true");
+        }
+        Dataset<Row> t = reader.load(o.input);
+        List<String> columns = Arrays.asList(t.columns());
+        boolean hasPath = columns.contains(o.pathColumn);
+        if (o.bytesColumn != null) {
+            if (!columns.contains(o.bytesColumn)) {
+                throw new IllegalArgumentException(o.input + ": no column '" + o.bytesColumn + "' (--bytes-column); columns: " + columns);
+            }
+            // without a path column the image is named by its hash, so that output rows still say which image
+            return t.select(hasPath ? col(o.pathColumn).cast(DataTypes.StringType).as("path") : sha2(col(o.bytesColumn), 256).as("path"),
+                    col(o.bytesColumn).cast(DataTypes.BinaryType).as("content"), lit(null).cast(DataTypes.StringType).as("error"));
+        }
+        if (!hasPath) {
+            throw new IllegalArgumentException(o.input + ": no column '" + o.pathColumn + "' (--path-column) and no --bytes-column; columns: " + columns);
+        }
+        return t.select(col(o.pathColumn).cast(DataTypes.StringType).as("path"))
+                .mapPartitions(new FileBytesLoader(hadoopConf(spark)), Encoders.row(LOADED));
+    }
+
+    /** The driver's Hadoop settings (credentials, endpoints) as a plain map, for the executors that read the files. */
+    private static Map<String, String> hadoopConf(SparkSession spark) {
+        Map<String, String> out = new HashMap<>();
+        spark.sparkContext().hadoopConfiguration().forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
+    }
+}

@@ -1,0 +1,98 @@
+package org.emovit.spark;
+
+import static org.apache.spark.sql.functions.broadcast;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Observation;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The one way results reach storage: Spark's DataFrame writer, whose commit protocol publishes a task's file only
+ * when that attempt commits, and the job's files only when the job commits. A retried task or a speculative copy
+ * therefore never leaves a second row, and a job that dies leaves nothing. {@code --resume} makes a job of what is
+ * left: images whose SHA-256 is already in the output are dropped before the model sees them.
+ */
+final class ResultWriter {
+
+    /** @param written rows this run added, @param errors of which with an error, @param total rows in the output now */
+    record Report(long written, long errors, long total) {}
+
+    private final SparkSession spark;
+    private final OutputOptions options;
+    private final long rowsBefore;
+
+    ResultWriter(SparkSession spark, OutputOptions options) {
+        this.spark = spark;
+        this.options = options;
+        boolean exists = exists();
+        if (exists && !options.resume && !options.overwrite) {
+            throw new IllegalArgumentException(options.output + " already exists: give --resume to finish it or --overwrite to replace it");
+        }
+        boolean keep = exists && options.resume;
+        this.rowsBefore = keep ? existing().count() : 0;
+    }
+
+    /** The images still to do: all of them, or with --resume those not yet in the output. */
+    Dataset<Row> pending(Dataset<Row> images) {
+        if (!options.resume || rowsBefore == 0) {
+            return images;
+        }
+        Dataset<Row> done = existing();
+        // The done set is one hash per image: broadcast it, so the image bytes are never shuffled for the join.
+        Dataset<Row> byHash = broadcast(done.where(col("sha256").isNotNull()).select(col("sha256").as("done_sha256")).distinct());
+        Dataset<Row> left = images.join(byHash, images.col("sha256").equalTo(byHash.col("done_sha256")), "left_anti");
+        // Rows without bytes (a path that could not be read) have no hash; they are matched by path instead.
+        Dataset<Row> byPath = broadcast(done.where(col("sha256").isNull()).select(col("path").as("done_path")).distinct());
+        return left.join(byPath, left.col("sha256").isNull().and(left.col("path").equalTo(byPath.col("done_path"))), "left_anti");
+    }
+
+    /**
+     * Processes the pending images and writes the results; when nothing is pending the model is not even loaded
+     * and nothing is written, so a rerun of a finished job adds no empty files.
+     */
+    Report write(Dataset<Row> pending, UnaryOperator<Dataset<Row>> process) {
+        if (options.resume && rowsBefore > 0 && pending.isEmpty()) {
+            return new Report(0, 0, rowsBefore);
+        }
+        // counted as the rows stream into the writer (Spark keeps the counts of the attempts that committed), so
+        // the report needs no second pass over the output
+        Observation counts = new Observation("emovit-written");
+        Dataset<Row> results = process.apply(pending).observe(counts, count(lit(1)).as("rows"), count(col("error")).as("errors"));
+        SaveMode mode = options.resume ? SaveMode.Append : options.overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists;
+        results.write().mode(mode).parquet(options.output);
+        Map<String, Object> c;
+        try {
+            c = counts.getAsJava();   // set when the write's job finished; returns at once
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the job's counts", e);
+        }
+        long written = ((Number) c.get("rows")).longValue();
+        return new Report(written, ((Number) c.get("errors")).longValue(), rowsBefore + written);
+    }
+
+    private Dataset<Row> existing() {
+        return spark.read().parquet(options.output);
+    }
+
+    private boolean exists() {
+        try {
+            Path p = new Path(options.output);
+            FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            return fs.exists(p) && fs.listStatus(p).length > 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check " + options.output + ": " + e.getMessage(), e);
+        }
+    }
+}
