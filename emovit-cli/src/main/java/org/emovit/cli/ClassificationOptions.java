@@ -8,8 +8,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * What classify and eval share: the model, how to decide (score or generate, with the decoding settings), the
- * batch size, explanations, and what a resumable results file must agree on.
+ * What classify, eval and the Spark classify job share: the model, how to decide (score or generate, with the
+ * decoding settings), the batch size, explanations, and what a resumable results file must agree on.
  */
 public final class ClassificationOptions {
 
@@ -32,11 +32,24 @@ public final class ClassificationOptions {
     @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--fresh", description = "Start over when the output holds results of another model, mode or dataset "
-            + "(otherwise that is an error).")
-    boolean fresh;
+    public ModelOptions model() {
+        return model;
+    }
 
-    EmoVit.Mode mode() {
+    public GenerationOptions generation() {
+        return generation;
+    }
+
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** How explanations are decoded (greedy, --explain-tokens), or null without --explain. */
+    public org.emovit.generate.GenerationConfig explanation() {
+        return explain ? generation.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null;
+    }
+
+    public EmoVit.Mode mode() {
         return switch (mode.toLowerCase(Locale.ROOT)) {
             case "score" -> EmoVit.Mode.SCORE;
             case "generate" -> EmoVit.Mode.GENERATE;
@@ -46,8 +59,7 @@ public final class ClassificationOptions {
 
     /** The classifier these options describe, over an opened model. */
     BatchClassifier classifier(EmoVit emovit) {
-        return new BatchClassifier(emovit, mode(), generation.config(), batchSize)
-                .explaining(explain ? generation.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null);
+        return new BatchClassifier(emovit, mode(), generation.config(), batchSize).explaining(explanation());
     }
 
     /** What produced a results file: the model's identity, the mode (with its decoding settings), explanations. */

@@ -35,6 +35,9 @@ public final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     ClassificationOptions options;
 
+    @Option(names = "--fresh", description = "Start over when --output holds results of another model or mode (otherwise that is an error).")
+    boolean fresh;
+
     @Parameters(arity = "0..*", paramLabel = "IMAGE|DIR", description = "Images or directories of images (default: the embedded samples).")
     List<Path> inputs = new ArrayList<>();
 
@@ -58,7 +61,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         }
         ResultsFile file = null;
         if (output != null) {
-            file = ResultsFile.open(output, "image", options.provenance(), options.fresh);
+            file = ResultsFile.open(output, "image", options.provenance(), fresh);
         }
         Set<String> done = file != null ? file.done() : Set.of();
         List<BatchClassifier.Item> todo = new ArrayList<>();

@@ -39,6 +39,9 @@ public final class EvalCommand implements Callable<Integer> {
     @Mixin
     ClassificationOptions options;
 
+    @Option(names = "--fresh", description = "Start over when --out holds predictions of another model, mode or dataset (otherwise that is an error).")
+    boolean fresh;
+
     @Option(names = "--dataset", required = true, paramLabel = "DIR|split.json")
     Path dataset;
 
@@ -82,7 +85,7 @@ public final class EvalCommand implements Callable<Integer> {
         int failures;
         long started = System.nanoTime();
         int processed;
-        try (PredictionsFile predictions = PredictionsFile.open(dir.resolve("predictions.jsonl"), provenance, options.fresh)) {
+        try (PredictionsFile predictions = PredictionsFile.open(dir.resolve("predictions.jsonl"), provenance, fresh)) {
             Set<String> done = predictions.done();
             List<BatchClassifier.Item> todo = new ArrayList<>();
             for (LabelledImage item : items) {

@@ -1,18 +1,16 @@
 package org.emovit.spark;
 
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.emovit.cli.GenerationOptions;
-import org.emovit.cli.ModelOptions;
+import org.emovit.cli.ClassificationOptions;
 import org.emovit.generate.EmoVit;
+import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.ModelSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -26,27 +24,13 @@ public final class ClassifyJob implements Callable<Integer> {
     @Mixin SessionOptions session;
     @Mixin InputOptions input;
     @Mixin OutputOptions output;
-    @Mixin ModelOptions model;
-    @Mixin GenerationOptions generation;
-
-    @Option(names = "--mode", defaultValue = "score",
-            description = "score: likelihood of each of the 8 answers (default); generate: decode and parse \"Predict emotion: X\".")
-    String mode;
-
-    @Option(names = "--explain", description = "Also ask the model why the image evokes the predicted emotion.")
-    boolean explain;
-
-    @Option(names = "--explain-tokens", defaultValue = "80", description = "Most tokens per explanation (default: ${DEFAULT-VALUE}).")
-    int explainTokens;
-
-    @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
-    int batchSize;
+    @Mixin ClassificationOptions classification;
 
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() {
-        ModelSpec m = model.spec();
+        ModelSpec m = classification.model().spec();
         m.scalarType();   // a bad --dtype is reported here, once, not by every task
         try (SessionOptions.Session s = session.open("emovit classify")) {
             ResultWriter.Report r = run(s.spark());
@@ -62,13 +46,10 @@ public final class ClassifyJob implements Callable<Integer> {
 
     /** The classification of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CLASSIFY} rows. */
     Dataset<Row> classify(Dataset<Row> images) {
-        EmoVit.Mode m = switch (mode.toLowerCase(Locale.ROOT)) {
-            case "score" -> EmoVit.Mode.SCORE;
-            case "generate" -> EmoVit.Mode.GENERATE;
-            default -> throw new IllegalArgumentException("--mode must be score or generate, not '" + mode + "'");
-        };
-        Decoding explanation = explain ? Decoding.of(generation.config().withNumBeams(1).withMaxNewTokens(explainTokens)) : null;
-        return images.mapPartitions(new ClassifyPartitions(model.spec(), m, Decoding.of(generation.config()), explanation,
-                batchSize, input.maxPixels), Encoders.row(ResultSchema.CLASSIFY));
+        EmoVit.Mode m = classification.mode();
+        GenerationConfig explain = classification.explanation();
+        return images.mapPartitions(new ClassifyPartitions(classification.model().spec(), m,
+                Decoding.of(classification.generation().config()), explain == null ? null : Decoding.of(explain),
+                classification.batchSize(), input.maxPixels), Encoders.row(ResultSchema.CLASSIFY));
     }
 }
