@@ -1,5 +1,4 @@
 package org.emovit.cli;
-import org.emovit.generate.EmbeddedModel;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -24,9 +23,6 @@ import org.emovit.data.llm.LlmOptions;
 import org.emovit.core.AtomicFiles;
 import org.emovit.core.Emotion;
 import org.emovit.core.JsonlFile;
-import org.emovit.generate.Blip2Captioner;
-import org.emovit.generate.GenerationConfig;
-import org.emovit.model.InstructBlip;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -142,58 +138,6 @@ public final class DataCommand {
         private static final int SHOWN_ISSUES = 5;
     }
 
-    /** The captioning model: InstructBLIP with a caption instruction (model options; embedded tiny model by default). */
-    static final class CaptionModel {
-        @Mixin
-        ModelOptions model;
-
-        @Option(names = "--caption-prompt", defaultValue = org.emovit.core.Prompts.CAPTION_INSTRUCTION, description = "Instruction for captions (default: ${DEFAULT-VALUE}).")
-        String prompt;
-
-        @Option(names = "--caption-tokens", defaultValue = "30", description = "Most tokens per caption (LAVIS: 30).")
-        int tokens;
-
-        @Option(names = "--caption-beams", defaultValue = "5", description = "Beams (LAVIS's captioning default: 5).")
-        int beams;
-
-        @Option(names = "--blip2", paramLabel = "DIR",
-                description = "Caption with BLIP-2 OPT as the seed does (HF Blip2ForConditionalGeneration directory with vocab.json) "
-                        + "instead of InstructBLIP with --caption-prompt.")
-        Path blip2;
-
-        /** The captioner and what to close when done (only the model it needs is loaded). */
-        record Opened(org.emovit.data.Captioner captioner, AutoCloseable resource) implements AutoCloseable {
-            @Override
-            public void close() throws Exception {
-                resource.close();
-            }
-        }
-
-        Opened open(PrintWriter err) {
-            GenerationConfig g = new GenerationConfig(beams, tokens, 1, 1.0, 1.0);
-            if (blip2 != null) {
-                Blip2Captioner c = new Blip2Captioner(blip2, model.scalarType(), model.torchDevice(), g);
-                org.emovit.data.Captioner captioner = new org.emovit.data.Captioner() {
-                    @Override
-                    public String caption(Path image) {
-                        return c.caption(org.emovit.image.ImageDecoder.decode(image));
-                    }
-
-                    @Override
-                    public String describe() {
-                        return c.describe();
-                    }
-                };
-                return new Opened(captioner, c);
-            }
-            if (model.isEmbedded()) {
-                err.println(EmbeddedModel.NOTE);
-            }
-            InstructBlip m = model.load();
-            return new Opened(new ModelCaptioner(m, model.processor(m), prompt, g), m);
-        }
-    }
-
     @Command(name = "annotate", mixinStandardHelpOptions = true,
             description = "For your own images under image/<emotion>/: annotations with brightness and colorfulness from the pixels, and a split file.")
     static final class Annotate implements Callable<Integer> {
@@ -216,7 +160,7 @@ public final class DataCommand {
     static final class Caption implements Callable<Integer> {
         @Mixin Paths paths;
         @Mixin Images images;
-        @Mixin CaptionModel captionModel;
+        @Mixin CaptionOptions captionModel;
         @Mixin ReportFile report;
         @Option(names = "--batch-size", defaultValue = "4", description = "Images per captioner call (default: ${DEFAULT-VALUE}).") int batchSize;
         @Spec CommandSpec spec;
@@ -224,7 +168,7 @@ public final class DataCommand {
         @Override
         public Integer call() throws Exception {
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
-                 CaptionModel.Opened opened = captionModel.open(spec.commandLine().getErr())) {
+                 CaptionOptions.Opened opened = captionModel.open(spec.commandLine().getErr())) {
                 CaptionStage.Report r = paths.pipeline().caption(opened.captioner(),
                         new CaptionStage.Options(images.selection(Selection.CONVERSATION), batchSize, true));
                 report.print(spec, List.of(r.summary()), r.issues(), r);
@@ -317,7 +261,7 @@ public final class DataCommand {
     static final class All implements Callable<Integer> {
         @Mixin Paths paths;
         @Mixin Llm llm;
-        @Mixin CaptionModel captionModel;
+        @Mixin CaptionOptions captionModel;
         @Mixin ReportFile report;
         @Option(names = "--reasoning-range", defaultValue = "0..99", paramLabel = "A..B",
                 description = "Train indices per class to ask reasoning instructions for (default: ${DEFAULT-VALUE}, as the seed).") String reasoning;
@@ -338,7 +282,7 @@ public final class DataCommand {
                     d.imports(), d.shuffleSeed());
             o.llm().requireKey();   // before the captioning model is loaded
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
-                 CaptionModel.Opened opened = captionModel.open(spec.commandLine().getErr())) {
+                 CaptionOptions.Opened opened = captionModel.open(spec.commandLine().getErr())) {
                 DataPipeline.ChainReport r = paths.pipeline().runAll(opened.captioner(), o);
                 List<DataIssue> issues = new ArrayList<>();
                 r.captions().forEach(c -> issues.addAll(c.issues()));

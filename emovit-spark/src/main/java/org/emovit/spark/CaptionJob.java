@@ -5,9 +5,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.emovit.cli.ModelOptions;
-import org.emovit.core.Prompts;
-import org.emovit.generate.GenerationConfig;
+import org.emovit.cli.CaptionOptions;
 import org.emovit.generate.ModelSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,20 +23,7 @@ public final class CaptionJob implements Callable<Integer> {
     @Mixin SessionOptions session;
     @Mixin InputOptions input;
     @Mixin OutputOptions output;
-    @Mixin ModelOptions model;
-
-    @Option(names = "--caption-prompt", defaultValue = Prompts.CAPTION_INSTRUCTION, description = "Instruction for captions (default: ${DEFAULT-VALUE}).")
-    String prompt;
-
-    @Option(names = "--caption-tokens", defaultValue = "30", description = "Most tokens per caption (LAVIS: 30).")
-    int tokens;
-
-    @Option(names = "--caption-beams", defaultValue = "5", description = "Beams (LAVIS's captioning default: 5).")
-    int beams;
-
-    @Option(names = "--blip2", paramLabel = "DIR",
-            description = "Caption with BLIP-2 OPT (HF Blip2ForConditionalGeneration directory with vocab.json), on every executor.")
-    String blip2;
+    @Mixin CaptionOptions captioning;
 
     @Option(names = "--batch-size", defaultValue = "4", description = "Images per generate call (default: ${DEFAULT-VALUE}).")
     int batchSize;
@@ -47,7 +32,7 @@ public final class CaptionJob implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelSpec m = model.spec();
+        ModelSpec m = captioning.model().spec();
         m.scalarType();
         try (SessionOptions.Session s = session.open("emovit caption")) {
             return Reports.print(spec.commandLine().getOut(), "captioned", output.output, run(s.spark()));
@@ -62,9 +47,10 @@ public final class CaptionJob implements Callable<Integer> {
     /** The captions of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CAPTION} rows. */
     Dataset<Row> caption(Dataset<Row> images) {
         // the decoding `emovit data caption` uses: beams and length from the options, no penalties
-        Decoding decoding = Decoding.of(new GenerationConfig(beams, tokens, 1, 1.0, 1.0));
-        String dir = blip2 == null ? null : java.nio.file.Path.of(blip2).toAbsolutePath().toString();
-        return images.mapPartitions(new CaptionPartitions(model.spec(), dir, prompt, decoding, batchSize, input.maxPixels),
+        Decoding decoding = Decoding.of(captioning.decoding());
+        String dir = captioning.blip2() == null ? null : captioning.blip2().toAbsolutePath().toString();
+        return images.mapPartitions(new CaptionPartitions(captioning.model().spec(), dir, captioning.prompt(), decoding, batchSize,
+                input.maxPixels),
                 Encoders.row(ResultSchema.CAPTION));
     }
 }
