@@ -36,6 +36,9 @@ public final class LlamaDecoder implements LanguageModel {
      * sin table carries rotate-half's sign (-1 on the first half): {@code rotate_half(x) * sin} is then
      * {@code roll(x, half) * signedSin}, bit for bit, since negation is exact.
      */
+    private static final long[] LAST_DIM = {-1};
+    private static final ScalarTypeOptional NO_DTYPE = new ScalarTypeOptional();
+    private final Scalar rmsEps;
     private final Tensor cosTable;
     private final Tensor signedSinTable;
 
@@ -60,6 +63,7 @@ public final class LlamaDecoder implements LanguageModel {
         finalNorm = w.take("language_model.model.norm.weight", d);
         lmHead = config.tieWordEmbeddings() && !w.contains("language_model.lm_head.weight")
                 ? embedTokens : w.take("language_model.lm_head.weight", v, d);
+        rmsEps = new Scalar(config.rmsNormEps());
         int half = config.headDim() / 2;
         float[] inv = new float[half];
         float[] sign = new float[2 * half];
@@ -165,12 +169,16 @@ public final class LlamaDecoder implements LanguageModel {
         return linear(mergeHeads(out), layer.oWeight, null);
     }
 
-    /** RMSNorm computed in float32 and cast back, as HF's LlamaRMSNorm. */
+    /**
+     * RMSNorm computed in float32 and cast back, as HF's LlamaRMSNorm. The casts are skipped when x is float32
+     * already (each op call costs microseconds, which is what a small model's decoding step is made of).
+     */
     private Tensor rmsNorm(Tensor x, Tensor weight) {
-        Tensor xf = x.to(ScalarType.Float);
-        Tensor variance = xf.square().mean(new long[] {-1}, true, new ScalarTypeOptional());
-        Tensor normed = xf.mul(variance.add(new Scalar(config.rmsNormEps())).rsqrt()).to(x.scalar_type());
-        return normed.mul(weight);
+        boolean float32 = x.scalar_type().intern() == ScalarType.Float;
+        Tensor xf = float32 ? x : x.to(ScalarType.Float);
+        Tensor variance = xf.square().mean(LAST_DIM, true, NO_DTYPE);
+        Tensor normed = xf.mul(variance.add_(rmsEps).rsqrt_());
+        return (float32 ? normed : normed.to(x.scalar_type())).mul(weight);
     }
 
     /** cos and signed sin [B, 1, T, headDim] for the given positions (float32 values cast to dtype, as HF does). */
