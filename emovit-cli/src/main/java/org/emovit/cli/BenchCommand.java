@@ -195,14 +195,14 @@ public final class BenchCommand implements Callable<Integer> {
         double[] flops = {work.vision(), work.qformer(), work.prefill()};
         for (int i = 0; i < 3; i++) {
             double rate = flops[i] / (med[i] / 1e3) / 1e9;
-            out.printf(Locale.ROOT, "ratio %s: %.1f GFLOP of matmuls in %.1f ms = %.0f GFLOP/s = %.0f%% of the matmul peak%n",
+            out.printf(Locale.ROOT, "ratio %s: %.4g GFLOP of matmuls in %.1f ms = %.3g GFLOP/s = %.0f%% of the matmul peak%n",
                     names[i], flops[i] / 1e9, med[i], rate, 100 * rate / peak);
         }
         if (newTokens > 0) {
             double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, type == ScalarType.BFloat16 ? 2 : 4);
             double rate = bytes / (med[3] / 1e3) / 1e9;
-            out.printf(Locale.ROOT, "ratio decode: %.2f GB of weights + KV cache per token in %.2f ms = %.1f GB/s = %.0f%% of the copy bandwidth%n",
-                    bytes / 1e9, med[3], rate, 100 * rate / bandwidth);
+            out.printf(Locale.ROOT, "ratio decode: %.4g MB of weights + KV cache per token in %.2f ms = %.3g GB/s = %.0f%% of the copy bandwidth%n",
+                    bytes / 1e6, med[3], rate, 100 * rate / bandwidth);
         }
         out.flush();
     }
