@@ -36,6 +36,9 @@ final class ModelConfigJson {
             root.putArray("architectures").add("InstructBlipForConditionalGeneration");
         }
         root.put("dtype", torchDtype);
+        if (root.has("torch_dtype")) {
+            root.put("torch_dtype", torchDtype);   // transformers 4.x's name for the same field
+        }
         root.put("num_query_tokens", c.numQueryTokens());
         root.put("image_token_index", c.imageTokenIndex());
         vision(object(root, "vision_config"), c.vision());
