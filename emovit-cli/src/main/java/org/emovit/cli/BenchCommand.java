@@ -95,6 +95,8 @@ public final class BenchCommand implements Callable<Integer> {
         out.flush();
 
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            // Before the model exists, so the probes' buffers do not add to the model's peak memory.
+            Machine machine = measureMachine(cfg, type, dev, promptTokens);
             long t0 = System.nanoTime();
             InstructBlip model = new InstructBlip(cfg, StateDict.random(type, dev, 42), List.of());
             out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
@@ -160,7 +162,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             out.printf(Locale.ROOT, "median: vision %.0f ms | qformer+proj %.0f ms | llm prefill %.0f ms | forward total %.0f ms | decode %.1f ms/token | %d new tokens %.0f ms%n",
                     med[0], med[1], med[2], med[0] + med[1] + med[2], med[3], newTokens, med[3] * newTokens);
-            printRatios(out, cfg, type, dev, qIds.size(1), ids[0].length, med);
+            printRatios(out, cfg, machine, qIds.size(1), ids[0].length, med);
             for (int b : classifyBatches) {
                 benchClassify(out, model, cfg, dev, b, med[0] + med[1] + med[2]);
             }
@@ -172,24 +174,35 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** This machine's rates in this run, at the model's shapes and the run's dtype. */
+    private record Machine(long tokens, long visionTokens, double llmRate, double vitRate, long copyBytes,
+                           double bandwidth, ScalarType type) {
+        double peak() {
+            return Math.max(llmRate, vitRate);
+        }
+    }
+
     /**
-     * Each stage against what this machine achieves in this run: a matmul of the LLM's and the ViT's MLP shapes in
-     * the run's dtype (the higher rate is the peak), and a large copy for memory bandwidth (decode streams weights).
+     * A matmul of the LLM's and of the ViT's MLP shapes in the run's dtype (the higher rate is the peak), and a
+     * large copy for memory bandwidth (decode streams weights).
      */
-    private void printRatios(PrintWriter out, InstructBlipConfig cfg, ScalarType type, Device dev, long qformerText, long llmTokens,
-                             double[] med) {
-        long tokens = (long) batch * llmTokens, visionTokens = (long) batch * (cfg.vision().numPatches() + 1);
-        String dt = type == ScalarType.BFloat16 ? "bf16" : "f32";
+    private Machine measureMachine(InstructBlipConfig cfg, ScalarType type, Device dev, long prompt) {
+        long tokens = (long) batch * (cfg.numQueryTokens() + prompt), visionTokens = (long) batch * (cfg.vision().numPatches() + 1);
         double llmRate = MachinePeak.matmulGflops(tokens, cfg.text().hiddenSize(), cfg.text().intermediateSize(), type, dev);
         double vitRate = MachinePeak.matmulGflops(visionTokens, cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), type, dev);
-        double peak = Math.max(llmRate, vitRate);
         long copyBytes = dev.is_cuda() ? 4L << 30 : 512L << 20;   // well past the caches either way
-        double bandwidth = MachinePeak.copyGbps(copyBytes, dev);
+        return new Machine(tokens, visionTokens, llmRate, vitRate, copyBytes,
+                MachinePeak.copyGbps(copyBytes, dev), type);
+    }
+
+    /** Each stage's achieved rate against the machine's, measured in this same run. */
+    private void printRatios(PrintWriter out, InstructBlipConfig cfg, Machine m, long qformerText, long llmTokens, double[] med) {
+        double peak = m.peak(), bandwidth = m.bandwidth();
         out.printf(Locale.ROOT, "machine (this run): %s matmul [%dx%d]x[%dx%d] %.0f GFLOP/s, [%dx%d]x[%dx%d] %.0f GFLOP/s (peak %.0f); "
                         + "copy of %.1f GB %.1f GB/s%n",
-                dt, tokens, cfg.text().hiddenSize(), cfg.text().hiddenSize(), cfg.text().intermediateSize(), llmRate,
-                visionTokens, cfg.vision().hiddenSize(), cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), vitRate, peak,
-                copyBytes / 1e9, bandwidth);
+                m.type() == ScalarType.BFloat16 ? "bf16" : "f32", m.tokens(), cfg.text().hiddenSize(), cfg.text().hiddenSize(), cfg.text().intermediateSize(), m.llmRate(),
+                m.visionTokens(), cfg.vision().hiddenSize(), cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), m.vitRate(), peak,
+                m.copyBytes() / 1e9, bandwidth);
         StageWork work = StageWork.of(cfg, batch, qformerText, promptTokens);
         String[] names = {"vision", "qformer+proj", "llm prefill"};
         double[] flops = {work.vision(), work.qformer(), work.prefill()};
@@ -199,7 +212,7 @@ public final class BenchCommand implements Callable<Integer> {
                     names[i], flops[i] / 1e9, med[i], rate, 100 * rate / peak);
         }
         if (newTokens > 0) {
-            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, type == ScalarType.BFloat16 ? 2 : 4);
+            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.type() == ScalarType.BFloat16 ? 2 : 4);
             double rate = bytes / (med[3] / 1e3) / 1e9;
             out.printf(Locale.ROOT, "ratio decode: %.4g MB of weights + KV cache per token in %.2f ms = %.3g GB/s = %.0f%% of the copy bandwidth%n",
                     bytes / 1e6, med[3], rate, 100 * rate / bandwidth);
