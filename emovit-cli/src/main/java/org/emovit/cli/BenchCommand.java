@@ -36,7 +36,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * encoder, Q-Former + projection, LLM prefill over the 32 query slots and a prompt, and greedy decoding.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmark one image + prompt through the model at real sizes (random weights): time per stage and peak RSS.")
+        description = "Benchmark one image + prompt through the model at real sizes (random weights): time per stage, "
+                + "each stage's rate against this machine's own matmul rate and memory bandwidth measured in the same run, and peak RSS.")
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--preset", defaultValue = "vicuna7b", description = "Model sizes (default: ${DEFAULT-VALUE}).")
@@ -94,6 +95,8 @@ public final class BenchCommand implements Callable<Integer> {
         out.flush();
 
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            // Before the model exists, so the probes' buffers do not add to the model's peak memory.
+            Machine machine = measureMachine(cfg, type, dev, promptTokens);
             long t0 = System.nanoTime();
             InstructBlip model = new InstructBlip(cfg, StateDict.random(type, dev, 42), List.of());
             out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
@@ -159,6 +162,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             out.printf(Locale.ROOT, "median: vision %.0f ms | qformer+proj %.0f ms | llm prefill %.0f ms | forward total %.0f ms | decode %.1f ms/token | %d new tokens %.0f ms%n",
                     med[0], med[1], med[2], med[0] + med[1] + med[2], med[3], newTokens, med[3] * newTokens);
+            printRatios(out, cfg, machine, qIds.size(1), ids[0].length, med);
             for (int b : classifyBatches) {
                 benchClassify(out, model, cfg, dev, b, med[0] + med[1] + med[2]);
             }
@@ -168,6 +172,52 @@ public final class BenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "peak RSS: %.2f GB%n", peakRssGb());
         }
         return 0;
+    }
+
+    /** This machine's rates in this run, at the model's shapes and the run's dtype. */
+    private record Machine(long tokens, long visionTokens, double llmRate, double vitRate, long copyBytes,
+                           double bandwidth, ScalarType type) {
+        double peak() {
+            return Math.max(llmRate, vitRate);
+        }
+    }
+
+    /**
+     * A matmul of the LLM's and of the ViT's MLP shapes in the run's dtype (the higher rate is the peak), and a
+     * large copy for memory bandwidth (decode streams weights).
+     */
+    private Machine measureMachine(InstructBlipConfig cfg, ScalarType type, Device dev, long prompt) {
+        long tokens = (long) batch * (cfg.numQueryTokens() + prompt), visionTokens = (long) batch * (cfg.vision().numPatches() + 1);
+        double llmRate = MachinePeak.matmulGflops(tokens, cfg.text().hiddenSize(), cfg.text().intermediateSize(), type, dev);
+        double vitRate = MachinePeak.matmulGflops(visionTokens, cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), type, dev);
+        long copyBytes = dev.is_cuda() ? 4L << 30 : 512L << 20;   // well past the caches either way
+        return new Machine(tokens, visionTokens, llmRate, vitRate, copyBytes,
+                MachinePeak.copyGbps(copyBytes, dev), type);
+    }
+
+    /** Each stage's achieved rate against the machine's, measured in this same run. */
+    private void printRatios(PrintWriter out, InstructBlipConfig cfg, Machine m, long qformerText, long llmTokens, double[] med) {
+        double peak = m.peak(), bandwidth = m.bandwidth();
+        out.printf(Locale.ROOT, "machine (this run): %s matmul [%dx%d]x[%dx%d] %.0f GFLOP/s, [%dx%d]x[%dx%d] %.0f GFLOP/s (peak %.0f); "
+                        + "copy of %.1f GB %.1f GB/s%n",
+                m.type() == ScalarType.BFloat16 ? "bf16" : "f32", m.tokens(), cfg.text().hiddenSize(), cfg.text().hiddenSize(), cfg.text().intermediateSize(), m.llmRate(),
+                m.visionTokens(), cfg.vision().hiddenSize(), cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), m.vitRate(), peak,
+                m.copyBytes() / 1e9, bandwidth);
+        StageWork work = StageWork.of(cfg, batch, qformerText, promptTokens);
+        String[] names = {"vision", "qformer+proj", "llm prefill"};
+        double[] flops = {work.vision(), work.qformer(), work.prefill()};
+        for (int i = 0; i < 3; i++) {
+            double rate = flops[i] / (med[i] / 1e3) / 1e9;
+            out.printf(Locale.ROOT, "ratio %s: %.4g GFLOP of matmuls in %.1f ms = %.3g GFLOP/s = %.0f%% of the matmul peak%n",
+                    names[i], flops[i] / 1e9, med[i], rate, 100 * rate / peak);
+        }
+        if (newTokens > 0) {
+            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.type() == ScalarType.BFloat16 ? 2 : 4);
+            double rate = bytes / (med[3] / 1e3) / 1e9;
+            out.printf(Locale.ROOT, "ratio decode: %.4g MB of weights + KV cache per token in %.2f ms = %.3g GB/s = %.0f%% of the copy bandwidth%n",
+                    bytes / 1e6, med[3], rate, 100 * rate / bandwidth);
+        }
+        out.flush();
     }
 
     /** Training steps on random data: ViT blocks under no-grad, loss on 16 answer tokens, backward, AdamW. */

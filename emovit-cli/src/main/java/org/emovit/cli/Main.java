@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The `emovit` command. */
 @Command(name = "emovit", mixinStandardHelpOptions = true, version = "emovit 0.1.0",
         description = "EmoVIT (InstructBLIP-Vicuna emotion model) on the JVM.",
-        subcommands = {AskCommand.class, ClassifyCommand.class, EvalCommand.class, TrainCommand.class, DataCommand.class, ForwardCommand.class, BenchCommand.class, ServeCommand.class, ServeBenchCommand.class,
+        subcommands = {AskCommand.class, ClassifyCommand.class, EvalCommand.class, TrainCommand.class, DataCommand.class, ForwardCommand.class,
+                BenchCommand.class, ConvertCommand.class, ServeCommand.class, ServeBenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -42,6 +42,20 @@ class CommandsTest {
     }
 
     @Test
+    void convertWritesAModelThatAsksTheSame(@TempDir Path dir) {
+        Path out = dir.resolve("tiny-bf16");
+        Result r = run("convert", "--dtype", "bf16", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("converted emovit-tiny-random").contains("bf16");
+        assertThat(out.resolve("model.safetensors")).isRegularFile();
+        assertThat(run("ask", "--max-new-tokens", "6", "--model", out.toString(), "--dtype", "bf16").out())
+                .isEqualTo(run("ask", "--max-new-tokens", "6", "--dtype", "bf16").out());
+        Result again = run("convert", "--out", out.toString());
+        assertThat(again.code()).isOne();
+        assertThat(again.err()).contains("is not empty");
+    }
+
+    @Test
     void askIsDeterministic() {
         assertThat(run("ask", "--max-new-tokens", "6").out()).isEqualTo(run("ask", "--max-new-tokens", "6").out());
     }
@@ -186,6 +200,7 @@ class CommandsTest {
         Path config = EmbeddedModel.directory().resolve("config.json");
         Result r = run("bench", "--config", config.toString(), "--runs", "1", "--prompt-tokens", "8", "--new-tokens", "2");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("median:").contains("peak RSS");
+        assertThat(r.out()).contains("median:").contains("peak RSS").contains("machine (this run): bf16 matmul")
+                .contains("ratio vision:").contains("ratio qformer+proj:").contains("ratio llm prefill:").contains("ratio decode:");
     }
 }

@@ -5,6 +5,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.KvCache;
 import org.emovit.model.LanguageModel;
@@ -69,6 +70,11 @@ public final class GreedyDecoder {
         int produced = 0;
         TokenSampler sampler = config.sampling() == null ? null : new TokenSampler(config.sampling(), batch);
         // Each step runs in its own scope; only the cache and the last hidden state live from step to step.
+        // Tensors every step reuses: the step's key mask (all ones) and positions (advanced in place), and the
+        // chosen tokens, which feed the next step on the device while no row has finished.
+        Tensor stepMask = Ops.own(torch.ones(new long[] {batch, 1}, Tensors.options(ScalarType.Long, languageModel.device())));
+        Tensor stepPositions = Ops.own(Tensors.fromLongs(next.clone(), batch, 1).to(languageModel.device(), ScalarType.Long));
+        Tensor chosen = null;
         try (KvCache cache = new KvCache(languageModel.numLayers())) {
             Tensor last = Ops.step(() -> {
                 Tensor h = languageModel.forward(inputsEmbeds, mask, positions, cache);
@@ -77,11 +83,20 @@ public final class GreedyDecoder {
             try {
                 for (int step = 0; step < maxNewTokens; step++) {
                     long[] tokens;
+                    if (chosen != null) {
+                        chosen.close();
+                    }
                     try (PointerScope scope = new PointerScope()) {
                         Tensor scores = languageModel.logits(last).select(1, 0).to(ScalarType.Float);
                         scores = LogitsProcessing.repetitionPenalty(scores, out, step, config.repetitionPenalty());
                         scores = LogitsProcessing.minLength(scores, step, config.minNewTokens(), eosId);
-                        tokens = sampler == null ? Tensors.toLongs(scores.argmax(new LongOptional(-1), false)) : sampler.next(scores);
+                        if (sampler == null) {
+                            chosen = Ops.own(scores.argmax(new LongOptional(-1), true));
+                            tokens = Tensors.toLongs(chosen);
+                        } else {
+                            tokens = sampler.next(scores);
+                            chosen = null;   // drawn on the host: the next step is fed from the host copy
+                        }
                     }
                     boolean allDone = true;
                     for (int b = 0; b < batch; b++) {
@@ -108,18 +123,28 @@ public final class GreedyDecoder {
                     if (allDone || step == maxNewTokens - 1) {
                         break;
                     }
-                    for (int b = 0; b < batch; b++) {
-                        next[b] += 1;
+                    stepPositions.add_(new Scalar(1));
+                    boolean anyDone = false;
+                    for (boolean d : done) {
+                        anyDone |= d;
                     }
+                    // finished rows are fed the pad id, which only the host copy carries
                     long[] stepTokens = tokens;
+                    Tensor input = anyDone || chosen == null ? null : chosen;
                     Tensor previous = last;
-                    last = Ops.step(() -> languageModel.forward(languageModel.embed(Tensors.fromLongs(stepTokens, batch, 1)),
-                            Tensors.fromLongs(ones(batch), batch, 1), Tensors.fromLongs(next.clone(), batch, 1), cache));
+                    last = Ops.step(() -> languageModel.forward(
+                            languageModel.embed(input != null ? input : Tensors.fromLongs(stepTokens, batch, 1)), stepMask, stepPositions, cache));
                     previous.close();
                 }
             } finally {
                 last.close();
             }
+        } finally {
+            if (chosen != null) {
+                chosen.close();
+            }
+            stepMask.close();
+            stepPositions.close();
         }
         long[][] trimmed = new long[batch][];
         for (int b = 0; b < batch; b++) {
@@ -128,9 +153,4 @@ public final class GreedyDecoder {
         return trimmed;
     }
 
-    private static long[] ones(int n) {
-        long[] a = new long[n];
-        Arrays.fill(a, 1);
-        return a;
-    }
 }

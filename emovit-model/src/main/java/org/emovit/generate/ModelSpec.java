@@ -80,13 +80,18 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
 
     /** The tokenizers and image transform that go with a loaded model. */
     public InstructBlipProcessor processor(InstructBlip m) {
-        ModelSource s = source();
+        return InstructBlipProcessor.load(m.config(), source().llmTokenizerDirectory(), qformerVocabPath());
+    }
+
+    /** The Q-Former's vocab.txt: as given, else where each layout keeps it. */
+    public Path qformerVocabPath() {
         Path vocab = path(qformerVocab);
-        if (vocab == null) {
-            vocab = s.isHuggingFace() ? s.hfDirectory().resolve("qformer_tokenizer").resolve("vocab.txt")
-                    : s.lavisInstructBlip().resolveSibling("vocab.txt");
+        if (vocab != null) {
+            return vocab;
         }
-        return InstructBlipProcessor.load(m.config(), s.llmTokenizerDirectory(), vocab);
+        ModelSource s = source();
+        return s.isHuggingFace() ? s.hfDirectory().resolve("qformer_tokenizer").resolve("vocab.txt")
+                : s.lavisInstructBlip().resolveSibling("vocab.txt");
     }
 
     /** Model and processor together; close the result to free the model. */

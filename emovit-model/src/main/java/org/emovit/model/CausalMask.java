@@ -24,6 +24,9 @@ final class CausalMask {
             }
             cache.keyMask(full);
         }
+        if (t == 1 && visible == null) {
+            return Ops.keyMaskBias(full, dtype);   // one new position (a decoding step) sees every unpadded key: fewer ops
+        }
         long s = full.size(1);
         Tensor causal = visible == null
                 ? torch.tril(torch.ones(new long[] {t, s}, Tensors.options(ScalarType.Bool, device)), past)

@@ -146,6 +146,12 @@ public final class InstructBlip implements AutoCloseable {
         return torch.cross_entropy(shiftedLogits.reshape(-1, logits.size(2)), shiftedLabels.reshape(-1));
     }
 
+    /** Closes one of the resources early (a file none of the parameters points into any more). */
+    void release(AutoCloseable resource) throws Exception {
+        resources.remove(resource);
+        resource.close();
+    }
+
     @Override
     public void close() {
         for (AutoCloseable r : resources) {

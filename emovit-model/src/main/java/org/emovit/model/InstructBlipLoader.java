@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.logging.Logger;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -24,6 +25,10 @@ public final class InstructBlipLoader {
 
     private InstructBlipLoader() {}
 
+    /** The model keys each open file provides, for the load running on this thread. */
+    private static final ThreadLocal<java.util.Map<AutoCloseable, Set<String>>> KEYS_BY_SOURCE =
+            ThreadLocal.withInitial(java.util.IdentityHashMap::new);
+
     public static InstructBlip load(ModelSource source, ScalarType dtype, Device device) {
         return load(source, dtype, device, key -> false);
     }
@@ -37,6 +42,7 @@ public final class InstructBlipLoader {
     public static InstructBlip load(ModelSource source, ScalarType dtype, Device device, java.util.function.Predicate<String> ownCopies,
                                     java.util.function.Predicate<String> float32) {
         List<AutoCloseable> open = new ArrayList<>();
+        KEYS_BY_SOURCE.get().clear();
         try {
             StateDict weights = new StateDict(dtype, device);
             weights.ownCopies(ownCopies);
@@ -53,10 +59,14 @@ public final class InstructBlipLoader {
                 java.util.Set<String> tuned = new java.util.HashSet<>(overlay.keys());
                 weights.ownCopies(key -> ownCopies.test(key) || tuned.contains(key));
             }
-            return new InstructBlip(config, weights, open);
+            InstructBlip model = new InstructBlip(config, weights, open);
+            releaseUnreferenced(model, weights, open);
+            return model;
         } catch (RuntimeException e) {
             closeAll(open);
             throw e;
+        } finally {
+            KEYS_BY_SOURCE.remove();
         }
     }
 
@@ -203,7 +213,33 @@ public final class InstructBlipLoader {
         }
     }
 
+    /**
+     * After a converting load (another dtype or device than the file's), no parameter points into the files, yet
+     * their mappings would stay until the model is closed and show in RSS as gigabytes the model does not hold.
+     * Files none of whose tensors were taken in place are closed now; the garbage collector, asked once, then
+     * drops their mappings (a mapping is only released when its buffers are collected).
+     */
+    private static void releaseUnreferenced(InstructBlip model, StateDict weights, List<AutoCloseable> open) {
+        Set<String> inPlace = weights.aliased();
+        boolean released = false;
+        for (AutoCloseable resource : open) {
+            Set<String> keys = KEYS_BY_SOURCE.get().get(resource);
+            if (keys != null && keys.stream().noneMatch(inPlace::contains)) {
+                try {
+                    model.release(resource);
+                    released = true;
+                } catch (Exception e) {
+                    LOG.fine(() -> "could not close " + resource + " early: " + e);
+                }
+            }
+        }
+        if (released) {
+            System.gc();
+        }
+    }
+
     private static StateDict.Entry entry(TensorSource src, String key, String asKey) {
+        KEYS_BY_SOURCE.get().computeIfAbsent(src, s -> new java.util.HashSet<>()).add(asKey);
         RawTensor raw = src.get(key);
         String origin = key.equals(asKey) ? src.describe() : src.describe() + " [" + key + "]";
         return new StateDict.Entry(raw.shape(), origin, () -> Tensors.viewOf(src.get(key)));

@@ -4,7 +4,6 @@ import static org.emovit.model.Ops.attention;
 import static org.emovit.model.Ops.cat;
 import static org.emovit.model.Ops.linear;
 import static org.emovit.model.Ops.mergeHeads;
-import static org.emovit.model.Ops.slice;
 import static org.emovit.model.Ops.splitHeads;
 
 import java.util.ArrayList;
@@ -31,7 +30,17 @@ public final class LlamaDecoder implements LanguageModel {
     private final List<Layer> layers = new ArrayList<>();
     private final Tensor finalNorm;
     private final Tensor lmHead;
-    private final Tensor inverseFrequencies;
+    /**
+     * cos and sin of every rotary angle [rows, headDim], computed once in float32 and cast to the model's dtype
+     * (as HF computes them per call), so a step looks its positions up instead of running a dozen small ops. The
+     * sin table carries rotate-half's sign (-1 on the first half): {@code rotate_half(x) * sin} is then
+     * {@code roll(x, half) * signedSin}, bit for bit, since negation is exact.
+     */
+    private static final long[] LAST_DIM = {-1};
+    private static final ScalarTypeOptional NO_DTYPE = new ScalarTypeOptional();
+    private final Scalar rmsEps;
+    private final Tensor cosTable;
+    private final Tensor signedSinTable;
 
     public LlamaDecoder(LlamaConfig config, StateDict w) {
         this.config = config;
@@ -54,11 +63,23 @@ public final class LlamaDecoder implements LanguageModel {
         finalNorm = w.take("language_model.model.norm.weight", d);
         lmHead = config.tieWordEmbeddings() && !w.contains("language_model.lm_head.weight")
                 ? embedTokens : w.take("language_model.lm_head.weight", v, d);
-        float[] inv = new float[config.headDim() / 2];
+        rmsEps = new Scalar(config.rmsNormEps());
+        int half = config.headDim() / 2;
+        float[] inv = new float[half];
+        float[] sign = new float[2 * half];
         for (int i = 0; i < inv.length; i++) {
             inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));
+            sign[i] = -1;
+            sign[half + i] = 1;
         }
-        inverseFrequencies = Tensors.fromFloats(inv, inv.length).to(embedTokens.device(), ScalarType.Float);
+        org.bytedeco.pytorch.Device device = embedTokens.device();
+        // Room for positions well past the trained length (long answers, long conversations); past it is an error.
+        long rows = Math.max(4L * config.maxPositions(), 4096);
+        Tensor positions = torch.arange(new Scalar(rows), Tensors.options(ScalarType.Float, device)).unsqueeze(-1);
+        Tensor freqs = positions.mul(Tensors.fromFloats(inv, inv.length).to(device, ScalarType.Float));
+        Tensor angles = cat(-1, freqs, freqs);
+        cosTable = angles.cos().to(embedTokens.scalar_type());
+        signedSinTable = angles.sin().mul(Tensors.fromFloats(sign, sign.length).to(device, ScalarType.Float)).to(embedTokens.scalar_type());
     }
 
     public LlamaConfig config() {
@@ -148,25 +169,29 @@ public final class LlamaDecoder implements LanguageModel {
         return linear(mergeHeads(out), layer.oWeight, null);
     }
 
-    /** RMSNorm computed in float32 and cast back, as HF's LlamaRMSNorm. */
+    /**
+     * RMSNorm computed in float32 and cast back, as HF's LlamaRMSNorm. The casts are skipped when x is float32
+     * already (each op call costs microseconds, which is what a small model's decoding step is made of).
+     */
     private Tensor rmsNorm(Tensor x, Tensor weight) {
-        Tensor xf = x.to(ScalarType.Float);
-        Tensor variance = xf.square().mean(new long[] {-1}, true, new ScalarTypeOptional());
-        Tensor normed = xf.mul(variance.add(new Scalar(config.rmsNormEps())).rsqrt()).to(x.scalar_type());
-        return normed.mul(weight);
+        boolean float32 = x.scalar_type().intern() == ScalarType.Float;
+        Tensor xf = float32 ? x : x.to(ScalarType.Float);
+        Tensor variance = xf.square().mean(LAST_DIM, true, NO_DTYPE);
+        Tensor normed = xf.mul(variance.add_(rmsEps).rsqrt_());
+        return (float32 ? normed : normed.to(x.scalar_type())).mul(weight);
     }
 
-    /** cos and sin [B, 1, T, headDim] for the given positions, computed in float32 then cast, as HF does. */
+    /** cos and signed sin [B, 1, T, headDim] for the given positions (float32 values cast to dtype, as HF does). */
     private Tensor[] rotary(Tensor positionIds, ScalarType dtype) {
-        Tensor pos = positionIds.to(embedTokens.device(), ScalarType.Float).unsqueeze(-1);
-        Tensor freqs = pos.mul(inverseFrequencies);
-        Tensor emb = cat(-1, freqs, freqs).unsqueeze(1);
-        return new Tensor[] {emb.cos().to(dtype), emb.sin().to(dtype)};
+        Tensor ids = positionIds.to(embedTokens.device(), ScalarType.Long);
+        Tensor cos = torch.embedding(cosTable, ids).unsqueeze(1);
+        Tensor sin = torch.embedding(signedSinTable, ids).unsqueeze(1);
+        return dtype == cosTable.scalar_type() ? new Tensor[] {cos, sin} : new Tensor[] {cos.to(dtype), sin.to(dtype)};
     }
 
+    /** x * cos + rotate_half(x) * sin, with rotate_half's sign already in the sin table. */
     private static Tensor applyRotary(Tensor x, Tensor[] rotary) {
         long half = x.size(-1) / 2;
-        Tensor rotated = cat(-1, slice(x, -1, half, 2 * half).neg(), slice(x, -1, 0, half));
-        return x.mul(rotary[0]).add(rotated.mul(rotary[1]));
+        return x.mul(rotary[0]).add(x.roll(new long[] {half}, -1).mul(rotary[1]));
     }
 }

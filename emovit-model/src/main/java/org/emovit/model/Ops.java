@@ -37,12 +37,18 @@ public final class Ops {
     /** [B, T, H*d] -> [B, H, T, d]. */
     public static Tensor splitHeads(Tensor x, long heads) {
         long b = x.size(0), t = x.size(1), d = x.size(2) / heads;
+        if (t == 1) {
+            return x.view(b, heads, 1, d);   // a decoding step: the same layout without the transpose op
+        }
         return x.view(b, t, heads, d).transpose(1, 2);
     }
 
     /** [B, H, T, d] -> [B, T, H*d]. */
     public static Tensor mergeHeads(Tensor x) {
         long b = x.size(0), h = x.size(1), t = x.size(2), d = x.size(3);
+        if (t == 1) {
+            return x.reshape(b, 1, h * d);   // swapping a dimension of size 1 changes no element's order
+        }
         return x.transpose(1, 2).reshape(b, t, h * d);
     }
 

@@ -29,6 +29,7 @@ public final class StateDict {
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private final Set<String> taken = new LinkedHashSet<>();
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Set<String> aliased = new LinkedHashSet<>();
     private java.util.function.Predicate<String> ownCopy = key -> false;
     private java.util.function.Predicate<String> float32 = key -> false;
     private final ScalarType dtype;
@@ -119,12 +120,20 @@ public final class StateDict {
                     + Arrays.toString(e.shape()) + " but the model expects " + Arrays.toString(expectedShape));
         }
         taken.add(key);
-        Tensor t = e.reader().get().to(device, float32.test(key) ? ScalarType.Float : dtype);
+        Tensor read = e.reader().get();
+        Tensor t = read.to(device, float32.test(key) ? ScalarType.Float : dtype);
         if (ownCopy.test(key)) {
             t = t.clone();   // may alias a read-only mapping; a tensor that training updates needs its own memory
+        } else if (t.data_ptr().address() == read.data_ptr().address()) {
+            aliased.add(key);   // no conversion was needed: the parameter is the file's bytes in place
         }
         parameters.put(key, t);
         return t;
+    }
+
+    /** Keys of the tensors taken as the reader's memory itself (a mapped file's bytes), neither converted nor copied. */
+    public Set<String> aliased() {
+        return java.util.Collections.unmodifiableSet(aliased);
     }
 
     /** Tensors whose keys match get their own memory instead of aliasing the checkpoint (the ones training updates). */

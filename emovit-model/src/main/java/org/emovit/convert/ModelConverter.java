@@ -1,0 +1,121 @@
+package org.emovit.convert;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.generate.ModelSpec;
+import org.emovit.model.InstructBlip;
+import org.emovit.model.InstructBlipLoader;
+import org.emovit.model.ModelLoadException;
+import org.emovit.model.ModelSource;
+
+/**
+ * Turns any model a {@link ModelSpec} names (Hugging Face directory or LAVIS parts, with the overlay merged) into
+ * a Hugging Face directory that loads by mapping its tensors in place: every tensor under its HF name in the
+ * target dtype, {@code config.json}, {@code tokenizer.model} and {@code qformer_tokenizer/vocab.txt}.
+ *
+ * <p>The model is loaded exactly as the commands load it (so the checks on names and shapes are the same) and
+ * its parameters are written; the result appears under its final name only once complete.
+ */
+public final class ModelConverter {
+    /** Shards as Hugging Face's default {@code max_shard_size} ("5GB"). */
+    public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
+
+    private ModelConverter() {}
+
+    /** What was written. */
+    public record Result(List<Path> files, int tensors, long tensorBytes) {}
+
+    public static Result convert(ModelSpec spec, Path out, long maxShardBytes) {
+        Path target = out.toAbsolutePath().normalize();
+        requireEmptyOrAbsent(target);
+        ModelSource source = spec.source();
+        Path tokenizer = source.llmTokenizerDirectory().resolve("tokenizer.model");
+        Path vocab = spec.qformerVocabPath();
+        requireFile(tokenizer, "the LLM tokenizer");
+        requireFile(vocab, "the Q-Former vocabulary (--qformer-vocab)");
+        ScalarType dtype = spec.scalarType();
+        Path staging = target.resolveSibling("." + target.getFileName() + ".converting");
+        try {
+            deleteTree(staging);
+            Files.createDirectories(staging.resolve("qformer_tokenizer"));
+            Result result;
+            try (InstructBlip model = InstructBlipLoader.load(source, dtype, new Device("cpu"))) {
+                List<Path> files = new ArrayList<>(SafetensorsDirectoryWriter.write(staging, model.namedParameters(), maxShardBytes));
+                long bytes = 0;
+                for (Tensor t : model.namedParameters().values()) {
+                    bytes += t.numel() * t.element_size();
+                }
+                Path sourceConfig = source.isHuggingFace() ? source.hfDirectory().resolve("config.json") : source.config();
+                Path config = staging.resolve("config.json");
+                Files.write(config, ModelConfigJson.of(model.config(), sourceConfig, dtype == ScalarType.BFloat16 ? "bfloat16" : "float32"));
+                files.add(config);
+                result = new Result(files, model.namedParameters().size(), bytes);
+            }
+            Files.copy(tokenizer, staging.resolve("tokenizer.model"));
+            Files.copy(vocab, staging.resolve("qformer_tokenizer").resolve("vocab.txt"));
+            if (source.isHuggingFace() && Files.isRegularFile(source.hfDirectory().resolve("generation_config.json"))) {
+                Files.copy(source.hfDirectory().resolve("generation_config.json"), staging.resolve("generation_config.json"));
+            }
+            Files.deleteIfExists(target);   // an empty folder given as --out
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            List<Path> moved = new ArrayList<>();
+            for (Path p : result.files()) {
+                moved.add(target.resolve(staging.relativize(p)));
+            }
+            return new Result(moved, result.tensors(), result.tensorBytes());
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot write the converted model to " + target + ": " + e, e);
+        } finally {
+            try {
+                deleteTree(staging);
+            } catch (IOException ignored) {
+                // best effort: only our own staging folder
+            }
+        }
+    }
+
+    private static void requireEmptyOrAbsent(Path dir) {
+        if (!Files.exists(dir)) {
+            if (dir.getParent() == null || !Files.isDirectory(dir.getParent())) {
+                throw new ModelLoadException("--out " + dir + ": the folder " + dir.getParent() + " does not exist");
+            }
+            return;
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new ModelLoadException("--out " + dir + " is a file, not a folder");
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            if (s.findAny().isPresent()) {
+                throw new ModelLoadException("--out " + dir + " is not empty (a conversion writes a fresh folder)");
+            }
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read --out " + dir + ": " + e, e);
+        }
+    }
+
+    private static void requireFile(Path p, String what) {
+        if (!Files.isRegularFile(p)) {
+            throw new ModelLoadException(what + " not found: " + p);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

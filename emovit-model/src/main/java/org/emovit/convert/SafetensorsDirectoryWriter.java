@@ -1,0 +1,201 @@
+package org.emovit.convert;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.ModelLoadException;
+import org.emovit.weights.Safetensors;
+
+/**
+ * Writes named tensors as a Hugging Face safetensors directory: {@code model.safetensors}, or shards
+ * {@code model-0000i-of-0000N.safetensors} with {@code model.safetensors.index.json} when they exceed one shard.
+ *
+ * <p>Unlike {@link Safetensors#write}, which takes every tensor as one buffer, the data is streamed from the
+ * tensors' own memory one piece at a time (a 7B model is never copied whole), and the layout is chosen for
+ * mapping in place: the header is padded so the data starts 64-byte aligned, and tensors whose sizes are multiples of
+ * 64 bytes come first (every one of them then starts 64-byte aligned, as allocator memory would; the format
+ * allows no gaps between tensors). The order is fixed by names and sizes alone, so the same tensors give the
+ * same bytes.
+ */
+public final class SafetensorsDirectoryWriter {
+    static final int ALIGNMENT = 64;
+    /** Bytes written per call: below a ByteBuffer's 2 GiB limit whatever a tensor's size. */
+    private static final long PIECE = 1L << 28;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private SafetensorsDirectoryWriter() {}
+
+    /** One tensor to write: its name and a CPU tensor holding it in the dtype to store. */
+    private record Item(String name, Tensor tensor, String dtype, long bytes) {}
+
+    /**
+     * @param tensors       by name; each is written in its own dtype (float32 or bfloat16)
+     * @param maxShardBytes a shard's data size above which the next tensor starts a new shard
+     * @return the files written, in order
+     */
+    public static List<Path> write(Path dir, Map<String, Tensor> tensors, long maxShardBytes) {
+        List<Item> items = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            long bytes = t.numel() * t.element_size();
+            items.add(new Item(e.getKey(), t, dtypeName(e.getKey(), t.scalar_type()), bytes));
+        }
+        items.sort(Comparator.comparing((Item i) -> i.bytes % ALIGNMENT != 0).thenComparing(Item::name));
+
+        List<List<Item>> shards = new ArrayList<>();
+        List<Item> current = new ArrayList<>();
+        long size = 0;
+        for (Item i : items) {
+            if (!current.isEmpty() && size + i.bytes > maxShardBytes) {
+                shards.add(current);
+                current = new ArrayList<>();
+                size = 0;
+            }
+            current.add(i);
+            size += i.bytes;
+        }
+        shards.add(current);
+
+        List<Path> written = new ArrayList<>();
+        if (shards.size() == 1) {
+            written.add(writeShard(dir.resolve(Safetensors.SINGLE_FILE), shards.get(0)));
+            return written;
+        }
+        Map<String, String> weightMap = new TreeMap<>();
+        long total = 0;
+        for (int s = 0; s < shards.size(); s++) {
+            String name = String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
+            written.add(writeShard(dir.resolve(name), shards.get(s)));
+            for (Item i : shards.get(s)) {
+                weightMap.put(i.name, name);
+                total += i.bytes;
+            }
+        }
+        ObjectNode index = JSON.createObjectNode();
+        index.putObject("metadata").put("total_size", total);
+        ObjectNode map = index.putObject("weight_map");
+        weightMap.forEach(map::put);
+        Path indexFile = dir.resolve(Safetensors.INDEX_FILE);
+        try {
+            writeAtomically(indexFile, List.of(ByteBuffer.wrap(JSON.writeValueAsBytes(index))));
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot write " + indexFile + ": " + e, e);
+        }
+        written.add(indexFile);
+        return written;
+    }
+
+    private static Path writeShard(Path file, List<Item> items) {
+        ObjectNode header = JSON.createObjectNode();
+        header.putObject("__metadata__").put("format", "pt");
+        long offset = 0;
+        for (Item i : items) {
+            ObjectNode entry = header.putObject(i.name);
+            entry.put("dtype", i.dtype);
+            ArrayNode shape = entry.putArray("shape");
+            for (int d = 0; d < i.tensor.dim(); d++) {
+                shape.add(i.tensor.size(d));
+            }
+            entry.putArray("data_offsets").add(offset).add(offset + i.bytes);
+            offset += i.bytes;
+        }
+        byte[] json;
+        try {
+            json = new ObjectMapper().writeValueAsBytes(header);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot encode the safetensors header of " + file + ": " + e, e);
+        }
+        long headerBytes = (8 + json.length + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT - 8;   // spaces pad JSON, as the reference writer does
+        ByteBuffer head = ByteBuffer.allocate((int) (8 + headerBytes)).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(headerBytes).put(json);
+        while (head.hasRemaining()) {
+            head.put((byte) ' ');
+        }
+        head.flip();
+        List<ByteBuffer> pieces = new ArrayList<>();
+        pieces.add(head);
+        try {
+            writeAtomically(file, pieces, items);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot write " + file + ": " + e, e);
+        }
+        return file;
+    }
+
+    private static void writeAtomically(Path file, List<ByteBuffer> head) throws IOException {
+        writeAtomically(file, head, List.of());
+    }
+
+    /** The header buffers, then each tensor's bytes, into a temporary file renamed over {@code file} at the end. */
+    private static void writeAtomically(Path file, List<ByteBuffer> head, List<Item> items) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".part");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                for (ByteBuffer b : head) {
+                    writeFully(ch, b);
+                }
+                for (Item i : items) {
+                    writeTensor(ch, i);
+                }
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The tensor's bytes straight from its memory, in pieces (a flat view narrowed; no copy unless strided). */
+    private static void writeTensor(FileChannel ch, Item i) throws IOException {
+        Tensor flat = i.tensor.to(new Device("cpu"), i.tensor.scalar_type()).contiguous().reshape(-1);
+        long n = flat.numel();
+        long elem = flat.element_size();
+        long perPiece = PIECE / elem;
+        for (long at = 0; at < n; at += perPiece) {
+            long len = Math.min(perPiece, n - at);
+            Tensor piece = flat.narrow(0, at, len);
+            ByteBuffer b = new BytePointer(piece.data_ptr()).capacity(len * elem).asByteBuffer();
+            writeFully(ch, b);
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    private static String dtypeName(String key, ScalarType t) {
+        return switch (t.intern()) {
+            case Float -> "F32";
+            case BFloat16 -> "BF16";
+            case Half -> "F16";
+            case Long -> "I64";
+            default -> throw new ModelLoadException("tensor '" + key + "' has dtype " + t + ", which the converter does not write");
+        };
+    }
+}
