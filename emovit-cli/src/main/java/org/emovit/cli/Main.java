@@ -12,14 +12,7 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     static {
-        // JavaCPP caps native memory at a multiple of -Xmx by default; a 7B model lives almost entirely in
-        // native memory, so the cap would stop it. Memory is freed deterministically (scopes), not by the GC.
-        if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null) {
-            System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
-        }
-        if (System.getProperty("org.bytedeco.javacpp.maxBytes") == null) {
-            System.setProperty("org.bytedeco.javacpp.maxBytes", "0");
-        }
+        org.emovit.model.NativeMemory.configure();
     }
 
     public static void main(String[] args) {

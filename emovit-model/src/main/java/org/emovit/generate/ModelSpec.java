@@ -29,6 +29,10 @@ import org.emovit.model.ModelSource;
 public record ModelSpec(String model, String vit, String qformer, String llm, String preset, String config,
                         String qformerVocab, String overlay, String dtype, String device) implements Serializable {
 
+    static {
+        org.emovit.model.NativeMemory.configure();   // before libtorch is touched (a server or Spark executor may start here)
+    }
+
     /** The embedded tiny model in float32 on the CPU. */
     public static ModelSpec embedded() {
         return new ModelSpec(null, null, null, null, "vicuna7b", null, null, null, "f32", "cpu");

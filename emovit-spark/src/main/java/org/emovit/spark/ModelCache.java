@@ -6,6 +6,7 @@ import java.util.Map;
 import org.emovit.generate.Blip2Captioner;
 import org.emovit.generate.EmoVit;
 import org.emovit.generate.ModelSpec;
+import org.emovit.model.NativeMemory;
 
 /**
  * The models of this JVM: each is loaded the first time a task asks for it and then kept for every later task
@@ -21,14 +22,7 @@ final class ModelCache {
     private static final Map<Object, AutoCloseable> MODELS = new HashMap<>();
 
     static {
-        // As in the emovit command: JavaCPP caps native memory at a multiple of -Xmx by default, but a model lives
-        // in native memory and is freed deterministically (scopes), not by the GC; executors never run that main.
-        if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null) {
-            System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
-        }
-        if (System.getProperty("org.bytedeco.javacpp.maxBytes") == null) {
-            System.setProperty("org.bytedeco.javacpp.maxBytes", "0");
-        }
+        NativeMemory.configure();   // executors never run the emovit command's main
     }
 
     private ModelCache() {}
