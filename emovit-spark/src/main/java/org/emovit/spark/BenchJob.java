@@ -74,11 +74,11 @@ public final class BenchJob implements Callable<Integer> {
             double sessionSeconds = (System.nanoTime() - t1) / 1e9;
             // the same warm-up for Spark: its first job compiles query code and loads this JVM's model
             long tw = System.nanoTime();
-            SparkMain.run("classify", "--input", warm.toString(), "--output", work.resolve("warm.parquet").toString(), "--overwrite");
+            classify("--input", warm.toString(), "--output", work.resolve("warm.parquet").toString(), "--overwrite");
             double warmSeconds = (System.nanoTime() - tw) / 1e9;
             long c2 = os.getProcessCpuTime();
             long t2 = System.nanoTime();
-            int sparkCode = SparkMain.run("classify", "--input", imagesDir.toString(), "--output",
+            int sparkCode = classify("--input", imagesDir.toString(), "--output",
                     work.resolve("spark-classify.parquet").toString(), "--overwrite", "--batch-size", batch);
             double sparkSeconds = (System.nanoTime() - t2) / 1e9;
             double sparkCpu = (os.getProcessCpuTime() - c2) / 1e9;
@@ -141,5 +141,10 @@ public final class BenchJob implements Callable<Integer> {
             System.setErr(err);
             System.setOut(stdout);
         }
+    }
+
+    /** The classify job on the running session, as `emovit spark classify ARGS` would run it. */
+    private static int classify(String... args) {
+        return new picocli.CommandLine(new ClassifyJob()).execute(args);
     }
 }
