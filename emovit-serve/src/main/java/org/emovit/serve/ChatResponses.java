@@ -33,33 +33,36 @@ final class ChatResponses {
 
     /** A chunk with a piece of the answer (the first also says who speaks). */
     String content(String delta) {
-        ObjectNode root = head("chat.completion.chunk");
-        ObjectNode choice = root.putArray("choices").addObject();
-        choice.put("index", 0);
-        ObjectNode d = choice.putObject("delta");
-        if (!roleSent) {
-            roleSent = true;
-            d.put("role", "assistant");
-        }
-        d.put("content", delta);
-        choice.putNull("logprobs");
-        choice.putNull("finish_reason");
-        return root.toString();
+        Chunk c = chunk();
+        c.delta().put("content", delta);
+        c.choice().putNull("finish_reason");
+        return c.root().toString();
     }
 
     String finish(String reason) {
+        Chunk c = chunk();
+        if (c.first()) {
+            c.delta().put("content", "");
+        }
+        c.choice().put("finish_reason", finishReason(reason));
+        return c.root().toString();
+    }
+
+    /** A streamed chunk's frame: one choice whose delta names the speaker in the stream's first chunk only. */
+    private record Chunk(ObjectNode root, ObjectNode choice, ObjectNode delta, boolean first) {}
+
+    private Chunk chunk() {
         ObjectNode root = head("chat.completion.chunk");
         ObjectNode choice = root.putArray("choices").addObject();
         choice.put("index", 0);
-        ObjectNode d = choice.putObject("delta");
-        if (!roleSent) {
+        ObjectNode delta = choice.putObject("delta");
+        boolean first = !roleSent;
+        if (first) {
             roleSent = true;
-            d.put("role", "assistant");
-            d.put("content", "");
+            delta.put("role", "assistant");
         }
         choice.putNull("logprobs");
-        choice.put("finish_reason", finishReason(reason));
-        return root.toString();
+        return new Chunk(root, choice, delta, first);
     }
 
     String usageChunk(Generation g) {
