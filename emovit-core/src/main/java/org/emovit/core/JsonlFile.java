@@ -122,7 +122,15 @@ public final class JsonlFile implements Closeable {
                 problems.add(path + ":" + lineNo + ": unterminated last line (" + truncated + " bytes) ignored");
                 break;
             }
-            String line = new String(bytes, start, end - start, StandardCharsets.UTF_8);
+            String line;
+            try {
+                line = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes, start, end - start)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                // decoding would replace the bad bytes silently and hand on a record that is not what was written
+                problems.add(path + ":" + lineNo + ": not UTF-8 text (at byte " + start + " of the file)");
+                start = end + 1;
+                continue;
+            }
             if (!line.isBlank()) {
                 try {
                     JsonNode n = JSON.readTree(line);

@@ -52,9 +52,11 @@ class JsonlFileTest {
         }
         assertThat(Files.readString(file)).isEqualTo("{\"image\":\"a\",\"emotion\":\"awe\"}\n{\"image\":\"b\",\"error\":\"not an image\"}\n");
         Files.writeString(file, Files.readString(file) + "garbage\n[1]\n", StandardCharsets.UTF_8);
+        Files.write(file, new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, '"', '}', '\n'}, java.nio.file.StandardOpenOption.APPEND);
         JsonlFile.Contents<JsonNode> c = JsonlFile.read(file);
         assertThat(c.records()).hasSize(2);
-        assertThat(c.problems()).hasSize(2).allMatch(p -> p.startsWith(file + ":"));
+        assertThat(c.problems()).hasSize(3).allMatch(p -> p.startsWith(file + ":"));
+        assertThat(c.problems().get(2)).contains(":5: not UTF-8 text");
     }
 
     @Test
