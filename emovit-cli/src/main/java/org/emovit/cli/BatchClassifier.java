@@ -54,7 +54,7 @@ final class BatchClassifier {
                     images.add(ImageDecoder.decode(item.image()));
                     readable.add(item);
                 } catch (RuntimeException | OutOfMemoryError e) {
-                    sink.accept(new Outcome(item, null, null, message(e)));
+                    sink.accept(new Outcome(item, null, null, ErrorMessages.of(e)));
                     step(progress, true);
                 }
             }
@@ -80,7 +80,7 @@ final class BatchClassifier {
                 }
                 return;
             }
-            sink.accept(new Outcome(items.get(0), null, null, "classification failed: " + message(e)));
+            sink.accept(new Outcome(items.get(0), null, null, "classification failed: " + ErrorMessages.of(e)));
             step(progress, true);
             return;
         }
@@ -94,13 +94,5 @@ final class BatchClassifier {
         if (progress != null) {
             progress.step(failed);
         }
-    }
-
-    static String message(Throwable e) {
-        if (e instanceof OutOfMemoryError) {
-            return "out of Java heap memory (" + e.getMessage() + "); give the JVM more with EMOVIT_JAVA_OPTS=-Xmx...";
-        }
-        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        return m.lines().findFirst().orElse(m);
     }
 }

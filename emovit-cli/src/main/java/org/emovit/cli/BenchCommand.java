@@ -18,6 +18,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.generate.CandidateScorer;
+import org.emovit.generate.ModelSpec;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
 import org.emovit.model.PrefillInputs;
@@ -82,10 +83,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        ModelOptions parse = new ModelOptions();
-        parse.dtype = dtype;
-        ScalarType type = parse.scalarType();
-        Device dev = new org.emovit.generate.ModelSpec(null, null, null, null, null, null, null, null, "f32", device).torchDevice();
+        ScalarType type = ModelSpec.scalarType(dtype);
+        Device dev = ModelSpec.torchDevice(device);
         if (threads > 0) {
             torch.set_num_threads(threads);
         }

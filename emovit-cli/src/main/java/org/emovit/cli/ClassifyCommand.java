@@ -59,10 +59,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         if (options.model.isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
-        ResultsFile file = null;
-        if (output != null) {
-            file = ResultsFile.open(output, "image", options.provenance(), fresh);
-        }
+        ResultsFile file = output == null ? null : ResultsFile.open(output, "image", options.provenance(), fresh);
         Set<String> done = file != null ? file.done() : Set.of();
         List<BatchClassifier.Item> todo = new ArrayList<>();
         for (Path p : images) {
@@ -76,9 +73,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         boolean table = output == null && System.console() != null;
         int[] failures = {0};
         List<String[]> rows = new ArrayList<>();
-        ResultsFile results = file;
-        try (NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model.spec().open();
-             ResultsFile closing = file;
+        try (file; NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model.spec().open();
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
             options.classifier(emovit).run(todo, outcome -> {
                 if (outcome.error() != null) {
@@ -86,8 +81,8 @@ public final class ClassifyCommand implements Callable<Integer> {
                 }
                 ObjectNode line = jsonLine(outcome);
                 try {
-                    if (results != null) {
-                        results.append(line);
+                    if (file != null) {
+                        file.append(line);
                     } else if (!table) {
                         out.println(JSON.writeValueAsString(line));
                         out.flush();

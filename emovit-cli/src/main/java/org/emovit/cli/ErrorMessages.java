@@ -6,15 +6,31 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import picocli.CommandLine;
 
 /**
  * The one line a failed command prints. Java's file errors carry only a path as their message
  * ("/data/out.jsonl"), and some errors none at all; this says what went wrong with which file.
  */
-final class ErrorMessages {
+public final class ErrorMessages {
     private ErrorMessages() {}
 
-    static String of(Throwable e) {
+    /**
+     * Makes a command line report a failed command as one line, "PREFIX: what went wrong" (the stack trace too
+     * with EMOVIT_DEBUG), with exit code 1.
+     */
+    public static CommandLine reportingTo(CommandLine cli, String prefix) {
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println(prefix + ": " + of(e));
+            if (System.getenv("EMOVIT_DEBUG") != null) {
+                e.printStackTrace(commandLine.getErr());
+            }
+            return 1;
+        });
+        return cli;
+    }
+
+    public static String of(Throwable e) {
         Throwable t = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof FileSystemException f && (t == c || t.getMessage() == null || t.getMessage().equals(f.getFile()))) {

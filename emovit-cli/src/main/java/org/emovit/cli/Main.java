@@ -39,14 +39,6 @@ public final class Main {
 
     /** The command line with emovit's error reporting: one line naming the problem (a stack trace with EMOVIT_DEBUG). */
     static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new Main());
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("emovit: " + ErrorMessages.of(e));
-            if (System.getenv("EMOVIT_DEBUG") != null) {
-                e.printStackTrace(commandLine.getErr());
-            }
-            return 1;
-        });
-        return cli;
+        return ErrorMessages.reportingTo(new CommandLine(new Main()), "emovit");
     }
 }

@@ -58,6 +58,11 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
     }
 
     public ScalarType scalarType() {
+        return scalarType(dtype);
+    }
+
+    /** {@code --dtype}: f32 (also when null) or bf16. */
+    public static ScalarType scalarType(String dtype) {
         String d = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
         return switch (d) {
             case "f32", "fp32", "float32" -> ScalarType.Float;
@@ -67,6 +72,11 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
     }
 
     public Device torchDevice() {
+        return torchDevice(device);
+    }
+
+    /** {@code --device}: cpu (also when null), cuda or cuda:N, refused when CUDA is not there. */
+    public static Device torchDevice(String device) {
         String d = (device == null ? "cpu" : device).toLowerCase(Locale.ROOT);
         if (!d.equals("cpu") && !d.startsWith("cuda")) {
             throw new IllegalArgumentException("--device must be cpu or cuda[:N], not '" + device + "'");

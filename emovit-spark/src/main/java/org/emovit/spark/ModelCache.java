@@ -6,7 +6,6 @@ import java.util.Map;
 import org.emovit.generate.Blip2Captioner;
 import org.emovit.generate.EmoVit;
 import org.emovit.generate.ModelSpec;
-import org.emovit.model.NativeMemory;
 
 /**
  * The models of this JVM: each is loaded the first time a task asks for it and then kept for every later task
@@ -20,10 +19,6 @@ final class ModelCache {
     record Blip2Key(String dir, ModelSpec spec, Decoding decoding) {}
 
     private static final Map<Object, AutoCloseable> MODELS = new HashMap<>();
-
-    static {
-        NativeMemory.configure();   // executors never run the emovit command's main
-    }
 
     private ModelCache() {}
 

@@ -1,5 +1,6 @@
 package org.emovit.spark;
 
+import org.emovit.cli.ErrorMessages;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -19,18 +20,8 @@ public final class SparkMain {
 
     /** Runs the command line and returns the exit code (tests call this instead of main). */
     public static int run(String... args) {
-        CommandLine cli = new CommandLine(new SparkMain());
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            // Spark wraps a task's exception in a SparkException whose first line names the task and the cause;
-            // the rest is a stack trace that helps only when debugging.
-            String message = e.getMessage() == null ? e.toString() : e.getMessage();
-            commandLine.getErr().println("emovit spark: " + (System.getenv("EMOVIT_DEBUG") != null ? message
-                    : message.lines().findFirst().orElse("")));
-            if (System.getenv("EMOVIT_DEBUG") != null) {
-                e.printStackTrace(commandLine.getErr());
-            }
-            return 1;
-        });
+        // Spark wraps a task's exception in a SparkException whose first line names the task and the cause.
+        CommandLine cli = ErrorMessages.reportingTo(new CommandLine(new SparkMain()), "emovit spark");
         return cli.execute(args);
     }
 }
