@@ -7,8 +7,8 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import org.emovit.core.AtomicFiles;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -45,7 +45,7 @@ public final class TorchCheckpointWriter {
                 }
                 stored(zip, archive + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.moveIntoPlace(tmp, file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write PyTorch checkpoint " + file + ": " + e.getMessage(), e);
         }
