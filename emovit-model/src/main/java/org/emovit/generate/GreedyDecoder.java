@@ -98,36 +98,29 @@ public final class GreedyDecoder {
                             chosen = null;   // drawn on the host: the next step is fed from the host copy
                         }
                     }
-                    boolean allDone = true;
                     for (int b = 0; b < batch; b++) {
                         if (done[b]) {
                             tokens[b] = padId;
                         }
                         out[b][step] = tokens[b];
                         done[b] |= tokens[b] == eosId;
-                        allDone &= done[b];
                     }
                     produced = step + 1;
                     if (listener != null) {
                         listener.onStep(step, tokens.clone());
                         for (int b = 0; b < batch; b++) {
-                            if (!done[b] && listener.isFinished(b)) {
-                                done[b] = true;
-                            }
+                            done[b] = done[b] || listener.isFinished(b);   // asked of unfinished rows only
                         }
-                        allDone = true;
-                        for (boolean d : done) {
-                            allDone &= d;
-                        }
+                    }
+                    boolean allDone = true, anyDone = false;
+                    for (boolean d : done) {
+                        allDone &= d;
+                        anyDone |= d;
                     }
                     if (allDone || step == maxNewTokens - 1) {
                         break;
                     }
                     stepPositions.add_(new Scalar(1));
-                    boolean anyDone = false;
-                    for (boolean d : done) {
-                        anyDone |= d;
-                    }
                     // finished rows are fed the pad id, which only the host copy carries
                     long[] stepTokens = tokens;
                     Tensor input = anyDone || chosen == null ? null : chosen;
