@@ -1,24 +1,24 @@
 package org.emovit.cli;
-import org.emovit.generate.EmbeddedModel;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.emovit.core.Prompts;
+import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.InstructBlipProcessor;
-import org.emovit.core.Prompts;
 import org.emovit.image.ImageDecoder;
 import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** Asks the model about one image and streams its answer (greedy decoding). */
 @Command(name = "ask", mixinStandardHelpOptions = true,

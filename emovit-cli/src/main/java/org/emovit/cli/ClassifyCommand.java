@@ -1,5 +1,4 @@
 package org.emovit.cli;
-import org.emovit.generate.EmbeddedModel;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,13 +15,14 @@ import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.core.ProgressBar;
 import org.emovit.core.ResultsFile;
+import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.EmoVit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** Which emotion each image evokes, with a probability for each of the 8. */
 @Command(name = "classify", mixinStandardHelpOptions = true,

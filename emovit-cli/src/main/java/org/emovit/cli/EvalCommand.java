@@ -1,5 +1,4 @@
 package org.emovit.cli;
-import org.emovit.generate.EmbeddedModel;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -12,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.emovit.core.ProgressBar;
 import org.emovit.eval.ConfusionMatrixPlot;
 import org.emovit.eval.Datasets;
 import org.emovit.eval.LabelledDataset;
@@ -19,13 +19,13 @@ import org.emovit.eval.LabelledImage;
 import org.emovit.eval.Metrics;
 import org.emovit.eval.Prediction;
 import org.emovit.eval.PredictionsFile;
-import org.emovit.core.ProgressBar;
+import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.EmoVit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** Accuracy of the model on a labelled set, with the predictions, metrics and confusion matrix on disk. */
 @Command(name = "eval", mixinStandardHelpOptions = true,

@@ -1,5 +1,4 @@
 package org.emovit.cli;
-import org.emovit.generate.EmbeddedModel;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -9,20 +8,21 @@ import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.GreedyDecoder;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipLoader;
-import org.emovit.train.Trainer;
 import org.emovit.model.Ops;
 import org.emovit.model.Tensors;
+import org.emovit.train.Trainer;
 import org.emovit.weights.RawTensor;
 import org.emovit.weights.Safetensors;
 import org.emovit.weights.TensorSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** Runs the model on tensors saved from Python and writes its outputs, to check a checkpoint numerically. */
 @Command(name = "forward", mixinStandardHelpOptions = true,

@@ -1,9 +1,9 @@
 package org.emovit.cli;
-import org.emovit.generate.EmbeddedModel;
 
 import java.nio.file.Path;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.InstructBlipProcessor;
 import org.emovit.generate.ModelSpec;
 import org.emovit.model.InstructBlip;

@@ -1,5 +1,4 @@
 package org.emovit.cli;
-import org.emovit.generate.EmbeddedModel;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -9,6 +8,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.emovit.core.ProgressBar;
+import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.InstructBlipProcessor;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipLoader;
@@ -23,9 +23,9 @@ import org.emovit.train.Trainer;
 import org.emovit.train.TrainingPlot;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** EmoVIT's visual instruction tuning. */
 @Command(name = "train", mixinStandardHelpOptions = true,

@@ -1,5 +1,4 @@
 package org.emovit.cli;
-import org.emovit.generate.EmbeddedModel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -15,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.emovit.core.Emotion;
+import org.emovit.generate.EmbeddedModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,15 +1,15 @@
 package org.emovit.data;
-import org.emovit.core.Prompts;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.emovit.data.assemble.Assembler;
-import org.emovit.core.InstructionRecord;
-import org.emovit.data.assemble.QaParser;
-import org.emovit.core.Turn;
-import org.emovit.data.llm.InstructionKind;
 import org.emovit.core.Emotion;
+import org.emovit.core.InstructionRecord;
+import org.emovit.core.Prompts;
+import org.emovit.core.Turn;
+import org.emovit.data.assemble.Assembler;
+import org.emovit.data.assemble.QaParser;
+import org.emovit.data.llm.InstructionKind;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,5 +1,4 @@
 package org.emovit.eval;
-import org.emovit.core.Emotion;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -15,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import javax.imageio.ImageIO;
+import org.emovit.core.Emotion;
 
 /** The confusion matrix as a picture: counts in cells, shaded by the share of the gold row. */
 public final class ConfusionMatrixPlot {

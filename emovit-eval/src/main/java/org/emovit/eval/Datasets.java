@@ -1,5 +1,4 @@
 package org.emovit.eval;
-import org.emovit.core.Emotion;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.emovit.core.Emotion;
 
 /** Readers for the labelled sets emotion models are evaluated on. */
 public final class Datasets {

@@ -1,7 +1,7 @@
 package org.emovit.eval;
-import org.emovit.core.Emotion;
 
 import java.nio.file.Path;
+import org.emovit.core.Emotion;
 
 /** One labelled image: its id, file, the dataset's class name and that class as one of the 8 (null when unmapped). */
 public record LabelledImage(String id, Path image, String goldLabel, Emotion gold) {}

@@ -1,5 +1,4 @@
 package org.emovit.eval;
-import org.emovit.core.Emotion;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -11,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import org.emovit.core.Emotion;
 
 /**
  * Classification metrics over the 8 emotions: accuracy, per-class precision / recall / F1 / support, macro-F1

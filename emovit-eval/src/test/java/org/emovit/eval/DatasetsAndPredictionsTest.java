@@ -1,11 +1,11 @@
 package org.emovit.eval;
-import org.emovit.core.Emotion;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.emovit.core.Emotion;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

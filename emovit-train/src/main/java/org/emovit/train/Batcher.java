@@ -1,12 +1,12 @@
 package org.emovit.train;
-import org.emovit.core.Prompts;
-import org.emovit.model.InstructBlipInputs;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
+import org.emovit.core.Prompts;
 import org.emovit.model.InstructBlipConfig;
+import org.emovit.model.InstructBlipInputs;
 import org.emovit.model.Tensors;
 import org.emovit.text.QFormerTokenizer;
 import org.emovit.text.VicunaTokenizer;

@@ -1,8 +1,4 @@
 package org.emovit.data.assemble;
-import org.emovit.data.DataFiles;
-import org.emovit.core.Turn;
-import org.emovit.core.InstructionRecord;
-import org.emovit.core.Prompts;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +6,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.emovit.core.Emotion;
+import org.emovit.core.InstructionRecord;
+import org.emovit.core.JsonlFile;
+import org.emovit.core.ProgressBar;
+import org.emovit.core.Prompts;
+import org.emovit.core.Turn;
+import org.emovit.data.DataFiles;
 import org.emovit.data.DataIssue;
 import org.emovit.data.EmoSet;
 import org.emovit.data.Progress;
@@ -19,10 +22,7 @@ import org.emovit.data.PythonRandom;
 import org.emovit.data.Selection;
 import org.emovit.data.SplitEntry;
 import org.emovit.data.SplitList;
-import org.emovit.core.JsonlFile;
 import org.emovit.data.llm.InstructionKind;
-import org.emovit.core.Emotion;
-import org.emovit.core.ProgressBar;
 
 import java.io.IOException;
 import java.io.PrintStream;
