@@ -8,6 +8,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -30,6 +31,8 @@ public final class EmoVitServer implements AutoCloseable {
     private static final Set<String> ROUTES = Set.of("/", "/v1/chat/completions", "/v1/emotions", "/v1/models", "/health",
             "/ready", "/metrics");
     private static final String STARTED = "emovit.started";
+    /** The largest refused body still read to its end so that the 413 reaches the client (see discardBody). */
+    private static final long DRAIN_LIMIT = 64L << 20;
 
     private final EmoVit emoVit;
     private final ServerSettings settings;
@@ -128,6 +131,7 @@ public final class EmoVitServer implements AutoCloseable {
         }
         long length = ctx.contentLength();
         if (length > settings.maxBodyBytes()) {
+            discardBody(ctx, length);
             throw ApiException.tooLarge(settings.maxBodyBytes());
         }
         if (settings.apiKey() != null && ctx.path().startsWith("/v1/")) {
@@ -139,6 +143,22 @@ public final class EmoVitServer implements AutoCloseable {
             if (!MessageDigest.isEqual(auth.strip().getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8))) {
                 throw ApiException.unauthorized("incorrect API key");
             }
+        }
+    }
+
+    /**
+     * Reads and drops a refused body that is not huge before answering 413. Answering first and closing the
+     * connection with the body unread makes the kernel reset it, and the client, still sending, may then lose the
+     * 413 itself (a lingering close, as nginx does). Bodies over {@link #DRAIN_LIMIT} are cut off instead.
+     */
+    private static void discardBody(Context ctx, long length) {
+        if (length > DRAIN_LIMIT) {
+            return;
+        }
+        try (InputStream in = ctx.req().getInputStream()) {
+            in.transferTo(OutputStream.nullOutputStream());
+        } catch (IOException e) {
+            // The client went away: nothing left to protect.
         }
     }
 
