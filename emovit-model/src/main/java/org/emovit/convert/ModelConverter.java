@@ -22,8 +22,9 @@ import org.emovit.model.ModelSource;
  * a Hugging Face directory that loads by mapping its tensors in place: every tensor under its HF name in the
  * target dtype, {@code config.json}, {@code tokenizer.model} and {@code qformer_tokenizer/vocab.txt}.
  *
- * <p>The model is loaded exactly as the commands load it (so the checks on names and shapes are the same) and
- * its parameters are written; the result appears under its final name only once complete.
+ * <p>The model is loaded as the commands load it (so the checks on names and shapes are the same), but with each
+ * tensor as stored, and its parameters are written converted to the target dtype; the result appears under its
+ * final name only once complete.
  */
 public final class ModelConverter {
     /** Shards as Hugging Face's default {@code max_shard_size} ("5GB"). */
@@ -48,11 +49,13 @@ public final class ModelConverter {
             deleteTree(staging);
             Files.createDirectories(staging.resolve("qformer_tokenizer"));
             Result result;
-            try (InstructBlip model = InstructBlipLoader.load(source, dtype, new Device("cpu"))) {
-                List<Path> files = new ArrayList<>(SafetensorsDirectoryWriter.write(staging, model.namedParameters(), maxShardBytes));
+            // Loaded as stored (mapped in place where the files allow) and converted by the writer a piece at a time:
+            // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
+            try (InstructBlip model = InstructBlipLoader.load(source, null, new Device("cpu"))) {
+                List<Path> files = new ArrayList<>(SafetensorsDirectoryWriter.write(staging, model.namedParameters(), dtype, maxShardBytes));
                 long bytes = 0;
                 for (Tensor t : model.namedParameters().values()) {
-                    bytes += t.numel() * t.element_size();
+                    bytes += t.numel() * (t.is_floating_point() ? (dtype == ScalarType.BFloat16 ? 2 : 4) : t.element_size());
                 }
                 Path sourceConfig = source.isHuggingFace() ? source.hfDirectory().resolve("config.json") : source.config();
                 Path config = staging.resolve("config.json");

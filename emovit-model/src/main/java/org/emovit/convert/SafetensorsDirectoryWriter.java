@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -29,7 +30,8 @@ import org.emovit.weights.Safetensors;
  * {@code model-0000i-of-0000N.safetensors} with {@code model.safetensors.index.json} when they exceed one shard.
  *
  * <p>Unlike {@link Safetensors#write}, which takes every tensor as one buffer, the data is streamed from the
- * tensors' own memory one piece at a time (a 7B model is never copied whole), and the layout is chosen for
+ * tensors' own memory one piece at a time, converted piece by piece when the stored dtype differs (a 7B model is
+ * never copied whole), and the layout is chosen for
  * mapping in place: the header is padded so the data starts 64-byte aligned, and tensors whose sizes are multiples of
  * 64 bytes come first (every one of them then starts 64-byte aligned, as allocator memory would; the format
  * allows no gaps between tensors). The order is fixed by names and sizes alone, so the same tensors give the
@@ -43,20 +45,24 @@ public final class SafetensorsDirectoryWriter {
 
     private SafetensorsDirectoryWriter() {}
 
-    /** One tensor to write: its name and a CPU tensor holding it in the dtype to store. */
-    private record Item(String name, Tensor tensor, String dtype, long bytes) {}
+    /** One tensor to write: its name, the tensor as it is, and the dtype (and its size) to store it in. */
+    private record Item(String name, Tensor tensor, ScalarType type, String dtype, long bytes) {}
 
     /**
-     * @param tensors       by name; each is written in its own dtype (float32 or bfloat16)
+     * @param tensors       by name, each in any dtype and on any device
+     * @param dtype         the dtype floating-point tensors are stored in (converted a piece at a time, so the model
+     *                      is never held twice), or null to store each in its own; other tensors keep theirs
      * @param maxShardBytes a shard's data size above which the next tensor starts a new shard
      * @return the files written, in order
      */
-    public static List<Path> write(Path dir, Map<String, Tensor> tensors, long maxShardBytes) {
+    public static List<Path> write(Path dir, Map<String, Tensor> tensors, ScalarType dtype, long maxShardBytes) {
         List<Item> items = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
-            long bytes = t.numel() * t.element_size();
-            items.add(new Item(e.getKey(), t, dtypeName(e.getKey(), t.scalar_type()), bytes));
+            ScalarType own = t.scalar_type().intern();
+            ScalarType type = dtype != null && t.is_floating_point() ? dtype.intern() : own;
+            long bytes = t.numel() * elementBytes(e.getKey(), type);
+            items.add(new Item(e.getKey(), t, type, dtypeName(e.getKey(), type), bytes));
         }
         items.sort(Comparator.comparing((Item i) -> i.bytes % ALIGNMENT != 0).thenComparing(Item::name));
 
@@ -164,17 +170,24 @@ public final class SafetensorsDirectoryWriter {
         }
     }
 
-    /** The tensor's bytes straight from its memory, in pieces (a flat view narrowed; no copy unless strided). */
+    /**
+     * The tensor's bytes in pieces of a flat view: straight from its memory when it is on the CPU in the stored
+     * dtype (no copy unless strided), else each piece converted on its own and freed once written.
+     */
     private static void writeTensor(FileChannel ch, Item i) throws IOException {
-        Tensor flat = i.tensor.to(new Device("cpu"), i.tensor.scalar_type()).contiguous().reshape(-1);
-        long n = flat.numel();
-        long elem = flat.element_size();
-        long perPiece = PIECE / elem;
-        for (long at = 0; at < n; at += perPiece) {
-            long len = Math.min(perPiece, n - at);
-            Tensor piece = flat.narrow(0, at, len);
-            ByteBuffer b = new BytePointer(piece.data_ptr()).capacity(len * elem).asByteBuffer();
-            writeFully(ch, b);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor flat = i.tensor.contiguous().reshape(-1);
+            long n = flat.numel();
+            long elem = elementBytes(i.name, i.type);
+            long perPiece = PIECE / Math.max(elem, flat.element_size());
+            for (long at = 0; at < n; at += perPiece) {
+                try (PointerScope pieceScope = new PointerScope()) {
+                    long len = Math.min(perPiece, n - at);
+                    Tensor piece = flat.narrow(0, at, len).to(new Device("cpu"), i.type);
+                    ByteBuffer b = new BytePointer(piece.data_ptr()).capacity(len * elem).asByteBuffer();
+                    writeFully(ch, b);
+                }
+            }
         }
     }
 
@@ -182,6 +195,15 @@ public final class SafetensorsDirectoryWriter {
         while (b.hasRemaining()) {
             ch.write(b);
         }
+    }
+
+    private static long elementBytes(String key, ScalarType t) {
+        return switch (t.intern()) {
+            case Float -> 4;
+            case BFloat16, Half -> 2;
+            case Long -> 8;
+            default -> throw new ModelLoadException("tensor '" + key + "' has dtype " + t + ", which the converter does not write");
+        };
     }
 
     private static String dtypeName(String key, ScalarType t) {

@@ -29,6 +29,10 @@ public final class InstructBlipLoader {
     private static final ThreadLocal<java.util.Map<AutoCloseable, Set<String>>> KEYS_BY_SOURCE =
             ThreadLocal.withInitial(java.util.IdentityHashMap::new);
 
+    /**
+     * @param dtype the compute dtype, or null for each tensor as stored (no conversion: a model to read tensors
+     *              from, as the converter does, not to run)
+     */
     public static InstructBlip load(ModelSource source, ScalarType dtype, Device device) {
         return load(source, dtype, device, key -> false);
     }

@@ -36,6 +36,7 @@ public final class StateDict {
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
 
+    /** @param dtype the compute dtype every tensor is converted to, or null to take each as its file stores it */
     public StateDict(ScalarType dtype, Device device) {
         this(dtype, device, null);
     }
@@ -121,7 +122,7 @@ public final class StateDict {
         }
         taken.add(key);
         Tensor read = e.reader().get();
-        Tensor t = read.to(device, float32.test(key) ? ScalarType.Float : dtype);
+        Tensor t = read.to(device, float32.test(key) ? ScalarType.Float : dtype == null ? read.scalar_type() : dtype);
         if (ownCopy.test(key)) {
             t = t.clone();   // may alias a read-only mapping; a tensor that training updates needs its own memory
         } else if (t.data_ptr().address() == read.data_ptr().address()) {
