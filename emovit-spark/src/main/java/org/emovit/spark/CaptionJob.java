@@ -40,8 +40,7 @@ public final class CaptionJob implements Callable<Integer> {
     }
 
     ResultWriter.Report run(SparkSession spark) {
-        ResultWriter writer = new ResultWriter(spark, output);
-        return writer.write(writer.pending(ImageInput.read(spark, input)), this::caption);
+        return new ResultWriter(spark, output).write(input, this::caption);
     }
 
     /** The captions of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CAPTION} rows. */

@@ -40,8 +40,7 @@ public final class ClassifyJob implements Callable<Integer> {
 
     /** Reads, skips what is done (--resume), classifies and writes. */
     ResultWriter.Report run(SparkSession spark) {
-        ResultWriter writer = new ResultWriter(spark, output);
-        return writer.write(writer.pending(ImageInput.read(spark, input)), this::classify);
+        return new ResultWriter(spark, output).write(input, this::classify);
     }
 
     /** The classification of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CLASSIFY} rows. */

@@ -5,11 +5,14 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sha2;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -36,14 +39,55 @@ public final class ImageInput {
         String format = o.format.toLowerCase(Locale.ROOT);
         Dataset<Row> loaded = switch (format) {
             case "files", "binaryfile" -> files(spark, o, o.input);
-            case "emoset" -> emoset(spark, o);
+            case "emoset" -> files(spark, o, emosetPaths(o).toArray(String[]::new));
             case "parquet", "json", "csv" -> table(spark, o, format);
-            default -> throw new IllegalArgumentException("--format must be files, parquet, json, csv or emoset, not '" + o.format + "'");
+            default -> throw unknownFormat(o);
         };
+        return hashed(o, loaded);
+    }
+
+    /**
+     * The images as chunks of at most {@code size}, in a fixed order, each a table like {@link #read}'s that reads
+     * only its own images: the files are listed first (a job that selects no content, so Spark's binaryFile reader
+     * opens no file), the list is cut here on the driver, and a chunk reads its files by path. Filtering one read
+     * by chunk instead would read every image once per chunk. A table with the bytes in it is one chunk.
+     */
+    public static List<Dataset<Row>> chunks(SparkSession spark, InputOptions o, int size) {
+        String format = o.format.toLowerCase(Locale.ROOT);
+        List<String> paths = switch (format) {
+            case "files", "binaryfile" -> sorted(files(spark, o, o.input));
+            case "emoset" -> emosetPaths(o).stream().sorted().toList();
+            case "parquet", "json", "csv" -> o.bytesColumn != null ? null : sorted(tablePaths(spark, o, format));
+            default -> throw unknownFormat(o);
+        };
+        if (paths == null) {
+            return List.of(read(spark, o));
+        }
+        List<Dataset<Row>> out = new ArrayList<>();
+        int from = 0;
+        do {   // no images is one empty chunk, so that the output is still written (with its schema)
+            List<String> chunk = paths.subList(from, Math.min(paths.size(), from + size));
+            out.add(hashed(o, loadFiles(spark, spark.createDataset(chunk, Encoders.STRING()).toDF("path"))));
+            from += size;
+        } while (from < paths.size());
+        return out;
+    }
+
+    private static List<String> sorted(Dataset<Row> images) {
+        // a table's path column may hold nulls (they become rows with an error)
+        return images.select("path").as(Encoders.STRING()).collectAsList().stream()
+                .sorted(Comparator.nullsFirst(Comparator.naturalOrder())).toList();
+    }
+
+    private static Dataset<Row> hashed(InputOptions o, Dataset<Row> loaded) {
         if (o.partitions > 0) {
             loaded = loaded.repartition(o.partitions);
         }
         return loaded.withColumn("sha256", sha2(col("content"), 256)).select("path", "content", "sha256", "error");
+    }
+
+    private static IllegalArgumentException unknownFormat(InputOptions o) {
+        return new IllegalArgumentException("--format must be files, parquet, json, csv or emoset, not '" + o.format + "'");
     }
 
     /** What Spark should count for opening one image file when it packs files into tasks (see {@link #files}). */
@@ -64,7 +108,7 @@ public final class ImageInput {
     }
 
     /** An EmoSet split file names its images; they are read as files. */
-    private static Dataset<Row> emoset(SparkSession spark, InputOptions o) {
+    private static List<String> emosetPaths(InputOptions o) {
         var ds = Datasets.emosetSplit(Path.of(o.input));
         if (!ds.problems().isEmpty()) {
             System.err.printf(Locale.ROOT, "%d split entries skipped, e.g.: %s%n", ds.problems().size(), ds.problems().get(0));
@@ -73,30 +117,42 @@ public final class ImageInput {
         if (paths.isEmpty()) {
             throw new IllegalArgumentException(o.input + ": no images");
         }
-        return files(spark, o, paths.toArray(String[]::new));
+        return paths;
     }
 
     private static Dataset<Row> table(SparkSession spark, InputOptions o, String format) {
-        var reader = spark.read().format(format);
-        if (format.equals("csv")) {
-            reader = reader.option("header", "true");
+        if (o.bytesColumn == null) {
+            return loadFiles(spark, tablePaths(spark, o, format));
         }
-        Dataset<Row> t = reader.load(o.input);
+        Dataset<Row> t = tableReader(spark, format).load(o.input);
         List<String> columns = Arrays.asList(t.columns());
-        boolean hasPath = columns.contains(o.pathColumn);
-        if (o.bytesColumn != null) {
-            if (!columns.contains(o.bytesColumn)) {
-                throw new IllegalArgumentException(o.input + ": no column '" + o.bytesColumn + "' (--bytes-column); columns: " + columns);
-            }
-            // without a path column the image is named by its hash, so that output rows still say which image
-            return t.select(hasPath ? col(o.pathColumn).cast(DataTypes.StringType).as("path") : sha2(col(o.bytesColumn), 256).as("path"),
-                    col(o.bytesColumn).cast(DataTypes.BinaryType).as("content"), lit(null).cast(DataTypes.StringType).as("error"));
+        if (!columns.contains(o.bytesColumn)) {
+            throw new IllegalArgumentException(o.input + ": no column '" + o.bytesColumn + "' (--bytes-column); columns: " + columns);
         }
-        if (!hasPath) {
+        // without a path column the image is named by its hash, so that output rows still say which image
+        return t.select(columns.contains(o.pathColumn) ? col(o.pathColumn).cast(DataTypes.StringType).as("path")
+                        : sha2(col(o.bytesColumn), 256).as("path"),
+                col(o.bytesColumn).cast(DataTypes.BinaryType).as("content"), lit(null).cast(DataTypes.StringType).as("error"));
+    }
+
+    /** The path column of a table without --bytes-column, as {@code path}. */
+    private static Dataset<Row> tablePaths(SparkSession spark, InputOptions o, String format) {
+        Dataset<Row> t = tableReader(spark, format).load(o.input);
+        List<String> columns = Arrays.asList(t.columns());
+        if (!columns.contains(o.pathColumn)) {
             throw new IllegalArgumentException(o.input + ": no column '" + o.pathColumn + "' (--path-column) and no --bytes-column; columns: " + columns);
         }
-        return t.select(col(o.pathColumn).cast(DataTypes.StringType).as("path"))
-                .mapPartitions(new FileBytesLoader(hadoopConf(spark)), Encoders.row(LOADED));
+        return t.select(col(o.pathColumn).cast(DataTypes.StringType).as("path"));
+    }
+
+    /** The files a {@code path} column names, read on the executors ({@link FileBytesLoader}). */
+    private static Dataset<Row> loadFiles(SparkSession spark, Dataset<Row> paths) {
+        return paths.mapPartitions(new FileBytesLoader(hadoopConf(spark)), Encoders.row(LOADED));
+    }
+
+    private static DataFrameReader tableReader(SparkSession spark, String format) {
+        var reader = spark.read().format(format);
+        return format.equals("csv") ? reader.option("header", "true") : reader;
     }
 
     /** The driver's Hadoop settings (credentials, endpoints) as a plain map, for the executors that read the files. */

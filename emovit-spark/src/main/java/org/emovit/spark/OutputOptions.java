@@ -13,4 +13,17 @@ public final class OutputOptions {
 
     @Option(names = "--overwrite", description = "Replace an existing --output.")
     boolean overwrite;
+
+    @Option(names = "--commit-every", paramLabel = "N", defaultValue = "10000",
+            description = "Images per committed chunk (default: ${DEFAULT-VALUE}): each chunk is its own Spark write job, so a "
+                    + "job stopped midway keeps the chunks it finished and --resume goes on from there.")
+    int commitEvery;
+
+    /** --commit-every, checked. */
+    int commitEvery() {
+        if (commitEvery <= 0) {
+            throw new IllegalArgumentException("--commit-every must be a positive number of images, not " + commitEvery);
+        }
+        return commitEvery;
+    }
 }

@@ -20,8 +20,9 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The one way results reach storage: Spark's DataFrame writer, whose commit protocol publishes a task's file only
  * when that attempt commits, and the job's files only when the job commits. A retried task or a speculative copy
- * therefore never leaves a second row, and a job that dies leaves nothing. {@code --resume} makes a job of what is
- * left: images whose SHA-256 is already in the output are dropped before the model sees them.
+ * therefore never leaves a second row, and a job that dies leaves nothing of its own. The images go in chunks of
+ * {@code --commit-every}, one write job each, so a run stopped midway keeps the chunks it committed. {@code --resume}
+ * makes a job of what is left: images whose SHA-256 is already in the output are dropped before the model sees them.
  */
 final class ResultWriter {
 
@@ -30,25 +31,30 @@ final class ResultWriter {
 
     private final SparkSession spark;
     private final OutputOptions options;
+    private final int chunkSize;
+    /** The output as it was when the run started (null without --resume or output): the images not to do again. */
+    private final Dataset<Row> done;
     private final long rowsBefore;
 
     ResultWriter(SparkSession spark, OutputOptions options) {
         this.spark = spark;
         this.options = options;
+        this.chunkSize = options.commitEvery();
         boolean exists = exists();
         if (exists && !options.resume && !options.overwrite) {
             throw new IllegalArgumentException(options.output + " already exists: give --resume to finish it or --overwrite to replace it");
         }
-        boolean keep = exists && options.resume;
-        this.rowsBefore = keep ? existing().count() : 0;
+        // Read once: the file listing is taken now, so the chunks this run commits do not count as done for the
+        // later ones (two files with the same bytes are both written, as in one job).
+        this.done = exists && options.resume ? spark.read().parquet(options.output) : null;
+        this.rowsBefore = done == null ? 0 : done.count();
     }
 
-    /** The images still to do: all of them, or with --resume those not yet in the output. */
+    /** The images of one chunk still to do: all of them, or with --resume those not yet in the output. */
     Dataset<Row> pending(Dataset<Row> images) {
-        if (!options.resume || rowsBefore == 0) {
+        if (rowsBefore == 0) {
             return images;
         }
-        Dataset<Row> done = existing();
         // The done set is one hash per image: broadcast it, so the image bytes are never shuffled for the join.
         Dataset<Row> byHash = broadcast(done.where(col("sha256").isNotNull()).select(col("sha256").as("done_sha256")).distinct());
         Dataset<Row> left = images.join(byHash, images.col("sha256").equalTo(byHash.col("done_sha256")), "left_anti");
@@ -58,19 +64,34 @@ final class ResultWriter {
     }
 
     /**
-     * Processes the pending images and writes the results; when nothing is pending the model is not even loaded
-     * and nothing is written, so a rerun of a finished job adds no empty files.
+     * Processes the input's pending images chunk by chunk and commits each chunk's results as its own write job:
+     * the first with the run's mode (refuse an existing output, --overwrite, --resume's append), the later ones
+     * appending. A chunk with nothing pending is skipped without loading the model, so a rerun of a finished job
+     * adds no empty files.
      */
-    Report write(Dataset<Row> pending, UnaryOperator<Dataset<Row>> process) {
-        if (options.resume && rowsBefore > 0 && pending.isEmpty()) {
-            return new Report(0, 0, rowsBefore);
+    Report write(InputOptions input, UnaryOperator<Dataset<Row>> process) {
+        SaveMode mode = options.resume ? SaveMode.Append : options.overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists;
+        long written = 0;
+        long errors = 0;
+        for (Dataset<Row> chunk : ImageInput.chunks(spark, input, chunkSize)) {
+            Dataset<Row> pending = pending(chunk);
+            if (rowsBefore > 0 && pending.isEmpty()) {
+                continue;
+            }
+            Report r = writeChunk(process.apply(pending), mode);
+            written += r.written();
+            errors += r.errors();
+            mode = SaveMode.Append;
         }
+        return new Report(written, errors, rowsBefore + written);
+    }
+
+    /** One write job; its report counts what it committed (total unset). */
+    private Report writeChunk(Dataset<Row> results, SaveMode mode) {
         // counted as the rows stream into the writer (Spark keeps the counts of the attempts that committed), so
         // the report needs no second pass over the output
         Observation counts = new Observation("emovit-written");
-        Dataset<Row> results = process.apply(pending).observe(counts, count(lit(1)).as("rows"), count(col("error")).as("errors"));
-        SaveMode mode = options.resume ? SaveMode.Append : options.overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists;
-        results.write().mode(mode).parquet(options.output);
+        results.observe(counts, count(lit(1)).as("rows"), count(col("error")).as("errors")).write().mode(mode).parquet(options.output);
         Map<String, Object> c;
         try {
             c = counts.getAsJava();   // set when the write's job finished; returns at once
@@ -78,12 +99,7 @@ final class ResultWriter {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while reading the job's counts", e);
         }
-        long written = ((Number) c.get("rows")).longValue();
-        return new Report(written, ((Number) c.get("errors")).longValue(), rowsBefore + written);
-    }
-
-    private Dataset<Row> existing() {
-        return spark.read().parquet(options.output);
+        return new Report(((Number) c.get("rows")).longValue(), ((Number) c.get("errors")).longValue(), 0);
     }
 
     private boolean exists() {

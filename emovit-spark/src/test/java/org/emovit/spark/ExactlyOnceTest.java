@@ -38,8 +38,7 @@ class ExactlyOnceTest {
         int before = FailFirstAttempt.FAILURES.get();
 
         ResultWriter writer = new ResultWriter(spark, job.output);
-        ResultWriter.Report r = writer.write(writer.pending(ImageInput.read(spark, job.input)),
-                pending -> job.classify(pending).mapPartitions(new FailFirstAttempt(7), Encoders.row(ResultSchema.CLASSIFY)));
+        ResultWriter.Report r = writer.write(job.input, pending -> job.classify(pending).mapPartitions(new FailFirstAttempt(7), Encoders.row(ResultSchema.CLASSIFY)));
 
         assertThat(FailFirstAttempt.FAILURES.get()).isEqualTo(before + 1);
         assertThat(r.written()).isEqualTo(40);
