@@ -1,21 +1,22 @@
 package org.emovit.generate;
 
 import java.util.List;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.emovit.model.KvCache;
 import org.emovit.model.LlamaDecoder;
 import org.emovit.model.Ops;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 
 /**
- * The log-likelihood of each of a fixed set of answers after each context, in one pass over the context:
- * the context is run once into the KV cache, the answers' common leading tokens once more, and then the rest
- * of every answer in one more pass, all answers side by side in one row per context with an attention mask
- * that lets each see only the context and itself (so the context's cache is never copied per answer).
+ * The log-likelihood of each of a fixed set of answers after each context, in ONE pass of the language model:
+ * the context, the answers' common leading tokens and the rest of every answer go side by side in one row per
+ * context, with an attention mask that keeps the context and the common tokens causal and lets each answer's
+ * own tokens see the context, the common tokens and only its own earlier tokens, at the positions they would
+ * have alone. No KV cache, nothing copied per answer, and the model's weights are read once per batch (three
+ * passes read them three times: on a GPU each pass costs about a decoding step, on the CPU a 7B pass over a few
+ * tokens is bound by reading 13 GB of weights).
  */
 public final class CandidateScorer {
     private final LlamaDecoder languageModel;
@@ -36,120 +37,87 @@ public final class CandidateScorer {
 
     /** As above, from the model's prefill inputs. */
     public double[][] logLikelihoods(PrefillInputs prefill, List<long[]> candidates) {
+        int batch = (int) prefill.inputsEmbeds().size(0), count = candidates.size();
+        int context = (int) prefill.inputsEmbeds().size(1);
         int shared = commonPrefix(candidates);
         // Each row continues from its own last position (left padding shifts them).
         long[] next = prefill.lastPositions();
         for (int b = 0; b < next.length; b++) {
             next[b] += 1;
         }
-        try (KvCache cache = new KvCache(languageModel.config().numLayers())) {
-            return score(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), next, candidates, shared, cache);
-        }
-    }
 
-    private double[][] score(Tensor contextEmbeds, Tensor mask, Tensor positions, long[] next, List<long[]> candidates,
-                             int shared, KvCache cache) {
-        int batch = (int) contextEmbeds.size(0), count = candidates.size();
-        Tensor hidden = languageModel.forward(contextEmbeds, mask, positions, cache);
-        Tensor lastHidden = Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1));   // predicts the first answer token
-        double[] sharedLogProb = new double[batch];
-
-        if (shared > 0) {
-            long[][] ids = new long[batch][shared];
-            long[][] pos = new long[batch][shared];
-            long[][] ones = new long[batch][shared];
-            for (int b = 0; b < batch; b++) {
-                for (int j = 0; j < shared; j++) {
-                    ids[b][j] = candidates.get(0)[j];
-                    pos[b][j] = next[b] + j;
-                    ones[b][j] = 1;
-                }
-            }
-            Tensor h = languageModel.forward(languageModel.embed(Tensors.fromLongs(ids)), Tensors.fromLongs(ones),
-                    Tensors.fromLongs(pos), cache);
-            // log p of the shared tokens: the first from the context's last position, the rest from h.
-            Tensor predictors = Ops.cat(1, lastHidden, Ops.slice(h, 1, 0, shared - 1));
-            Tensor logp = logSoftmax(predictors).gather(2, Tensors.fromLongs(ids).to(h.device(), ScalarType.Long).unsqueeze(-1));
-            float[] lp = Tensors.toFloats(logp.sum(new long[] {1, 2}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
-            for (int b = 0; b < batch; b++) {
-                sharedLogProb[b] = lp[b];
-            }
-            lastHidden = Ops.slice(h, 1, shared - 1, shared);
-            for (int b = 0; b < batch; b++) {
-                next[b] += shared;
-            }
-        }
-
-        // All candidates' remaining tokens go in one row per context, each seeing the context (in the cache)
-        // and only its own earlier tokens, at the positions it would have alone: no copy of the cache per candidate.
+        // The new tokens after the context: the shared ones, then every answer's own, answer after answer.
         int total = 0;
         int[] offset = new int[count];
         for (int c = 0; c < count; c++) {
             offset[c] = total;
             total += candidates.get(c).length - shared;
         }
-        double[][] out = new double[batch][count];
-        if (total == 0) {
-            for (int b = 0; b < batch; b++) {
-                java.util.Arrays.fill(out[b], sharedLogProb[b]);
-            }
-            return out;
+        int added = shared + total, length = context + added;
+        long[] tokens = new long[added];
+        long[] within = new long[added];   // position after the context, as if the token's answer were alone
+        long[] predictor = new long[added];   // the sequence index whose hidden state predicts the token
+        for (int j = 0; j < shared; j++) {
+            tokens[j] = candidates.get(0)[j];
+            within[j] = j;
+            predictor[j] = context - 1 + j;
         }
-        long[] flat = new long[total];
-        int[] owner = new int[total];
-        long[] within = new long[total];
-        boolean[] visible = new boolean[total * total];
+        long[] visible = new long[length * length];   // [length, length]: may row i attend column k
+        for (int i = 0; i < context + shared; i++) {
+            for (int k = 0; k <= i; k++) {
+                visible[i * length + k] = 1;   // the context and the shared tokens: causal
+            }
+        }
         for (int c = 0; c < count; c++) {
             long[] cand = candidates.get(c);
             for (int j = 0; j < cand.length - shared; j++) {
-                int i = offset[c] + j;
-                flat[i] = cand[shared + j];
-                owner[i] = c;
-                within[i] = j;
+                int t = shared + offset[c] + j, i = context + t;
+                tokens[t] = cand[shared + j];
+                within[t] = shared + j;
+                predictor[t] = j == 0 ? context + shared - 1 : i - 1;
+                for (int k = 0; k < context + shared; k++) {
+                    visible[i * length + k] = 1;
+                }
                 for (int k = 0; k <= j; k++) {
-                    visible[i * total + offset[c] + k] = true;
+                    visible[i * length + context + shared + offset[c] + k] = 1;
                 }
             }
         }
-        long[][] ids = new long[batch][total];
-        long[][] pos = new long[batch][total];
-        long[][] ones = new long[batch][total];
+        long[][] ids = new long[batch][added];
+        long[][] pos = new long[batch][added];
+        long[][] ones = new long[batch][added];
         for (int b = 0; b < batch; b++) {
-            for (int i = 0; i < total; i++) {
-                ids[b][i] = flat[i];
-                pos[b][i] = next[b] + within[i];
-                ones[b][i] = 1;
+            for (int t = 0; t < added; t++) {
+                ids[b][t] = tokens[t];
+                pos[b][t] = next[b] + within[t];
+                ones[b][t] = 1;
             }
         }
-        Tensor visibleTensor = Tensors.fromLongs(toLongs(visible), total, total).to(languageModel.device(), ScalarType.Bool);
-        Tensor idsTensor = Tensors.fromLongs(ids).to(languageModel.device(), ScalarType.Long);
-        Tensor h = languageModel.forward(languageModel.embed(idsTensor), Tensors.fromLongs(ones), Tensors.fromLongs(pos), cache,
-                visibleTensor);
-        // token i is predicted by the hidden state before it in its own candidate (the context's last for the first)
-        long[] predictorIndex = new long[total];
-        for (int i = 0; i < total; i++) {
-            predictorIndex[i] = within[i] == 0 ? 0 : 1 + (i - 1);
-        }
-        Tensor predictors = Ops.cat(1, lastHidden, h).index_select(1,
-                Tensors.fromLongs(predictorIndex, total).to(languageModel.device(), ScalarType.Long));
+        org.bytedeco.pytorch.Device device = languageModel.device();
+        Tensor idsTensor = Tensors.fromLongs(ids).to(device, ScalarType.Long);
+        Tensor embeds = Ops.cat(1, prefill.inputsEmbeds(), languageModel.embed(idsTensor));
+        Tensor mask = Ops.cat(1, prefill.attentionMask().to(device, ScalarType.Long), Tensors.fromLongs(ones).to(device, ScalarType.Long));
+        Tensor positions = Ops.cat(1, prefill.positionIds().to(device, ScalarType.Long), Tensors.fromLongs(pos).to(device, ScalarType.Long));
+        Tensor visibleTensor = Tensors.fromLongs(visible, length, length).to(device, ScalarType.Bool);
+        Tensor h = languageModel.forward(embeds, mask, positions, null, visibleTensor);
+
+        // Only the positions that predict a scored token go through the LM head.
+        Tensor predictors = h.index_select(1, Tensors.fromLongs(predictor, added).to(device, ScalarType.Long));
         float[] lp = Tensors.toFloats(logSoftmax(predictors).gather(2, idsTensor.unsqueeze(-1)).squeeze(-1));
+        double[][] out = new double[batch][count];
         for (int b = 0; b < batch; b++) {
+            double sharedSum = 0;
+            for (int j = 0; j < shared; j++) {
+                sharedSum += lp[b * added + j];
+            }
             for (int c = 0; c < count; c++) {
-                double sum = sharedLogProb[b];
+                double sum = sharedSum;
                 int len = candidates.get(c).length - shared;
                 for (int j = 0; j < len; j++) {
-                    sum += lp[b * total + offset[c] + j];
+                    sum += lp[b * added + shared + offset[c] + j];
                 }
                 out[b][c] = sum;
             }
-        }
-        return out;
-    }
-
-    private static long[] toLongs(boolean[] v) {
-        long[] out = new long[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = v[i] ? 1 : 0;
         }
         return out;
     }
