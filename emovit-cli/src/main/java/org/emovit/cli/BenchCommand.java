@@ -69,7 +69,7 @@ public final class BenchCommand implements Callable<Integer> {
     int threads;
 
     @Option(names = "--classify-batches", split = ",", paramLabel = "B",
-            description = "Also time score-mode classification (8 answers over a shared KV cache) at these batch sizes, e.g. 1,4,16.")
+            description = "Also time score-mode classification (8 answers scored in the prompt's LLM pass) at these batch sizes, e.g. 1,4,16.")
     List<Integer> classifyBatches = new ArrayList<>();
 
     @Option(names = "--train-steps", defaultValue = "0",
