@@ -42,19 +42,50 @@ public final class Ops {
      * <p>libtorch's fused SDPA everywhere but in bf16/fp16 on the CPU: there its kernel is 20-30x slower than the
      * three ops below (libtorch 2.10 on an AVX-512-BF16 CPU: a 7B prefill layer's attention 21.9 ms against 0.77
      * ms, a ViT-g layer's 54 ms against 1.8 ms; in float32 SDPA is the faster one). The three ops are HF's "eager"
-     * attention: scores in the tensors' dtype, the softmax in float32 and cast back.
+     * attention: scores in the tensors' dtype, the softmax in float32 and cast back. Unlike SDPA they hold the whole
+     * score matrix, so long sequences go a block of query rows at a time (at most {@link #EAGER_BLOCK_BYTES} of
+     * scores and probabilities per block: a 4096-token prompt would otherwise take 4 GB per layer at the 7B size).
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, Tensor additiveMask, double scale) {
         if (!q.is_cuda() && isReducedFloat(q)) {
-            Tensor scores = torch.matmul(q, k.transpose(-2, -1)).mul_(new Scalar(scale));
-            if (additiveMask != null) {
-                scores.add_(additiveMask);
-            }
-            Tensor probs = torch.softmax(scores, -1, new ScalarTypeOptional(ScalarType.Float)).to(q.scalar_type());
-            return torch.matmul(probs, v);
+            return eagerAttention(q, k, v, additiveMask, scale, EAGER_BLOCK_BYTES);
         }
         TensorOptional mask = additiveMask == null ? new TensorOptional() : new TensorOptional(additiveMask);
         return torch.scaled_dot_product_attention(q, k, v, mask, 0.0, false, new DoubleOptional(scale), false);
+    }
+
+    /** Bytes of scores and probabilities one block of the CPU's eager bf16 attention may hold. */
+    static final long EAGER_BLOCK_BYTES = 256L << 20;
+
+    /** The eager attention over blocks of query rows, each holding at most {@code blockBytes} of scores. */
+    static Tensor eagerAttention(Tensor q, Tensor k, Tensor v, Tensor additiveMask, double scale, long blockBytes) {
+        long t = q.size(-2);
+        long bytesPerRow = q.numel() / (t * q.size(-1)) * k.size(-2) * 8;   // bf16 scores + f32 and bf16 probabilities
+        long rows = Math.max(1, blockBytes / bytesPerRow);
+        if (rows >= t) {
+            return eagerAttention(q, k, v, additiveMask, scale);
+        }
+        TensorVector blocks = new TensorVector();
+        java.util.List<Tensor> owned = new java.util.ArrayList<>();
+        for (long from = 0; from < t; from += rows) {
+            long n = Math.min(rows, t - from), start = from;
+            Tensor mask = additiveMask == null || additiveMask.size(-2) == 1 ? additiveMask : additiveMask.narrow(-2, start, n);
+            Tensor block = step(() -> eagerAttention(q.narrow(-2, start, n), k, v, mask, scale));   // frees each block's scores
+            owned.add(block);
+            blocks.push_back(block);
+        }
+        Tensor out = torch.cat(blocks, -2);
+        owned.forEach(Tensor::close);
+        return out;
+    }
+
+    private static Tensor eagerAttention(Tensor q, Tensor k, Tensor v, Tensor additiveMask, double scale) {
+        Tensor scores = torch.matmul(q, k.transpose(-2, -1)).mul_(new Scalar(scale));
+        if (additiveMask != null) {
+            scores.add_(additiveMask);
+        }
+        Tensor probs = torch.softmax(scores, -1, new ScalarTypeOptional(ScalarType.Float)).to(q.scalar_type());
+        return torch.matmul(probs, v);
     }
 
     private static boolean isReducedFloat(Tensor t) {

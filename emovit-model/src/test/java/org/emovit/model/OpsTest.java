@@ -49,6 +49,29 @@ class OpsTest {
     }
 
     @Test
+    void longSequencesGoThroughTheEagerAttentionInBlocksWithTheSameResult() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(11);
+            org.bytedeco.pytorch.TensorOptions bf16 = Tensors.options(ScalarType.BFloat16, CPU);
+            Tensor q = torch.randn(new long[] {2, 3, 37, 8}, bf16);
+            Tensor k = torch.randn(new long[] {2, 3, 37, 8}, bf16);
+            Tensor v = torch.randn(new long[] {2, 3, 37, 8}, bf16);
+            Tensor causal = CausalMask.bias(torch.ones(new long[] {2, 37}, Tensors.options(ScalarType.Long, CPU)), null, 37,
+                    ScalarType.BFloat16, CPU, null);
+            Tensor whole = Ops.attention(q, k, v, causal, 0.3);
+            long perRow = 2 * 3 * 37 * 8;
+            for (long rows : new long[] {1, 5, 36}) {   // blocks of 1, 5 (the last one shorter) and 36 rows
+                Tensor blocked = Ops.eagerAttention(q, k, v, causal, 0.3, rows * perRow);
+                assertThat(blocked.sizes().vec().get()).containsExactly(2, 3, 37, 8);
+                assertThat(maxAbsDiff(blocked, whole)).as("blocks of %d rows", rows).isEqualTo(0.0);
+            }
+            Tensor decodeMask = Ops.keyMaskBias(torch.ones(new long[] {2, 37}, Tensors.options(ScalarType.Long, CPU)), ScalarType.BFloat16);
+            assertThat(maxAbsDiff(Ops.eagerAttention(q, k, v, decodeMask, 0.3, 4 * perRow), Ops.attention(q, k, v, decodeMask, 0.3)))
+                    .isEqualTo(0.0);
+        }
+    }
+
+    @Test
     void aPositionCutOutOfASequenceGoesThroughLinearAsAContiguousRow() {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             torch.manual_seed(3);
