@@ -38,23 +38,8 @@ class ContinuousBatchingTest {
         EmoVit.Answer longWant = alone(LONG), shortWant = alone(SHORT);
         assertThat(longWant.tokens()).as("the long answer runs its full length").hasSize(LONG);
         try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
-            // The long one streams, so its first text shows that its batch is running.
-            CountDownLatch started = new CountDownLatch(1);
             StringBuilder longText = new StringBuilder();
-            CompletableFuture<Long> longDone = Fixtures.HTTP.sendAsync(chat(server, LONG, true), HttpResponse.BodyHandlers.ofLines())
-                    .thenApply(r -> {
-                        try (Stream<String> lines = r.body()) {
-                            lines.filter(l -> l.startsWith("data: {")).forEach(l -> {
-                                JsonNode c = parse(l.substring(6)).at("/choices/0/delta/content");
-                                if (c.isTextual() && !c.asText().isEmpty()) {
-                                    longText.append(c.asText());
-                                    started.countDown();
-                                }
-                            });
-                        }
-                        return System.nanoTime();
-                    });
-            assertThat(started.await(60, TimeUnit.SECONDS)).as("the long completion started").isTrue();
+            CompletableFuture<Long> longDone = startStreaming(server, longText);
 
             HttpResponse<String> shortResponse = Fixtures.send(chat(server, SHORT, false));
             long shortDone = System.nanoTime();
@@ -68,6 +53,48 @@ class ContinuousBatchingTest {
             assertThat(Fixtures.metric(metrics, "emovit_batch_size_sum")).as("both rows ran in one batch, counted once each").isEqualTo(2);
             assertThat(Fixtures.metric(metrics, "emovit_batch_size_count")).isEqualTo(1);
         }
+    }
+
+    @Test
+    void aClassificationSentWhileAGenerationRunsIsAnsweredBeforeItEnds() throws Exception {
+        EmoVit.Answer longWant = alone(LONG);
+        EmoVit.Result classWant = Fixtures.reference().classify(List.of(Fixtures.image(SAMPLE)), EmoVit.Mode.SCORE,
+                GenerationConfig.emovit()).get(0);
+        try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
+            StringBuilder longText = new StringBuilder();
+            CompletableFuture<Long> longDone = startStreaming(server, longText);
+
+            HttpResponse<String> classified = Fixtures.post(server, "/v1/emotions", "{\"image\":\"" + Fixtures.dataUrl(SAMPLE) + "\"}");
+            assertThat(longDone).as("the generation is still running when the classification is answered").isNotDone();
+
+            assertThat(classified.statusCode()).isEqualTo(200);
+            assertThat(parse(classified.body()).get("emotion").asText()).isEqualTo(classWant.label());
+            longDone.get(60, TimeUnit.SECONDS);
+            assertThat(longText.toString()).isEqualTo(longWant.text());
+        }
+    }
+
+    /**
+     * Sends the long completion, streamed, and returns once its first text has come (its batch is running); the
+     * future completes with the time its stream ended.
+     */
+    static CompletableFuture<Long> startStreaming(EmoVitServer server, StringBuilder text) throws InterruptedException {
+        CountDownLatch started = new CountDownLatch(1);
+        CompletableFuture<Long> done = Fixtures.HTTP.sendAsync(chat(server, LONG, true), HttpResponse.BodyHandlers.ofLines())
+                .thenApply(r -> {
+                    try (Stream<String> lines = r.body()) {
+                        lines.filter(l -> l.startsWith("data: {")).forEach(l -> {
+                            JsonNode c = parse(l.substring(6)).at("/choices/0/delta/content");
+                            if (c.isTextual() && !c.asText().isEmpty()) {
+                                text.append(c.asText());
+                                started.countDown();
+                            }
+                        });
+                    }
+                    return System.nanoTime();
+                });
+        assertThat(started.await(60, TimeUnit.SECONDS)).as("the long completion started").isTrue();
+        return done;
     }
 
     static JsonNode parse(String json) {
