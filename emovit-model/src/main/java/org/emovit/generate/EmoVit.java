@@ -91,7 +91,7 @@ public final class EmoVit implements AutoCloseable {
                                  GreedyDecoder.StepListener listener) {
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             PrefillInputs prefill = prefill(images, prompts);
-            long[] promptTokens = org.emovit.model.Tensors.toLongs(prefill.attentionMask().sum(1));
+            long[] promptTokens = promptTokens(prefill);
             List<long[]> rows = decode(prefill, config, listener);
             long eos = processor.llmTokenizer().eosId();
             List<Answer> out = new ArrayList<>();
@@ -107,6 +107,36 @@ public final class EmoVit implements AutoCloseable {
             }
             return out;
         }
+    }
+
+    /**
+     * An empty batch for continuous batching: generation rows {@link #join} it and leave it between tokens, all
+     * decoded with this config's settings (greedy or sampled; the caller ends each row at its own length).
+     */
+    public DecodingBatch decodingBatch(GenerationConfig config) {
+        if (config.numBeams() != 1) {
+            throw new IllegalArgumentException("a decoding batch decodes one beam, not " + config.numBeams());
+        }
+        return new DecodingBatch(model.languageModel(), processor.llmTokenizer().eosId(), processor.llmTokenizer().padId(), config);
+    }
+
+    /**
+     * Adds one prompt per image to a running batch, after its current rows (the same prefill as {@link #generate}).
+     *
+     * @return each new row's prompt length in tokens (image slots included), for usage accounting
+     */
+    public int[] join(DecodingBatch batch, List<RgbImage> images, List<String> prompts) {
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            PrefillInputs prefill = prefill(images, prompts);
+            int[] promptTokens = java.util.Arrays.stream(promptTokens(prefill)).mapToInt(t -> (int) t).toArray();
+            batch.join(prefill);
+            return promptTokens;
+        }
+    }
+
+    /** How many real (unpadded) tokens each row's prompt has. */
+    private static long[] promptTokens(PrefillInputs prefill) {
+        return org.emovit.model.Tensors.toLongs(prefill.attentionMask().sum(1));
     }
 
     private List<long[]> decode(PrefillInputs prefill, GenerationConfig config, GreedyDecoder.StepListener listener) {

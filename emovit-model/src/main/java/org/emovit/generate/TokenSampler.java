@@ -1,6 +1,8 @@
 package org.emovit.generate;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.bytedeco.pytorch.Tensor;
 import org.emovit.model.Tensors;
@@ -11,23 +13,38 @@ import org.emovit.model.Tensors;
  */
 final class TokenSampler {
     private final Sampling sampling;
-    private final SplittableRandom[] random;
+    /** One generator per row, each seeded alike: a row draws the same tokens whenever it joins a batch. */
+    private final List<SplittableRandom> random = new ArrayList<>();
 
     TokenSampler(Sampling sampling, int rows) {
         this.sampling = sampling;
-        this.random = new SplittableRandom[rows];
-        for (int r = 0; r < rows; r++) {
-            random[r] = new SplittableRandom(sampling.seed());
+        addRows(rows);
+    }
+
+    /** Rows joining after the current ones. */
+    void addRows(int n) {
+        for (int r = 0; r < n; r++) {
+            random.add(new SplittableRandom(sampling.seed()));
         }
     }
 
+    /** Keeps only these rows, in this order. */
+    void keepRows(int[] rows) {
+        List<SplittableRandom> kept = new ArrayList<>();
+        for (int r : rows) {
+            kept.add(random.get(r));
+        }
+        random.clear();
+        random.addAll(kept);
+    }
+
     long[] next(Tensor scores) {
-        int rows = random.length;
+        int rows = random.size();
         float[] all = Tensors.toFloats(scores.contiguous());
         int vocab = all.length / rows;
         long[] out = new long[rows];
         for (int r = 0; r < rows; r++) {
-            out[r] = draw(Arrays.copyOfRange(all, r * vocab, (r + 1) * vocab), random[r]);
+            out[r] = draw(Arrays.copyOfRange(all, r * vocab, (r + 1) * vocab), random.get(r));
         }
         return out;
     }

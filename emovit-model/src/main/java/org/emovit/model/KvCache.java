@@ -2,6 +2,7 @@ package org.emovit.model;
 
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Keys and values of every decoder layer for the positions seen so far ([B, kvHeads, S, headDim] each), and
@@ -53,6 +54,46 @@ public final class KvCache implements AutoCloseable {
             values[i] = replace(values[i], values[i].index_select(0, rows));
         }
         keyMask = replace(keyMask, keyMask.index_select(0, rows));
+    }
+
+    /**
+     * Appends the rows of another cache after this one's, and frees the other: rows that joined a running batch
+     * (continuous batching). The shorter side is padded on the left in the sequence dimension with zero keys and
+     * values masked out (0 in the key mask), so every row keeps its own keys at its own positions; a masked key
+     * gets an attention weight of exactly 0, so the padding changes no row's attention.
+     */
+    public void appendRows(KvCache other) {
+        if (keyMask == null) {
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = other.keys[i];
+                values[i] = other.values[i];
+                other.keys[i] = null;
+                other.values[i] = null;
+            }
+            keyMask = other.keyMask;
+            other.keyMask = null;
+            return;
+        }
+        long length = Math.max(length(), other.length());
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = replace(keys[i], Ops.cat(0, padLeft(keys[i], 2, length), padLeft(other.keys[i], 2, length)));
+            values[i] = replace(values[i], Ops.cat(0, padLeft(values[i], 2, length), padLeft(other.values[i], 2, length)));
+        }
+        keyMask = replace(keyMask, Ops.cat(0, padLeft(keyMask, 1, length), padLeft(other.keyMask, 1, length)));
+        other.close();
+    }
+
+    /** x with zeros before it along dim, to the given length (x itself when already that long). */
+    private static Tensor padLeft(Tensor x, int dim, long length) {
+        long missing = length - x.size(dim);
+        if (missing == 0) {
+            return x;
+        }
+        long[] shape = new long[(int) x.dim()];
+        for (int d = 0; d < shape.length; d++) {
+            shape[d] = d == dim ? missing : x.size(d);
+        }
+        return Ops.cat(dim, torch.zeros(shape, Tensors.options(x.scalar_type(), x.device())), x);
     }
 
     /** A new cache with every batch row repeated n times (a prompt's cache shared by n continuations). */

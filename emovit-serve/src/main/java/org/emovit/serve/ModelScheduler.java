@@ -2,6 +2,7 @@ package org.emovit.serve;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -11,15 +12,16 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.GreedyDecoder;
+import org.emovit.generate.DecodingBatch;
 import org.emovit.image.RgbImage;
 
 /**
  * The only code that touches the model: one worker thread takes waiting requests, batches those that can share a
  * pass (classifications of one mode; generations with the same decoding settings) up to max-batch, waiting at most
  * max-wait-ms for more to arrive, and runs them through {@link EmoVit}. Callers get futures and never block on
- * libtorch. Generations run as padded batches: rows leave at their own end (EOS, stop sequence, token limit,
- * deadline, client gone) through the decoder's isFinished, so a finished row costs nothing more than padding.
+ * libtorch. Generations are batched continuously ({@link #runGenerate}): waiting ones join the running batch at
+ * token boundaries and each row leaves, its answer sent, at its own end (EOS, stop sequence, token limit, deadline,
+ * client gone), so nobody waits for a whole batch; classifications waiting meanwhile run between two tokens.
  */
 public final class ModelScheduler implements AutoCloseable {
     /** EmoVIT's classify --explain settings: its decoding defaults, at most 80 tokens. */
@@ -108,21 +110,31 @@ public final class ModelScheduler implements AutoCloseable {
     private void work() {
         List<Job> batch;
         while ((batch = nextBatch()) != null) {
-            running = batch.size();
-            try {
-                if (batch.get(0) instanceof Job.Classify) {
-                    runClassify(batch.stream().map(Job.Classify.class::cast).toList());
-                } else {
-                    runGenerate(batch.stream().map(Job.Generate.class::cast).toList());
-                }
-            } catch (RuntimeException | Error e) {
-                String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
-                for (Job j : batch) {
-                    fail(j, ApiException.internal("the model failed: " + m));
-                }
-            } finally {
-                running = 0;
+            if (batch.get(0) instanceof Job.Classify) {
+                classifyOrFail(batch.stream().map(Job.Classify.class::cast).toList());
+            } else {
+                runGenerate(batch.stream().map(Job.Generate.class::cast).toList());
             }
+        }
+    }
+
+    /** Runs a classification batch (also between two generation steps); a failure fails these jobs only. */
+    private void classifyOrFail(List<Job.Classify> jobs) {
+        int before = running;
+        running = before + jobs.size();
+        try {
+            runClassify(jobs);
+        } catch (RuntimeException | Error e) {
+            failAll(jobs, e);
+        } finally {
+            running = before;
+        }
+    }
+
+    private void failAll(List<? extends Job> jobs, Throwable e) {
+        String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+        for (Job j : jobs) {
+            fail(j, ApiException.internal("the model failed: " + m));
         }
     }
 
@@ -176,16 +188,67 @@ public final class ModelScheduler implements AutoCloseable {
                 continue;
             }
             it.remove();
-            if (j.result().isDone()) {
-                continue;   // the caller has already given up (its own timeout)
+            if (admissible(j, now)) {
+                batch.add(j);
             }
-            if (now - j.deadlineNanos() > 0) {
-                fail(j, ApiException.deadline(settings.timeout().toMillis()));
-                continue;
-            }
-            batch.add(j);
         }
         return batch;
+    }
+
+    /** Whether a job taken from the queue is still to run: not if its caller gave up or its deadline passed (it fails). */
+    private boolean admissible(Job j, long now) {
+        if (j.result().isDone()) {
+            return false;   // the caller has already given up (its own timeout)
+        }
+        if (now - j.deadlineNanos() > 0) {
+            fail(j, ApiException.deadline(settings.timeout().toMillis()));
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Waiting generations with this key that may join the running batch (at most limit), in arrival order. Joining
+     * stops at a generation with other settings: it goes next, once the rows now running end, and is not overtaken.
+     * Classifications are skipped here: they run between two steps instead.
+     */
+    private List<Job.Generate> takeJoiners(Object key, int limit) {
+        List<Job.Generate> out = new ArrayList<>();
+        lock.lock();
+        try {
+            long now = System.nanoTime();
+            for (Iterator<Job> it = waiting.iterator(); it.hasNext() && out.size() < limit; ) {
+                Job j = it.next();
+                if (j instanceof Job.Classify) {
+                    continue;
+                }
+                if (!j.batchKey().equals(key)) {
+                    break;
+                }
+                it.remove();
+                if (admissible(j, now)) {
+                    out.add((Job.Generate) j);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
+    /** The waiting classifications of the oldest one's mode (up to max-batch), without waiting for more. */
+    private List<Job.Classify> takeClassifications() {
+        lock.lock();
+        try {
+            for (Job j : waiting) {
+                if (j instanceof Job.Classify) {
+                    return take(j.batchKey()).stream().map(Job.Classify.class::cast).toList();
+                }
+            }
+            return List.of();
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void runClassify(List<Job.Classify> jobs) {
@@ -210,38 +273,72 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    private void runGenerate(List<Job.Generate> jobs) {
+    /**
+     * Runs generations as one continuous batch until no row is left. At every token boundary: rows whose request
+     * has ended leave and get their answer at once; waiting classifications run (the batch's cache stays in memory
+     * meanwhile, so they wait one token at most, plus their own pass); then waiting generations with the same decoding
+     * settings join, up to max-batch rows. A failure fails every row of the batch. The batch metric counts every row
+     * that ran in it, once.
+     */
+    private void runGenerate(List<Job.Generate> first) {
         long start = System.nanoTime();
-        int longest = jobs.stream().mapToInt(j -> j.row().maxTokens()).max().orElse(1);
-        GenerationConfig config = jobs.get(0).config().withMaxNewTokens(longest);
-        List<GenerationRow> rows = jobs.stream().map(Job.Generate::row).toList();
-        int[] produced = {0};
-        List<EmoVit.Answer> answers = emoVit.generate(jobs.stream().map(Job.Generate::image).toList(),
-                jobs.stream().map(Job.Generate::prompt).toList(), config, new GreedyDecoder.StepListener() {
-                    @Override
-                    public void onStep(int step, long[] tokens) {
-                        for (int b = 0; b < tokens.length; b++) {
-                            if (!rows.get(b).finished()) {
-                                rows.get(b).accept(tokens[b]);
-                                produced[0]++;
-                            }
-                        }
+        Object key = first.get(0).batchKey();
+        List<Job.Generate> active = new ArrayList<>();
+        List<Integer> promptTokens = new ArrayList<>();
+        List<Job.Generate> joining = first;
+        int rows = 0, produced = 0;
+        // each row ends at its own token limit (GenerationRow), so the batch's maxNewTokens is not used
+        try (DecodingBatch batch = emoVit.decodingBatch(first.get(0).config())) {
+            while (!joining.isEmpty() || !active.isEmpty()) {
+                if (!joining.isEmpty()) {
+                    int[] prompts = emoVit.join(batch, joining.stream().map(Job.Generate::image).toList(),
+                            joining.stream().map(Job.Generate::prompt).toList());
+                    active.addAll(joining);
+                    Arrays.stream(prompts).forEach(promptTokens::add);
+                    rows += joining.size();
+                    joining = List.of();
+                }
+                running = active.size();
+                long[] tokens = batch.step();
+                List<Integer> leaving = new ArrayList<>();
+                for (int b = 0; b < tokens.length; b++) {
+                    GenerationRow row = active.get(b).row();
+                    if (!row.finished()) {
+                        row.accept(tokens[b]);
+                        produced++;
                     }
-
-                    @Override
-                    public boolean isFinished(int row) {
-                        return rows.get(row).finished();
+                    if (row.finished()) {
+                        leaving.add(b);
                     }
-                });
-        metrics.batch("generate", jobs.size(), System.nanoTime() - start);
-        metrics.tokens(produced[0]);
-        for (int b = 0; b < jobs.size(); b++) {
-            Generation g = rows.get(b).result(answers.get(b).promptTokens());
-            if (g.finishReason().equals("cancelled")) {
-                metrics.cancelled();
+                }
+                batch.leave(leaving.stream().mapToInt(Integer::intValue).toArray());
+                for (int i = leaving.size() - 1; i >= 0; i--) {
+                    int b = leaving.get(i);
+                    complete(active.remove(b), promptTokens.remove(b));
+                }
+                running = active.size();
+                List<Job.Classify> classifications = takeClassifications();
+                if (!classifications.isEmpty()) {
+                    classifyOrFail(classifications);
+                }
+                joining = takeJoiners(key, settings.maxBatch() - active.size());
             }
-            answer(jobs.get(b).result(), g);
+        } catch (RuntimeException | Error e) {
+            failAll(active, e);
+            failAll(joining, e);
+        } finally {
+            running = 0;
+            metrics.batch("generate", rows, System.nanoTime() - start);
+            metrics.tokens(produced);
         }
+    }
+
+    private void complete(Job.Generate job, int promptTokens) {
+        Generation g = job.row().result(promptTokens);
+        if (g.finishReason().equals("cancelled")) {
+            metrics.cancelled();
+        }
+        answer(job.result(), g);
     }
 
     private <T> void answer(CompletableFuture<T> f, T value) {

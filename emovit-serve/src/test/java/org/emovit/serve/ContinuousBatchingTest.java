@@ -1,0 +1,107 @@
+package org.emovit.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.emovit.generate.EmoVit;
+import org.emovit.generate.GenerationConfig;
+import org.junit.jupiter.api.Test;
+
+/** A short chat completion sent while a long one runs joins it and is answered first, each answer as given alone. */
+class ContinuousBatchingTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String SAMPLE = "photo.jpg";
+    static final int LONG = 60;
+    static final int SHORT = 3;
+
+    static EmoVit.Answer alone(int maxTokens) {
+        return Fixtures.reference().generate(List.of(Fixtures.image(SAMPLE)), List.of("Describe the mood."),
+                GenerationConfig.emovit().withMaxNewTokens(maxTokens), null).get(0);
+    }
+
+    static HttpRequest chat(EmoVitServer server, int maxTokens, boolean stream) {
+        return HttpRequest.newBuilder(URI.create(server.url() + "/v1/chat/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString(ChatRequestJson.of(SAMPLE, maxTokens, stream))).build();
+    }
+
+    @Test
+    void aShortCompletionSentAfterALongOneStartedFinishesFirst() throws Exception {
+        EmoVit.Answer longWant = alone(LONG), shortWant = alone(SHORT);
+        assertThat(longWant.tokens()).as("the long answer runs its full length").hasSize(LONG);
+        try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
+            StringBuilder longText = new StringBuilder();
+            CompletableFuture<Long> longDone = startStreaming(server, longText);
+
+            HttpResponse<String> shortResponse = Fixtures.send(chat(server, SHORT, false));
+            long shortDone = System.nanoTime();
+            assertThat(longDone).as("the long completion is still running when the short one is answered").isNotDone();
+
+            assertThat(shortResponse.statusCode()).isEqualTo(200);
+            assertThat(parse(shortResponse.body()).at("/choices/0/message/content").asText()).isEqualTo(shortWant.text());
+            assertThat(longDone.get(60, TimeUnit.SECONDS)).isGreaterThan(shortDone);
+            assertThat(longText.toString()).isEqualTo(longWant.text());
+            String metrics = Fixtures.get(server, "/metrics").body();
+            assertThat(Fixtures.metric(metrics, "emovit_batch_size_sum")).as("both rows ran in one batch, counted once each").isEqualTo(2);
+            assertThat(Fixtures.metric(metrics, "emovit_batch_size_count")).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aClassificationSentWhileAGenerationRunsIsAnsweredBeforeItEnds() throws Exception {
+        EmoVit.Answer longWant = alone(LONG);
+        EmoVit.Result classWant = Fixtures.reference().classify(List.of(Fixtures.image(SAMPLE)), EmoVit.Mode.SCORE,
+                GenerationConfig.emovit()).get(0);
+        try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
+            StringBuilder longText = new StringBuilder();
+            CompletableFuture<Long> longDone = startStreaming(server, longText);
+
+            HttpResponse<String> classified = Fixtures.post(server, "/v1/emotions", "{\"image\":\"" + Fixtures.dataUrl(SAMPLE) + "\"}");
+            assertThat(longDone).as("the generation is still running when the classification is answered").isNotDone();
+
+            assertThat(classified.statusCode()).isEqualTo(200);
+            assertThat(parse(classified.body()).get("emotion").asText()).isEqualTo(classWant.label());
+            longDone.get(60, TimeUnit.SECONDS);
+            assertThat(longText.toString()).isEqualTo(longWant.text());
+        }
+    }
+
+    /**
+     * Sends the long completion, streamed, and returns once its first text has come (its batch is running); the
+     * future completes with the time its stream ended.
+     */
+    static CompletableFuture<Long> startStreaming(EmoVitServer server, StringBuilder text) throws InterruptedException {
+        CountDownLatch started = new CountDownLatch(1);
+        CompletableFuture<Long> done = Fixtures.HTTP.sendAsync(chat(server, LONG, true), HttpResponse.BodyHandlers.ofLines())
+                .thenApply(r -> {
+                    try (Stream<String> lines = r.body()) {
+                        lines.filter(l -> l.startsWith("data: {")).forEach(l -> {
+                            JsonNode c = parse(l.substring(6)).at("/choices/0/delta/content");
+                            if (c.isTextual() && !c.asText().isEmpty()) {
+                                text.append(c.asText());
+                                started.countDown();
+                            }
+                        });
+                    }
+                    return System.nanoTime();
+                });
+        assertThat(started.await(60, TimeUnit.SECONDS)).as("the long completion started").isTrue();
+        return done;
+    }
+
+    static JsonNode parse(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
