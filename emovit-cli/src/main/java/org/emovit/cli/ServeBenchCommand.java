@@ -121,15 +121,18 @@ public final class ServeBenchCommand implements Callable<Integer> {
             load(path, body, duration, new Object[] {latencies, failures});
             double seconds = (System.nanoTime() - start) / 1e9;
             String after = metrics();
-            double passes = delta(before, after, "emovit_batch_size_count{kind=\"" + kind + "\"");
-            double rows = delta(before, after, "emovit_batch_size_sum{kind=\"" + kind + "\"");
+            // generations run as one continuous batch that rows join and leave: how full it ran is rows per decoding step
+            boolean chat = kind.equals("generate");
+            double passes = chat ? delta(before, after, "emovit_decode_rows_count") : delta(before, after, "emovit_batch_size_count{kind=\"" + kind + "\"");
+            double rows = chat ? delta(before, after, "emovit_decode_rows_sum") : delta(before, after, "emovit_batch_size_sum{kind=\"" + kind + "\"");
             List<Long> sorted = new ArrayList<>(latencies);
             Collections.sort(sorted);
             double rps = sorted.size() / seconds;
             out.printf(Locale.ROOT, "requests: %d ok, %d failed; %.2f requests/s%n", sorted.size(), failures.get(), rps);
             out.printf(Locale.ROOT, "latency ms: p50 %.1f  p95 %.1f  p99 %.1f  max %.1f%n", pct(sorted, 50), pct(sorted, 95),
                     pct(sorted, 99), pct(sorted, 100));
-            out.printf(Locale.ROOT, "mean batch size: %.2f (%d model passes)%n", passes == 0 ? 0 : rows / passes, (long) passes);
+            out.printf(Locale.ROOT, chat ? "mean rows per decoding step: %.2f (%d steps)%n" : "mean batch size: %.2f (%d model passes)%n",
+                    passes == 0 ? 0 : rows / passes, (long) passes);
             if (direct > 0 && endpoint.equals("emotions")) {
                 out.printf(Locale.ROOT, "served / best direct: %.1f %%%n", 100 * rps / direct);
             }

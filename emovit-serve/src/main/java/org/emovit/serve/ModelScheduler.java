@@ -277,30 +277,33 @@ public final class ModelScheduler implements AutoCloseable {
      * Runs generations as one continuous batch until no row is left. At every token boundary: rows whose request
      * has ended leave and get their answer at once; waiting classifications run (the batch's cache stays in memory
      * meanwhile, so they wait one token at most, plus their own pass); then waiting generations with the same decoding
-     * settings join, up to max-batch rows. A failure fails every row of the batch. The batch metric counts every row
-     * that ran in it, once.
+     * settings join, up to max-batch rows. A failure fails every row of the batch. Each join's prefill is one model
+     * pass in the batch metric (so every request counts once); each decoding step records its rows and time.
      */
     private void runGenerate(List<Job.Generate> first) {
-        long start = System.nanoTime();
         Object key = first.get(0).batchKey();
         List<Job.Generate> active = new ArrayList<>();
         List<Integer> promptTokens = new ArrayList<>();
         List<Job.Generate> joining = first;
-        int rows = 0, produced = 0;
-        // each row ends at its own token limit (GenerationRow), so the batch's maxNewTokens is not used
+        // each row ends at its own token limit (GenerationRow), so the batch's maxNewTokens is not used.
+        // Metrics are recorded as the batch goes: under steady load it may never end.
         try (DecodingBatch batch = emoVit.decodingBatch(first.get(0).config())) {
             while (!joining.isEmpty() || !active.isEmpty()) {
                 if (!joining.isEmpty()) {
+                    long joinStart = System.nanoTime();
                     int[] prompts = emoVit.join(batch, joining.stream().map(Job.Generate::image).toList(),
                             joining.stream().map(Job.Generate::prompt).toList());
+                    metrics.batch("generate", joining.size(), System.nanoTime() - joinStart);
                     active.addAll(joining);
                     Arrays.stream(prompts).forEach(promptTokens::add);
-                    rows += joining.size();
                     joining = List.of();
                 }
                 running = active.size();
+                long stepStart = System.nanoTime();
                 long[] tokens = batch.step();
+                metrics.decodeStep(tokens.length, System.nanoTime() - stepStart);
                 List<Integer> leaving = new ArrayList<>();
+                int produced = 0;
                 for (int b = 0; b < tokens.length; b++) {
                     GenerationRow row = active.get(b).row();
                     if (!row.finished()) {
@@ -311,6 +314,7 @@ public final class ModelScheduler implements AutoCloseable {
                         leaving.add(b);
                     }
                 }
+                metrics.tokens(produced);
                 batch.leave(leaving.stream().mapToInt(Integer::intValue).toArray());
                 for (int i = leaving.size() - 1; i >= 0; i--) {
                     int b = leaving.get(i);
@@ -328,8 +332,6 @@ public final class ModelScheduler implements AutoCloseable {
             failAll(joining, e);
         } finally {
             running = 0;
-            metrics.batch("generate", rows, System.nanoTime() - start);
-            metrics.tokens(produced);
         }
     }
 

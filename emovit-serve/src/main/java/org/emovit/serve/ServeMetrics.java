@@ -12,7 +12,8 @@ import java.util.function.Supplier;
 
 /**
  * What /metrics reports, in Prometheus text: requests by endpoint and status, request latency, model pass time and
- * batch size histograms, queue depth, images and generated tokens (counters, and per-second gauges over 10 s).
+ * batch size histograms, rows and time per decoding step, queue depth, images and generated tokens (counters, and
+ * per-second gauges over 10 s).
  */
 public final class ServeMetrics {
     private static final long WINDOW = TimeUnit.SECONDS.toNanos(10);
@@ -48,10 +49,23 @@ public final class ServeMetrics {
     }
 
     void batch(String kind, int size, long nanos) {
-        DistributionSummary.builder("emovit.batch.size").description("requests per model pass").tag("kind", kind)
+        DistributionSummary.builder("emovit.batch.size").description("requests per model pass (a classification, or the prefill of "
+                        + "generations joining the running batch)").tag("kind", kind)
                 .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry).record(size);
         Timer.builder("emovit.batch.latency").description("time of one model pass").tag("kind", kind)
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(5))
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * One decoding step of the running generation batch: the rows it advanced (rows join and leave between steps,
+     * so this, not the joins, says how full the batch runs) and its time.
+     */
+    void decodeStep(int rows, long nanos) {
+        DistributionSummary.builder("emovit.decode.rows").description("generation rows advanced by one decoding step")
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry).record(rows);
+        Timer.builder("emovit.decode.step.latency").description("time of one decoding step")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
                 .register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 

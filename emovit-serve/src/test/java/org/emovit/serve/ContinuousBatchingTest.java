@@ -50,8 +50,11 @@ class ContinuousBatchingTest {
             assertThat(longDone.get(60, TimeUnit.SECONDS)).isGreaterThan(shortDone);
             assertThat(longText.toString()).isEqualTo(longWant.text());
             String metrics = Fixtures.get(server, "/metrics").body();
-            assertThat(Fixtures.metric(metrics, "emovit_batch_size_sum")).as("both rows ran in one batch, counted once each").isEqualTo(2);
-            assertThat(Fixtures.metric(metrics, "emovit_batch_size_count")).isEqualTo(1);
+            assertThat(Fixtures.metric(metrics, "emovit_batch_size_sum")).as("each request prefilled once").isEqualTo(2);
+            assertThat(Fixtures.metric(metrics, "emovit_decode_rows_max")).as("a decoding step advanced both rows").isEqualTo(2);
+            assertThat(Fixtures.metric(metrics, "emovit_decode_rows_sum")).as("one row-step per token")
+                    .isEqualTo(LONG + SHORT);
+            assertThat(Fixtures.metric(metrics, "emovit_generated_tokens_total")).isEqualTo(LONG + SHORT);
         }
     }
 

@@ -37,7 +37,7 @@ class DisconnectTest {
             String metrics = "";
             while (System.nanoTime() < until) {
                 metrics = Fixtures.get(server, "/metrics").body();
-                if (Fixtures.metric(metrics, "emovit_batch_size_count{kind=\"generate\"") >= 1) {
+                if (Fixtures.metric(metrics, "emovit_cancelled_generations_total") >= 1) {
                     break;
                 }
                 Thread.sleep(50);
