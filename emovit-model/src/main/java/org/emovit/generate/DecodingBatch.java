@@ -40,6 +40,8 @@ public final class DecodingBatch implements AutoCloseable {
     private Tensor positions;   // [B, 1] position of each row's newest fed token (owned)
     private Tensor chosen;      // [B, 1] the last greedy step's tokens on the device (owned), fed back while no row finished
     private long[] pending;     // the last step's tokens, fed at the next step or join (not at once: rows may leave first)
+    private Tensor stepMask;    // [B, 1] ones: the key mask of each step's new position (owned, remade when B changes)
+
 
     /** One row's decoding state. */
     private static final class Row {
@@ -140,7 +142,15 @@ public final class DecodingBatch implements AutoCloseable {
         try (NoGradGuard noGrad = new NoGradGuard()) {
             feedPending();
             try (PointerScope scope = new PointerScope()) {
-                Tensor scores = languageModel.logits(last).select(1, 0).to(ScalarType.Float);
+                Tensor logits = languageModel.logits(last);
+                if (sampler == null && plainArgmax(lengths)) {
+                    // Nothing changes the scores: the best token straight from the logits, in their dtype (a decoding
+                    // step of a small model is made of such op calls; the float copy picked the same token).
+                    chosen = Ops.own(logits.argmax(new LongOptional(-1), false));
+                    tokens = Tensors.toLongs(chosen);
+                    return afterStep(tokens);
+                }
+                Tensor scores = logits.select(1, 0).to(ScalarType.Float);
                 scores = LogitsProcessing.repetitionPenalty(scores, generated, lengths, config.repetitionPenalty());
                 scores = LogitsProcessing.minLength(scores, lengths, config.minNewTokens(), eosId);
                 if (sampler == null) {
@@ -151,6 +161,25 @@ public final class DecodingBatch implements AutoCloseable {
                 }
             }
         }
+        return afterStep(tokens);
+    }
+
+    /** Greedy without a repetition penalty, every row past the minimum length: the logits decide alone. */
+    private boolean plainArgmax(int[] lengths) {
+        if (config.repetitionPenalty() != 1.0) {
+            return false;
+        }
+        for (int length : lengths) {
+            if (length < config.minNewTokens()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Records the step's tokens in the rows (a finished row's is the pad id) and keeps them to feed next. */
+    private long[] afterStep(long[] tokens) {
+        int batch = rows.size();
         for (int b = 0; b < batch; b++) {
             Row r = rows.get(b);
             if (r.finished) {
@@ -220,10 +249,13 @@ public final class DecodingBatch implements AutoCloseable {
         boolean anyFinished = rows.stream().anyMatch(r -> r.finished);
         Tensor input = anyFinished ? null : chosen;
         positions.add_(new Scalar(1));
+        if (stepMask == null || stepMask.size(0) != batch) {   // the new positions' key mask: all ones, kept while the batch's size is
+            stepMask = replace(stepMask, torch.ones(new long[] {batch, 1}, Tensors.options(ScalarType.Long, languageModel.device())));
+        }
         Tensor previous = last;
+        Tensor mask = stepMask;
         last = Ops.step(() -> languageModel.forward(
-                languageModel.embed(input != null ? input : Tensors.fromLongs(tokens, batch, 1)),
-                torch.ones(new long[] {batch, 1}, Tensors.options(ScalarType.Long, languageModel.device())), positions, cache));
+                languageModel.embed(input != null ? input : Tensors.fromLongs(tokens, batch, 1)), mask, positions, cache));
         previous.close();
         if (chosen != null) {
             chosen.close();
@@ -233,7 +265,7 @@ public final class DecodingBatch implements AutoCloseable {
 
     private void freeTensors() {
         cache.close();
-        for (Tensor t : new Tensor[] {last, positions, chosen}) {
+        for (Tensor t : new Tensor[] {last, positions, chosen, stepMask}) {
             if (t != null) {
                 t.close();
             }
@@ -241,6 +273,7 @@ public final class DecodingBatch implements AutoCloseable {
         last = null;
         positions = null;
         chosen = null;
+        stepMask = null;
         pending = null;
     }
 
@@ -257,7 +290,9 @@ public final class DecodingBatch implements AutoCloseable {
 
     private static Tensor replace(Tensor old, Tensor next) {
         Tensor owned = Ops.own(next);
-        old.close();
+        if (old != null) {
+            old.close();
+        }
         return owned;
     }
 }
