@@ -37,7 +37,9 @@ public final class LlamaDecoder implements LanguageModel {
      * {@code roll(x, half) * signedSin}, bit for bit, since negation is exact.
      */
     private static final long[] LAST_DIM = {-1};
-    private static final ScalarTypeOptional NO_DTYPE = new ScalarTypeOptional();
+    // Native objects live as long as the model's tensors: a static one created while some PointerScope is open would be
+    // freed with that scope and fail every later call.
+    private final ScalarTypeOptional noDtype = new ScalarTypeOptional();
     private final Scalar rmsEps;
     private final Tensor cosTable;
     private final Tensor signedSinTable;
@@ -176,7 +178,7 @@ public final class LlamaDecoder implements LanguageModel {
     private Tensor rmsNorm(Tensor x, Tensor weight) {
         boolean float32 = x.scalar_type().intern() == ScalarType.Float;
         Tensor xf = float32 ? x : x.to(ScalarType.Float);
-        Tensor variance = xf.square().mean(LAST_DIM, true, NO_DTYPE);
+        Tensor variance = xf.square().mean(LAST_DIM, true, noDtype);
         Tensor normed = xf.mul(variance.add_(rmsEps).rsqrt_());
         return (float32 ? normed : normed.to(x.scalar_type())).mul(weight);
     }
