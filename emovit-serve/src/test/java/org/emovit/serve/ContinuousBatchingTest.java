@@ -33,28 +33,44 @@ class ContinuousBatchingTest {
                 .POST(HttpRequest.BodyPublishers.ofString(ChatRequestJson.of(SAMPLE, maxTokens, stream))).build();
     }
 
+    /**
+     * The tiny model makes a token in well under a millisecond, so the 60-token answer lasts only tens of
+     * milliseconds: on a machine too busy to deliver the second request in that time the long answer may end first.
+     * Such a lost race is tried again (a fresh server each time); the old scheduler, where a request waited for the
+     * whole running batch, lost it every time.
+     */
+    static final int ATTEMPTS = 4;
+
     @Test
     void aShortCompletionSentAfterALongOneStartedFinishesFirst() throws Exception {
         EmoVit.Answer longWant = alone(LONG), shortWant = alone(SHORT);
         assertThat(longWant.tokens()).as("the long answer runs its full length").hasSize(LONG);
-        try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
-            StringBuilder longText = new StringBuilder();
-            CompletableFuture<Long> longDone = startStreaming(server, longText);
+        for (int attempt = 1; ; attempt++) {
+            try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
+                StringBuilder longText = new StringBuilder();
+                CompletableFuture<Long> longDone = startStreaming(server, longText);
 
-            HttpResponse<String> shortResponse = Fixtures.send(chat(server, SHORT, false));
-            long shortDone = System.nanoTime();
-            assertThat(longDone).as("the long completion is still running when the short one is answered").isNotDone();
+                HttpResponse<String> shortResponse = Fixtures.send(chat(server, SHORT, false));
+                long shortDone = System.nanoTime();
+                boolean joined = !longDone.isDone();
 
-            assertThat(shortResponse.statusCode()).isEqualTo(200);
-            assertThat(parse(shortResponse.body()).at("/choices/0/message/content").asText()).isEqualTo(shortWant.text());
-            assertThat(longDone.get(60, TimeUnit.SECONDS)).isGreaterThan(shortDone);
-            assertThat(longText.toString()).isEqualTo(longWant.text());
-            String metrics = Fixtures.get(server, "/metrics").body();
-            assertThat(Fixtures.metric(metrics, "emovit_batch_size_sum")).as("each request prefilled once").isEqualTo(2);
-            assertThat(Fixtures.metric(metrics, "emovit_decode_rows_max")).as("a decoding step advanced both rows").isEqualTo(2);
-            assertThat(Fixtures.metric(metrics, "emovit_decode_rows_sum")).as("one row-step per token")
-                    .isEqualTo(LONG + SHORT);
-            assertThat(Fixtures.metric(metrics, "emovit_generated_tokens_total")).isEqualTo(LONG + SHORT);
+                assertThat(shortResponse.statusCode()).isEqualTo(200);
+                assertThat(parse(shortResponse.body()).at("/choices/0/message/content").asText()).isEqualTo(shortWant.text());
+                longDone.get(60, TimeUnit.SECONDS);
+                assertThat(longText.toString()).isEqualTo(longWant.text());
+                if (!joined && attempt < ATTEMPTS) {
+                    continue;   // the long answer ended before the short request arrived: no join to see
+                }
+                assertThat(joined).as("the long completion is still running when the short one is answered (attempt %d)", attempt).isTrue();
+                assertThat(longDone.get()).isGreaterThan(shortDone);
+                String metrics = Fixtures.get(server, "/metrics").body();
+                assertThat(Fixtures.metric(metrics, "emovit_batch_size_sum")).as("each request prefilled once").isEqualTo(2);
+                assertThat(Fixtures.metric(metrics, "emovit_decode_rows_max")).as("a decoding step advanced both rows").isEqualTo(2);
+                assertThat(Fixtures.metric(metrics, "emovit_decode_rows_sum")).as("one row-step per token")
+                        .isEqualTo(LONG + SHORT);
+                assertThat(Fixtures.metric(metrics, "emovit_generated_tokens_total")).isEqualTo(LONG + SHORT);
+                return;
+            }
         }
     }
 
@@ -63,17 +79,25 @@ class ContinuousBatchingTest {
         EmoVit.Answer longWant = alone(LONG);
         EmoVit.Result classWant = Fixtures.reference().classify(List.of(Fixtures.image(SAMPLE)), EmoVit.Mode.SCORE,
                 GenerationConfig.emovit()).get(0);
-        try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
-            StringBuilder longText = new StringBuilder();
-            CompletableFuture<Long> longDone = startStreaming(server, longText);
+        for (int attempt = 1; ; attempt++) {
+            try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
+                StringBuilder longText = new StringBuilder();
+                CompletableFuture<Long> longDone = startStreaming(server, longText);
 
-            HttpResponse<String> classified = Fixtures.post(server, "/v1/emotions", "{\"image\":\"" + Fixtures.dataUrl(SAMPLE) + "\"}");
-            assertThat(longDone).as("the generation is still running when the classification is answered").isNotDone();
+                HttpResponse<String> classified = Fixtures.post(server, "/v1/emotions", "{\"image\":\"" + Fixtures.dataUrl(SAMPLE) + "\"}");
+                boolean between = !longDone.isDone();
 
-            assertThat(classified.statusCode()).isEqualTo(200);
-            assertThat(parse(classified.body()).get("emotion").asText()).isEqualTo(classWant.label());
-            longDone.get(60, TimeUnit.SECONDS);
-            assertThat(longText.toString()).isEqualTo(longWant.text());
+                assertThat(classified.statusCode()).isEqualTo(200);
+                assertThat(parse(classified.body()).get("emotion").asText()).isEqualTo(classWant.label());
+                longDone.get(60, TimeUnit.SECONDS);
+                assertThat(longText.toString()).isEqualTo(longWant.text());
+                if (!between && attempt < ATTEMPTS) {
+                    continue;   // as above: the generation ended before the classification arrived
+                }
+                assertThat(between).as("the generation is still running when the classification is answered (attempt %d)", attempt)
+                        .isTrue();
+                return;
+            }
         }
     }
 
