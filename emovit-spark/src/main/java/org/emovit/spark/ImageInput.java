@@ -1,9 +1,11 @@
 package org.emovit.spark;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.input_file_name;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sha2;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,7 +52,8 @@ public final class ImageInput {
      * The images as chunks of at most {@code size}, in a fixed order, each a table like {@link #read}'s that reads
      * only its own images: the files are listed first (a job that selects no content, so Spark's binaryFile reader
      * opens no file), the list is cut here on the driver, and a chunk reads its files by path. Filtering one read
-     * by chunk instead would read every image once per chunk. A table with the bytes in it is one chunk.
+     * by chunk instead would read every image once per chunk. A table with the bytes in it is cut by its files
+     * instead ({@link #bytesTableChunks}).
      */
     public static List<Dataset<Row>> chunks(SparkSession spark, InputOptions o, int size) {
         String format = o.format.toLowerCase(Locale.ROOT);
@@ -61,7 +64,7 @@ public final class ImageInput {
             default -> throw unknownFormat(o);
         };
         if (paths == null) {
-            return List.of(read(spark, o));
+            return bytesTableChunks(spark, o, format, size);
         }
         List<Dataset<Row>> out = new ArrayList<>();
         int from = 0;
@@ -124,7 +127,64 @@ public final class ImageInput {
         if (o.bytesColumn == null) {
             return loadFiles(spark, tablePaths(spark, o, format));
         }
-        Dataset<Row> t = tableReader(spark, format).load(o.input);
+        return bytesTable(o, tableReader(spark, format).load(o.input));
+    }
+
+    /**
+     * A table with the bytes in it, cut by its files: the files in sorted order, consecutive ones grouped while their
+     * rows add up to at most {@code size}, each chunk a table read from its own files only. A row cannot be picked
+     * out of a file without reading the file, so a file with more than {@code size} rows is a chunk of its own (the
+     * alternative, filtering it by row, would read all its bytes once per chunk).
+     */
+    private static List<Dataset<Row>> bytesTableChunks(SparkSession spark, InputOptions o, String format, int size) {
+        Dataset<Row> whole = tableReader(spark, format).load(o.input);
+        List<String> files = Arrays.stream(whole.inputFiles()).map(ImageInput::hadoopPath).sorted().toList();
+        if (files.isEmpty()) {
+            return List.of(read(spark, o));
+        }
+        Map<String, Long> rows = new HashMap<>();
+        rowsPerFile(spark, format, whole.schema(), files).collectAsList().forEach(r -> rows.put(hadoopPath(r.getString(0)), r.getLong(1)));
+        List<Dataset<Row>> out = new ArrayList<>();
+        List<String> chunk = new ArrayList<>();
+        long chunkRows = 0;
+        for (String file : files) {
+            long n = rows.getOrDefault(file, 0L);   // a file without rows is not in the count
+            if (!chunk.isEmpty() && chunkRows + n > size) {
+                out.add(hashed(o, bytesTable(o, tableFiles(spark, format, whole.schema(), chunk))));
+                chunk = new ArrayList<>();
+                chunkRows = 0;
+            }
+            chunk.add(file);
+            chunkRows += n;
+        }
+        out.add(hashed(o, bytesTable(o, tableFiles(spark, format, whole.schema(), chunk))));
+        return out;
+    }
+
+    /**
+     * The rows of each file ({@code file}: URL-encoded, as input_file_name gives it; {@code count}). Only the file
+     * name is selected, so Parquet reads no column at all (row counts come from the footers); JSON and CSV are parsed,
+     * but no bytes are kept.
+     */
+    static Dataset<Row> rowsPerFile(SparkSession spark, String format, StructType schema, List<String> files) {
+        return tableFiles(spark, format, schema, files).select(input_file_name().as("file")).groupBy("file").count();
+    }
+
+    /**
+     * A file as a reader takes it: inputFiles and input_file_name name it URL-encoded (a space as %20), which a
+     * reader would take literally.
+     */
+    private static String hadoopPath(String urlEncoded) {
+        return new org.apache.hadoop.fs.Path(URI.create(urlEncoded)).toString();
+    }
+
+    /** Some of a table's files, read with the table's schema (so that JSON is not read once more to infer it). */
+    private static Dataset<Row> tableFiles(SparkSession spark, String format, StructType schema, List<String> files) {
+        return tableReader(spark, format).schema(schema).load(files.toArray(String[]::new));
+    }
+
+    /** A table's bytes column as {@code content}, with its path column (or else the hash) as {@code path}. */
+    private static Dataset<Row> bytesTable(InputOptions o, Dataset<Row> t) {
         List<String> columns = Arrays.asList(t.columns());
         if (!columns.contains(o.bytesColumn)) {
             throw new IllegalArgumentException(o.input + ": no column '" + o.bytesColumn + "' (--bytes-column); columns: " + columns);

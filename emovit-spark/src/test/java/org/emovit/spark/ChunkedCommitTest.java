@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -19,9 +20,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.emovit.core.Emotion;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,11 +82,14 @@ class ChunkedCommitTest {
         assertThat(jobs).hasSize(4);
         assertThat(jobs.values()).allSatisfy(rows -> assertThat(rows).hasSize(10));
         assertThat(rowsByWriteJob(spark, whole)).hasSize(1);
+        assertSameResults(spark, chunked, whole);
+    }
 
-        Map<String, Row> expected = spark.read().parquet(whole).collectAsList().stream().collect(Collectors.toMap(x -> x.<String>getAs("sha256"), x -> x));
-        List<Row> actual = spark.read().parquet(chunked).collectAsList();
-        assertThat(actual).allSatisfy(a -> {
-            Row e = expected.get(a.<String>getAs("sha256"));
+    /** Each row of {@code actual} has the path, emotion and probabilities of the same image in {@code expected}. */
+    private static void assertSameResults(SparkSession spark, String actual, String expected) {
+        Map<String, Row> byHash = spark.read().parquet(expected).collectAsList().stream().collect(Collectors.toMap(x -> x.<String>getAs("sha256"), x -> x));
+        assertThat(spark.read().parquet(actual).collectAsList()).allSatisfy(a -> {
+            Row e = byHash.get(a.<String>getAs("sha256"));
             assertThat(e).isNotNull();
             assertThat(a.<String>getAs("path")).isEqualTo(e.getAs("path"));
             assertThat(a.<String>getAs("emotion")).isEqualTo(e.getAs("emotion"));
@@ -89,6 +97,63 @@ class ChunkedCommitTest {
                 assertThat(a.<Double>getAs(ResultSchema.probability(em))).isCloseTo(e.getAs(ResultSchema.probability(em)), within(1e-5));
             }
         });
+    }
+
+    /** {@code images} PNGs as a Parquet table with the bytes in column {@code jpeg}, {@code perFile} rows a file. */
+    private static String bytesTable(SparkSession spark, Path dir, int images, int perFile, int seedBase) throws Exception {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < images; i++) {
+            rows.add(RowFactory.create(TestImages.png(seedBase + i)));
+        }
+        // a space in the name: the row counts name their files URL-encoded
+        String table = dir.resolve("bytes table.parquet").toString();
+        spark.createDataFrame(rows, new StructType().add("jpeg", DataTypes.BinaryType)).coalesce(1).write()
+                .option("maxRecordsPerFile", perFile).parquet(table);
+        return table;
+    }
+
+    @Test
+    void aBytesTableIsCutByItsFilesWithTheResultsOfOneChunk(@TempDir Path dir) throws Exception {
+        SparkSession spark = TestSpark.session();
+        String table = bytesTable(spark, dir, 40, 5, 6000);
+        assertThat(spark.read().parquet(table).inputFiles()).hasSize(8);
+        String chunked = dir.resolve("chunked.parquet").toString();
+        String whole = dir.resolve("whole.parquet").toString();
+
+        ResultWriter.Report r = job("--format", "parquet", "--input", table, "--bytes-column", "jpeg", "--output", chunked,
+                "--commit-every", "10").run(spark);
+        assertThat(r).isEqualTo(new ResultWriter.Report(40, 0, 40));
+        job("--format", "parquet", "--input", table, "--bytes-column", "jpeg", "--output", whole).run(spark);
+
+        assertEachImageOnce(spark, chunked, 40);
+        Map<String, List<Row>> jobs = rowsByWriteJob(spark, chunked);
+        assertThat(jobs).hasSize(4);   // two files of 5 a chunk
+        assertThat(jobs.values()).allSatisfy(rows -> assertThat(rows).hasSize(10));
+        assertThat(rowsByWriteJob(spark, whole)).hasSize(1);
+        assertSameResults(spark, chunked, whole);
+
+        // the files' rows are counted without reading the bytes
+        Dataset<Row> counts = ImageInput.rowsPerFile(spark, "parquet", spark.read().parquet(table).schema(), List.of(table));
+        assertThat(counts.queryExecution().executedPlan().toString()).contains("ReadSchema: struct<>").doesNotContain("jpeg");
+        assertThat(counts.collectAsList()).hasSize(8).allSatisfy(c -> assertThat(c.getLong(1)).isEqualTo(5));
+    }
+
+    @Test
+    void aBytesTableFileWithMoreRowsThanAChunkIsAChunkOfItsOwn(@TempDir Path dir) throws Exception {
+        SparkSession spark = TestSpark.session();
+        String table = bytesTable(spark, dir, 12, 100, 7000);
+        assertThat(spark.read().parquet(table).inputFiles()).hasSize(1);
+        String chunked = dir.resolve("chunked.parquet").toString();
+        String whole = dir.resolve("whole.parquet").toString();
+
+        ResultWriter.Report r = job("--format", "parquet", "--input", table, "--bytes-column", "jpeg", "--output", chunked,
+                "--commit-every", "5").run(spark);
+        assertThat(r).isEqualTo(new ResultWriter.Report(12, 0, 12));
+        job("--format", "parquet", "--input", table, "--bytes-column", "jpeg", "--output", whole, "--commit-every", "12").run(spark);
+
+        assertEachImageOnce(spark, chunked, 12);
+        assertThat(rowsByWriteJob(spark, chunked)).hasSize(1);
+        assertSameResults(spark, chunked, whole);
     }
 
     @Test
