@@ -204,6 +204,10 @@ public final class ModelScheduler implements AutoCloseable {
             fail(j, ApiException.deadline(settings.timeout().toMillis()));
             return false;
         }
+        if (j instanceof Job.Generate g && g.row().finished()) {
+            complete(g, 0);   // its client left while it waited: answered as cancelled without a model pass
+            return false;
+        }
         return true;
     }
 
