@@ -9,7 +9,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.generate.ModelSpec;
 import org.emovit.model.InstructBlip;
@@ -52,16 +51,13 @@ public final class ModelConverter {
             // Loaded as stored (mapped in place where the files allow) and converted by the writer a piece at a time:
             // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
             try (InstructBlip model = InstructBlipLoader.load(source, null, new Device("cpu"))) {
-                List<Path> files = new ArrayList<>(SafetensorsDirectoryWriter.write(staging, model.namedParameters(), dtype, maxShardBytes));
-                long bytes = 0;
-                for (Tensor t : model.namedParameters().values()) {
-                    bytes += t.numel() * (t.is_floating_point() ? (dtype == ScalarType.BFloat16 ? 2 : 4) : t.element_size());
-                }
+                SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, model.namedParameters(), dtype, maxShardBytes);
+                List<Path> files = new ArrayList<>(written.files());
                 Path sourceConfig = source.isHuggingFace() ? source.hfDirectory().resolve("config.json") : source.config();
                 Path config = staging.resolve("config.json");
                 Files.write(config, ModelConfigJson.of(model.config(), sourceConfig, dtype == ScalarType.BFloat16 ? "bfloat16" : "float32"));
                 files.add(config);
-                result = new Result(files, model.namedParameters().size(), bytes);
+                result = new Result(files, model.namedParameters().size(), written.tensorBytes());
             }
             Files.copy(tokenizer, staging.resolve("tokenizer.model"));
             Files.copy(vocab, staging.resolve("qformer_tokenizer").resolve("vocab.txt"));

@@ -45,6 +45,9 @@ public final class SafetensorsDirectoryWriter {
 
     private SafetensorsDirectoryWriter() {}
 
+    /** What {@link #write} wrote: the files in order, and the bytes of tensor data in them. */
+    public record Written(List<Path> files, long tensorBytes) {}
+
     /** One tensor to write: its name, the tensor as it is, and the dtype (and its size) to store it in. */
     private record Item(String name, Tensor tensor, ScalarType type, String dtype, long bytes) {}
 
@@ -53,9 +56,9 @@ public final class SafetensorsDirectoryWriter {
      * @param dtype         the dtype floating-point tensors are stored in (converted a piece at a time, so the model
      *                      is never held twice), or null to store each in its own; other tensors keep theirs
      * @param maxShardBytes a shard's data size above which the next tensor starts a new shard
-     * @return the files written, in order
+     * @return the files written, in order, and the tensor bytes they store
      */
-    public static List<Path> write(Path dir, Map<String, Tensor> tensors, ScalarType dtype, long maxShardBytes) {
+    public static Written write(Path dir, Map<String, Tensor> tensors, ScalarType dtype, long maxShardBytes) {
         List<Item> items = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
@@ -79,20 +82,19 @@ public final class SafetensorsDirectoryWriter {
             size += i.bytes;
         }
         shards.add(current);
+        long total = items.stream().mapToLong(Item::bytes).sum();
 
         List<Path> written = new ArrayList<>();
         if (shards.size() == 1) {
             written.add(writeShard(dir.resolve(Safetensors.SINGLE_FILE), shards.get(0)));
-            return written;
+            return new Written(written, total);
         }
         Map<String, String> weightMap = new TreeMap<>();
-        long total = 0;
         for (int s = 0; s < shards.size(); s++) {
             String name = String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
             written.add(writeShard(dir.resolve(name), shards.get(s)));
             for (Item i : shards.get(s)) {
                 weightMap.put(i.name, name);
-                total += i.bytes;
             }
         }
         ObjectNode index = JSON.createObjectNode();
@@ -106,7 +108,7 @@ public final class SafetensorsDirectoryWriter {
             throw new ModelLoadException("cannot write " + indexFile + ": " + e, e);
         }
         written.add(indexFile);
-        return written;
+        return new Written(written, total);
     }
 
     private static Path writeShard(Path file, List<Item> items) {

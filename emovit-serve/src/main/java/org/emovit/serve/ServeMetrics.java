@@ -22,12 +22,20 @@ public final class ServeMetrics {
     private final Counter images;
     private final Counter tokens;
     private final Counter cancelled;
+    // registered once: recorded on the model's thread at every token
+    private final DistributionSummary decodeRows;
+    private final Timer decodeStepLatency;
     private final RateWindow imageRate = new RateWindow(WINDOW);
     private final RateWindow tokenRate = new RateWindow(WINDOW);
 
     public ServeMetrics() {
         images = Counter.builder("emovit.images").description("images classified").register(registry);
         tokens = Counter.builder("emovit.generated.tokens").description("tokens generated").register(registry);
+        decodeRows = DistributionSummary.builder("emovit.decode.rows").description("generation rows advanced by one decoding step")
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry);
+        decodeStepLatency = Timer.builder("emovit.decode.step.latency").description("time of one decoding step")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry);
         cancelled = Counter.builder("emovit.cancelled.generations").description("generations ended because the client went away")
                 .register(registry);
         Gauge.builder("emovit.images.per.second", () -> imageRate.perSecond(System.nanoTime()))
@@ -62,11 +70,8 @@ public final class ServeMetrics {
      * so this, not the joins, says how full the batch runs) and its time.
      */
     void decodeStep(int rows, long nanos) {
-        DistributionSummary.builder("emovit.decode.rows").description("generation rows advanced by one decoding step")
-                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry).record(rows);
-        Timer.builder("emovit.decode.step.latency").description("time of one decoding step")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        decodeRows.record(rows);
+        decodeStepLatency.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void images(int n) {

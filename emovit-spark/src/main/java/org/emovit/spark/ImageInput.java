@@ -37,19 +37,8 @@ public final class ImageInput {
 
     private ImageInput() {}
 
-    public static Dataset<Row> read(SparkSession spark, InputOptions o) {
-        String format = o.format.toLowerCase(Locale.ROOT);
-        Dataset<Row> loaded = switch (format) {
-            case "files", "binaryfile" -> files(spark, o, o.input);
-            case "emoset" -> files(spark, o, emosetPaths(o).toArray(String[]::new));
-            case "parquet", "json", "csv" -> table(spark, o, format);
-            default -> throw unknownFormat(o);
-        };
-        return hashed(o, loaded);
-    }
-
     /**
-     * The images as chunks of at most {@code size}, in a fixed order, each a table like {@link #read}'s that reads
+     * The images as chunks of at most {@code size}, in a fixed order, each a table of the columns above that reads
      * only its own images: the files are listed first (a job that selects no content, so Spark's binaryFile reader
      * opens no file), the list is cut here on the driver, and a chunk reads its files by path. Filtering one read
      * by chunk instead would read every image once per chunk. A table with the bytes in it is cut by its files
@@ -58,7 +47,7 @@ public final class ImageInput {
     public static List<Dataset<Row>> chunks(SparkSession spark, InputOptions o, int size) {
         String format = o.format.toLowerCase(Locale.ROOT);
         List<String> paths = switch (format) {
-            case "files", "binaryfile" -> sorted(files(spark, o, o.input));
+            case "files", "binaryfile" -> sorted(listFiles(spark, o, o.input));
             case "emoset" -> emosetPaths(o).stream().sorted().toList();
             case "parquet", "json", "csv" -> o.bytesColumn != null ? null : sorted(tablePaths(spark, o, format));
             default -> throw unknownFormat(o);
@@ -93,21 +82,22 @@ public final class ImageInput {
         return new IllegalArgumentException("--format must be files, parquet, json, csv or emoset, not '" + o.format + "'");
     }
 
-    /** What Spark should count for opening one image file when it packs files into tasks (see {@link #files}). */
+    /** What Spark should count for opening one image file when it packs files into tasks (see {@link #listFiles}). */
     static final String OPEN_COST = "spark.sql.files.openCostInBytes";
 
-    private static Dataset<Row> files(SparkSession spark, InputOptions o, String... paths) {
+    /** The image files under these paths (recursively, through Spark's binaryFile source), as a {@code path} column. */
+    private static Dataset<Row> listFiles(SparkSession spark, InputOptions o, String... paths) {
         if (!spark.sparkContext().getConf().contains(OPEN_COST)) {
             // Spark's default (4 MB per file) is meant for tables and cuts a folder of small images into tasks of ~30
-            // images: per-task costs then rival the work. Opening an image is cheap next to classifying it, so count
-            // 64 KB; tasks are then filled up to spark.sql.files.maxPartitionBytes (128 MB) of images.
+            // files: per-task costs then rival the work. Count 64 KB; tasks are then filled up to
+            // spark.sql.files.maxPartitionBytes (128 MB) of images.
             spark.conf().set(OPEN_COST, "65536");
         }
         var reader = spark.read().format("binaryFile").option("recursiveFileLookup", "true");
         if (o.globFilter != null) {
             reader = reader.option("pathGlobFilter", o.globFilter);
         }
-        return reader.load(paths).select(col("path"), col("content"), lit(null).cast(DataTypes.StringType).as("error"));
+        return reader.load(paths).select(col("path"));   // no content selected: the reader opens no file
     }
 
     /** An EmoSet split file names its images; they are read as files. */
@@ -123,13 +113,6 @@ public final class ImageInput {
         return paths;
     }
 
-    private static Dataset<Row> table(SparkSession spark, InputOptions o, String format) {
-        if (o.bytesColumn == null) {
-            return loadFiles(spark, tablePaths(spark, o, format));
-        }
-        return bytesTable(o, tableReader(spark, format).load(o.input));
-    }
-
     /**
      * A table with the bytes in it, cut by its files: the files in sorted order, consecutive ones grouped while their
      * rows add up to at most {@code size}, each chunk a table read from its own files only. A row cannot be picked
@@ -140,7 +123,7 @@ public final class ImageInput {
         Dataset<Row> whole = tableReader(spark, format).load(o.input);
         List<String> files = Arrays.stream(whole.inputFiles()).map(ImageInput::hadoopPath).sorted().toList();
         if (files.isEmpty()) {
-            return List.of(read(spark, o));
+            return List.of(hashed(o, bytesTable(o, whole)));
         }
         Map<String, Long> rows = new HashMap<>();
         rowsPerFile(spark, format, whole.schema(), files).collectAsList().forEach(r -> rows.put(hadoopPath(r.getString(0)), r.getLong(1)));
