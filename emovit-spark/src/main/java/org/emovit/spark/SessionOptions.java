@@ -3,7 +3,7 @@ package org.emovit.spark;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
-import org.emovit.model.NativeAllocator;
+import org.emovit.model.NativeEnvironment;
 import picocli.CommandLine.Option;
 
 /** How to reach Spark: a master URL for local runs, nothing under spark-submit (which sets spark.master). */
@@ -39,11 +39,13 @@ public final class SessionOptions {
             b.master("local[*]");
         }
         conf.forEach(b::config);
-        // Executors are JVMs of their own: they get the driver's malloc settings (see NativeAllocator) unless set.
-        String executorAllocator = "spark.executorEnv." + NativeAllocator.VARIABLE;
-        if (!conf.containsKey(executorAllocator) && System.getProperty(executorAllocator) == null) {
-            b.config(executorAllocator, NativeAllocator.forChildProcess(System.getenv(NativeAllocator.VARIABLE)));
-        }
+        // Executors are JVMs of their own: they get the driver's native settings (see NativeEnvironment) unless set.
+        NativeEnvironment.forChildProcess(System::getenv).forEach((name, value) -> {
+            String key = "spark.executorEnv." + name;
+            if (!conf.containsKey(key) && System.getProperty(key) == null) {
+                b.config(key, value);
+            }
+        });
         return new Session(b.getOrCreate(), true);
     }
 }
