@@ -18,6 +18,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.generate.CandidateScorer;
+import org.emovit.generate.DecodingBatch;
+import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.ModelSpec;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
@@ -164,6 +166,9 @@ public final class BenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "median: vision %.0f ms | qformer+proj %.0f ms | llm prefill %.0f ms | forward total %.0f ms | decode %.1f ms/token | %d new tokens %.0f ms%n",
                     med[0], med[1], med[2], med[0] + med[1] + med[2], med[3], newTokens, med[3] * newTokens);
             printRatios(out, cfg, machine, qIds.size(1), ids[0].length, med);
+            if (newTokens > 0) {
+                benchGenerate(out, model, new InstructBlipInputs(pixels, qIds, qMask, ids, mask), med[3]);
+            }
             for (int b : classifyBatches) {
                 benchClassify(out, model, cfg, dev, b, med[0] + med[1] + med[2]);
             }
@@ -218,6 +223,33 @@ public final class BenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "ratio decode: %.4g MB of weights + KV cache per token in %.2f ms = %.3g GB/s = %.0f%% of the copy bandwidth%n",
                     bytes / 1e6, med[3], rate, 100 * rate / bandwidth);
         }
+        out.flush();
+    }
+
+    /**
+     * Decoding as every caller runs it (a {@link DecodingBatch}: EmoVIT's settings, the repetition penalty applied to
+     * each row's tokens so far, the chosen tokens copied to the host at each step), against the bare step timed above.
+     */
+    private void benchGenerate(PrintWriter out, InstructBlip model, InstructBlipInputs inputs, double bareMs) {
+        double[] perToken = new double[runs + 1];
+        for (int run = 0; run <= runs; run++) {
+            try (PointerScope scope = new PointerScope();
+                 // EOS -1: no row ends early, every run decodes newTokens steps (the weights are random)
+                 DecodingBatch decoding = new DecodingBatch(model.languageModel(), -1, 0, GenerationConfig.emovit())) {
+                decoding.join(model.prefillInputs(inputs));
+                decoding.step();   // the first token comes from the prefill's last position: not a decoding step
+                long a = System.nanoTime();
+                for (int t = 0; t < newTokens; t++) {
+                    decoding.step();
+                }
+                perToken[run] = (System.nanoTime() - a) / 1e6 / newTokens;
+            }
+        }
+        double[] timed = Arrays.copyOfRange(perToken, 1, perToken.length);
+        Arrays.sort(timed);
+        out.printf(Locale.ROOT, "decode as generate runs it (DecodingBatch, repetition penalty %.0f): %.2f ms/token, median of %d runs "
+                        + "(the bare step above: %.2f ms/token)%n",
+                GenerationConfig.emovit().repetitionPenalty(), timed[timed.length / 2], runs, bareMs);
         out.flush();
     }
 
