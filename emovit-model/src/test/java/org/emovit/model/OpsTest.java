@@ -10,12 +10,27 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
-/** The two places where Ops routes around a slow libtorch path on the CPU give what the plain path gives. */
+/** The places where the models route around a slow libtorch path, or take a shorter one, give what the plain path gives. */
 class OpsTest {
     private static final Device CPU = new Device("cpu");
 
     private static double maxAbsDiff(Tensor a, Tensor b) {
         return a.to(ScalarType.Float).sub(b.to(ScalarType.Float)).abs().max().item_double();
+    }
+
+    @Test
+    void libtorchRmsNormIsHfsFormulaBitForBitInFloat32() {
+        // LlamaDecoder calls rms_norm in float32 on this guarantee (a libtorch upgrade that breaks it fails here).
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(3);
+            Tensor x = torch.randn(new long[] {3, 5, 48}, Tensors.options(ScalarType.Float, CPU)).mul(Ops.scalar(4));
+            Tensor w = torch.randn(new long[] {48}, Tensors.options(ScalarType.Float, CPU));
+            Tensor hf = x.mul(x.square().mean(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional())
+                    .add(Ops.scalar(1e-6)).rsqrt()).mul(w);
+            Tensor fused = torch.rms_norm(x, new long[] {48}, new org.bytedeco.pytorch.TensorOptional(w),
+                    new org.bytedeco.pytorch.DoubleOptional(1e-6));
+            assertThat(torch.equal(hf, fused)).isTrue();
+        }
     }
 
     @Test
