@@ -231,11 +231,12 @@ public final class BenchCommand implements Callable<Integer> {
      * each row's tokens so far, the chosen tokens copied to the host at each step), against the bare step timed above.
      */
     private void benchGenerate(PrintWriter out, InstructBlip model, InstructBlipInputs inputs, double bareMs) {
+        GenerationConfig emovit = GenerationConfig.emovit();
         double[] perToken = new double[runs + 1];
         for (int run = 0; run <= runs; run++) {
             try (PointerScope scope = new PointerScope();
                  // EOS -1: no row ends early, every run decodes newTokens steps (the weights are random)
-                 DecodingBatch decoding = new DecodingBatch(model.languageModel(), -1, 0, GenerationConfig.emovit())) {
+                 DecodingBatch decoding = new DecodingBatch(model.languageModel(), -1, 0, emovit)) {
                 decoding.join(model.prefillInputs(inputs));
                 decoding.step();   // the first token comes from the prefill's last position: not a decoding step
                 long a = System.nanoTime();
@@ -249,7 +250,7 @@ public final class BenchCommand implements Callable<Integer> {
         Arrays.sort(timed);
         out.printf(Locale.ROOT, "decode as generate runs it (DecodingBatch, repetition penalty %.0f): %.2f ms/token, median of %d runs "
                         + "(the bare step above: %.2f ms/token)%n",
-                GenerationConfig.emovit().repetitionPenalty(), timed[timed.length / 2], runs, bareMs);
+                emovit.repetitionPenalty(), timed[timed.length / 2], runs, bareMs);
         out.flush();
     }
 

@@ -85,18 +85,17 @@ public final class CandidateScorer {
         }
         long[][] ids = new long[batch][added];
         long[][] pos = new long[batch][added];
-        long[][] ones = new long[batch][added];
         for (int b = 0; b < batch; b++) {
             for (int t = 0; t < added; t++) {
                 ids[b][t] = tokens[t];
                 pos[b][t] = next[b] + within[t];
-                ones[b][t] = 1;
             }
         }
         org.bytedeco.pytorch.Device device = languageModel.device();
         Tensor idsTensor = Tensors.fromLongs(ids).to(device, ScalarType.Long);
         Tensor embeds = Ops.cat(1, prefill.inputsEmbeds(), languageModel.embed(idsTensor));
-        Tensor mask = Ops.cat(1, prefill.attentionMask().to(device, ScalarType.Long), Tensors.fromLongs(ones).to(device, ScalarType.Long));
+        Tensor mask = Ops.cat(1, prefill.attentionMask().to(device, ScalarType.Long),
+                torch.ones(new long[] {batch, added}, Tensors.options(ScalarType.Long, device)));   // the added tokens are all real
         Tensor positions = Ops.cat(1, prefill.positionIds().to(device, ScalarType.Long), Tensors.fromLongs(pos).to(device, ScalarType.Long));
         Tensor visibleTensor = Tensors.fromLongs(visible, length, length).to(device, ScalarType.Bool);
         Tensor h = languageModel.forward(embeds, mask, positions, null, visibleTensor);

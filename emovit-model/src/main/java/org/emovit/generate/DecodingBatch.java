@@ -214,10 +214,10 @@ public final class DecodingBatch implements AutoCloseable {
         try (PointerScope scope = new PointerScope()) {
             Tensor index = Tensors.fromLongs(Arrays.stream(kept).asLongStream().toArray(), kept.length).to(languageModel.device(), ScalarType.Long);
             cache.selectRows(index);
-            last = replace(last, last.index_select(0, index));
-            positions = replace(positions, positions.index_select(0, index));
+            last = Ops.replaceOwned(last, last.index_select(0, index));
+            positions = Ops.replaceOwned(positions, positions.index_select(0, index));
             if (chosen != null) {
-                chosen = replace(chosen, chosen.index_select(0, index));
+                chosen = Ops.replaceOwned(chosen, chosen.index_select(0, index));
             }
         }
         if (pending != null) {
@@ -250,7 +250,7 @@ public final class DecodingBatch implements AutoCloseable {
         Tensor input = anyFinished ? null : chosen;
         positions.add_(new Scalar(1));
         if (stepMask == null || stepMask.size(0) != batch) {   // the new positions' key mask: all ones, kept while the batch's size is
-            stepMask = replace(stepMask, torch.ones(new long[] {batch, 1}, Tensors.options(ScalarType.Long, languageModel.device())));
+            stepMask = Ops.replaceOwned(stepMask, torch.ones(new long[] {batch, 1}, Tensors.options(ScalarType.Long, languageModel.device())));
         }
         Tensor previous = last;
         Tensor mask = stepMask;
@@ -286,13 +286,5 @@ public final class DecodingBatch implements AutoCloseable {
         running.close();
         joined.close();
         return both;
-    }
-
-    private static Tensor replace(Tensor old, Tensor next) {
-        Tensor owned = Ops.own(next);
-        if (old != null) {
-            old.close();
-        }
-        return owned;
     }
 }

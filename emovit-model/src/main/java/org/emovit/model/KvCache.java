@@ -26,8 +26,8 @@ public final class KvCache implements AutoCloseable {
 
     /** Appends this step's keys/values for a layer and returns the full ones. */
     Tensor[] append(int layer, Tensor k, Tensor v) {
-        keys[layer] = replace(keys[layer], keys[layer] == null ? k : Ops.cat(2, keys[layer], k));
-        values[layer] = replace(values[layer], values[layer] == null ? v : Ops.cat(2, values[layer], v));
+        keys[layer] = Ops.replaceOwned(keys[layer], keys[layer] == null ? k : Ops.cat(2, keys[layer], k));
+        values[layer] = Ops.replaceOwned(values[layer], values[layer] == null ? v : Ops.cat(2, values[layer], v));
         return new Tensor[] {keys[layer], values[layer]};
     }
 
@@ -36,24 +36,16 @@ public final class KvCache implements AutoCloseable {
     }
 
     void keyMask(Tensor mask) {
-        keyMask = replace(keyMask, mask);
-    }
-
-    private static Tensor replace(Tensor old, Tensor next) {
-        Tensor owned = Ops.own(next);
-        if (old != null && old != next) {
-            old.close();
-        }
-        return owned;
+        keyMask = Ops.replaceOwned(keyMask, mask);
     }
 
     /** Keeps the given rows, in the given order (beam search follows its surviving beams). */
     public void selectRows(Tensor rows) {
         for (int i = 0; i < keys.length; i++) {
-            keys[i] = replace(keys[i], keys[i].index_select(0, rows));
-            values[i] = replace(values[i], values[i].index_select(0, rows));
+            keys[i] = Ops.replaceOwned(keys[i], keys[i].index_select(0, rows));
+            values[i] = Ops.replaceOwned(values[i], values[i].index_select(0, rows));
         }
-        keyMask = replace(keyMask, keyMask.index_select(0, rows));
+        keyMask = Ops.replaceOwned(keyMask, keyMask.index_select(0, rows));
     }
 
     /**
@@ -76,10 +68,10 @@ public final class KvCache implements AutoCloseable {
         }
         long length = Math.max(length(), other.length());
         for (int i = 0; i < keys.length; i++) {
-            keys[i] = replace(keys[i], Ops.cat(0, padLeft(keys[i], 2, length), padLeft(other.keys[i], 2, length)));
-            values[i] = replace(values[i], Ops.cat(0, padLeft(values[i], 2, length), padLeft(other.values[i], 2, length)));
+            keys[i] = Ops.replaceOwned(keys[i], Ops.cat(0, padLeft(keys[i], 2, length), padLeft(other.keys[i], 2, length)));
+            values[i] = Ops.replaceOwned(values[i], Ops.cat(0, padLeft(values[i], 2, length), padLeft(other.values[i], 2, length)));
         }
-        keyMask = replace(keyMask, Ops.cat(0, padLeft(keyMask, 1, length), padLeft(other.keyMask, 1, length)));
+        keyMask = Ops.replaceOwned(keyMask, Ops.cat(0, padLeft(keyMask, 1, length), padLeft(other.keyMask, 1, length)));
         other.close();
     }
 

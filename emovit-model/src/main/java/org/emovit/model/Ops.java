@@ -135,6 +135,18 @@ public final class Ops {
         return t;
     }
 
+    /**
+     * An owned tensor's successor: {@code next} is owned (see {@link #own}) and {@code old}, owned before, is freed
+     * unless it is the same tensor. For state kept between calls (a KV cache, a decoding batch's rows).
+     */
+    public static Tensor replaceOwned(Tensor old, Tensor next) {
+        Tensor owned = own(next);
+        if (old != null && old != next) {
+            old.close();
+        }
+        return owned;
+    }
+
     /** Hands an owned tensor to the current scope, which frees it when it closes. */
     public static Tensor handBack(Tensor t) {
         org.bytedeco.javacpp.PointerScope scope = org.bytedeco.javacpp.PointerScope.getInnerScope();

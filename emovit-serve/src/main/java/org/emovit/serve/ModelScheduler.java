@@ -2,7 +2,6 @@ package org.emovit.serve;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -286,8 +285,7 @@ public final class ModelScheduler implements AutoCloseable {
      */
     private void runGenerate(List<Job.Generate> first) {
         Object key = first.get(0).batchKey();
-        List<Job.Generate> active = new ArrayList<>();
-        List<Integer> promptTokens = new ArrayList<>();
+        List<Running> active = new ArrayList<>();   // in the batch's row order
         List<Job.Generate> joining = first;
         // each row ends at its own token limit (GenerationRow), so the batch's maxNewTokens is not used.
         // Metrics are recorded as the batch goes: under steady load it may never end.
@@ -298,8 +296,9 @@ public final class ModelScheduler implements AutoCloseable {
                     int[] prompts = emoVit.join(batch, joining.stream().map(Job.Generate::image).toList(),
                             joining.stream().map(Job.Generate::prompt).toList());
                     metrics.batch("generate", joining.size(), System.nanoTime() - joinStart);
-                    active.addAll(joining);
-                    Arrays.stream(prompts).forEach(promptTokens::add);
+                    for (int i = 0; i < prompts.length; i++) {
+                        active.add(new Running(joining.get(i), prompts[i]));
+                    }
                     joining = List.of();
                 }
                 running = active.size();
@@ -309,7 +308,7 @@ public final class ModelScheduler implements AutoCloseable {
                 List<Integer> leaving = new ArrayList<>();
                 int produced = 0;
                 for (int b = 0; b < tokens.length; b++) {
-                    GenerationRow row = active.get(b).row();
+                    GenerationRow row = active.get(b).job().row();
                     if (!row.finished()) {
                         row.accept(tokens[b]);
                         produced++;
@@ -321,8 +320,8 @@ public final class ModelScheduler implements AutoCloseable {
                 metrics.tokens(produced);
                 batch.leave(leaving.stream().mapToInt(Integer::intValue).toArray());
                 for (int i = leaving.size() - 1; i >= 0; i--) {
-                    int b = leaving.get(i);
-                    complete(active.remove(b), promptTokens.remove(b));
+                    Running left = active.remove((int) leaving.get(i));
+                    complete(left.job(), left.promptTokens());
                 }
                 running = active.size();
                 List<Job.Classify> classifications = takeClassifications();
@@ -332,12 +331,15 @@ public final class ModelScheduler implements AutoCloseable {
                 joining = takeJoiners(key, settings.maxBatch() - active.size());
             }
         } catch (RuntimeException | Error e) {
-            failAll(active, e);
+            failAll(active.stream().map(Running::job).toList(), e);
             failAll(joining, e);
         } finally {
             running = 0;
         }
     }
+
+    /** A generation in the running batch, with its prompt's length for usage accounting. */
+    private record Running(Job.Generate job, int promptTokens) {}
 
     private void complete(Job.Generate job, int promptTokens) {
         Generation g = job.row().result(promptTokens);

@@ -65,24 +65,38 @@ class ChunkedCommitTest {
         return rows.stream().map(r -> r.<String>getAs("path")).collect(Collectors.toSet());
     }
 
+    /** The outputs' rows by write job: of the run in chunks and of the run in one chunk. */
+    private record Runs(Map<String, List<Row>> chunkedJobs, Map<String, List<Row>> wholeJobs) {}
+
+    /**
+     * Classifies the input ({@code input}: its options) in chunks of {@code commitEvery} and in one chunk, and checks
+     * that the chunked run wrote each of the {@code images} once, with the results of the one-chunk run.
+     */
+    private static Runs chunkedAndWhole(SparkSession spark, Path dir, int images, int commitEvery, String... input) throws Exception {
+        String chunked = dir.resolve("chunked.parquet").toString();
+        String whole = dir.resolve("whole.parquet").toString();
+        ResultWriter.Report r = job(with(input, "--output", chunked, "--commit-every", String.valueOf(commitEvery))).run(spark);
+        assertThat(r).isEqualTo(new ResultWriter.Report(images, 0, images));
+        job(with(input, "--output", whole, "--commit-every", String.valueOf(images))).run(spark);
+
+        assertEachImageOnce(spark, chunked, images);
+        assertSameResults(spark, chunked, whole);
+        return new Runs(rowsByWriteJob(spark, chunked), rowsByWriteJob(spark, whole));
+    }
+
+    private static String[] with(String[] args, String... more) {
+        return Stream.concat(Stream.of(args), Stream.of(more)).toArray(String[]::new);
+    }
+
     @Test
     void eachChunkIsCommittedByItsOwnJobWithTheResultsOfOneChunk(@TempDir Path dir) throws Exception {
         Path images = dir.resolve("images");
         TestImages.pngs(images, 40, 3000);
-        SparkSession spark = TestSpark.session();
-        String chunked = dir.resolve("chunked.parquet").toString();
-        String whole = dir.resolve("whole.parquet").toString();
 
-        ResultWriter.Report r = job("--input", images.toString(), "--output", chunked, "--commit-every", "10").run(spark);
-        assertThat(r).isEqualTo(new ResultWriter.Report(40, 0, 40));
-        job("--input", images.toString(), "--output", whole).run(spark);
-
-        assertEachImageOnce(spark, chunked, 40);
-        Map<String, List<Row>> jobs = rowsByWriteJob(spark, chunked);
-        assertThat(jobs).hasSize(4);
-        assertThat(jobs.values()).allSatisfy(rows -> assertThat(rows).hasSize(10));
-        assertThat(rowsByWriteJob(spark, whole)).hasSize(1);
-        assertSameResults(spark, chunked, whole);
+        Runs runs = chunkedAndWhole(TestSpark.session(), dir, 40, 10, "--input", images.toString());
+        assertThat(runs.chunkedJobs()).hasSize(4);
+        assertThat(runs.chunkedJobs().values()).allSatisfy(rows -> assertThat(rows).hasSize(10));
+        assertThat(runs.wholeJobs()).hasSize(1);
     }
 
     /** Each row of {@code actual} has the path, emotion and probabilities of the same image in {@code expected}. */
@@ -117,20 +131,11 @@ class ChunkedCommitTest {
         SparkSession spark = TestSpark.session();
         String table = bytesTable(spark, dir, 40, 5, 6000);
         assertThat(spark.read().parquet(table).inputFiles()).hasSize(8);
-        String chunked = dir.resolve("chunked.parquet").toString();
-        String whole = dir.resolve("whole.parquet").toString();
 
-        ResultWriter.Report r = job("--format", "parquet", "--input", table, "--bytes-column", "jpeg", "--output", chunked,
-                "--commit-every", "10").run(spark);
-        assertThat(r).isEqualTo(new ResultWriter.Report(40, 0, 40));
-        job("--format", "parquet", "--input", table, "--bytes-column", "jpeg", "--output", whole).run(spark);
-
-        assertEachImageOnce(spark, chunked, 40);
-        Map<String, List<Row>> jobs = rowsByWriteJob(spark, chunked);
-        assertThat(jobs).hasSize(4);   // two files of 5 a chunk
-        assertThat(jobs.values()).allSatisfy(rows -> assertThat(rows).hasSize(10));
-        assertThat(rowsByWriteJob(spark, whole)).hasSize(1);
-        assertSameResults(spark, chunked, whole);
+        Runs runs = chunkedAndWhole(spark, dir, 40, 10, "--format", "parquet", "--input", table, "--bytes-column", "jpeg");
+        assertThat(runs.chunkedJobs()).hasSize(4);   // two files of 5 a chunk
+        assertThat(runs.chunkedJobs().values()).allSatisfy(rows -> assertThat(rows).hasSize(10));
+        assertThat(runs.wholeJobs()).hasSize(1);
 
         // the files' rows are counted without reading the bytes
         Dataset<Row> counts = ImageInput.rowsPerFile(spark, "parquet", spark.read().parquet(table).schema(), List.of(table));
@@ -143,17 +148,9 @@ class ChunkedCommitTest {
         SparkSession spark = TestSpark.session();
         String table = bytesTable(spark, dir, 12, 100, 7000);
         assertThat(spark.read().parquet(table).inputFiles()).hasSize(1);
-        String chunked = dir.resolve("chunked.parquet").toString();
-        String whole = dir.resolve("whole.parquet").toString();
 
-        ResultWriter.Report r = job("--format", "parquet", "--input", table, "--bytes-column", "jpeg", "--output", chunked,
-                "--commit-every", "5").run(spark);
-        assertThat(r).isEqualTo(new ResultWriter.Report(12, 0, 12));
-        job("--format", "parquet", "--input", table, "--bytes-column", "jpeg", "--output", whole, "--commit-every", "12").run(spark);
-
-        assertEachImageOnce(spark, chunked, 12);
-        assertThat(rowsByWriteJob(spark, chunked)).hasSize(1);
-        assertSameResults(spark, chunked, whole);
+        Runs runs = chunkedAndWhole(spark, dir, 12, 5, "--format", "parquet", "--input", table, "--bytes-column", "jpeg");
+        assertThat(runs.chunkedJobs()).hasSize(1);
     }
 
     @Test
@@ -168,7 +165,7 @@ class ChunkedCommitTest {
         AtomicInteger chunks = new AtomicInteger();
         assertThatThrownBy(() -> new ResultWriter(spark, first.output).write(first.input, pending -> chunks.incrementAndGet() < 3
                 ? first.classify(pending)
-                : first.classify(pending).mapPartitions(new FailEveryAttempt(3), Encoders.row(ResultSchema.CLASSIFY))))
+                : first.classify(pending).mapPartitions(InjectedFailure.everyAttempt(3), Encoders.row(ResultSchema.CLASSIFY))))
                 .hasStackTraceContaining("injected failure");
         assertThat(chunks).hasValue(3);
         Map<String, List<Row>> kept = rowsByWriteJob(spark, out);

@@ -35,12 +35,12 @@ class ExactlyOnceTest {
         SparkSession spark = TestSpark.session();
         String out = dir.resolve("out.parquet").toString();
         ClassifyJob job = job("--input", images.toString(), "--output", out, "--partitions", "2");
-        int before = FailFirstAttempt.FAILURES.get();
+        int before = InjectedFailure.FAILURES.get();
 
         ResultWriter writer = new ResultWriter(spark, job.output);
-        ResultWriter.Report r = writer.write(job.input, pending -> job.classify(pending).mapPartitions(new FailFirstAttempt(7), Encoders.row(ResultSchema.CLASSIFY)));
+        ResultWriter.Report r = writer.write(job.input, pending -> job.classify(pending).mapPartitions(InjectedFailure.firstAttempt(7), Encoders.row(ResultSchema.CLASSIFY)));
 
-        assertThat(FailFirstAttempt.FAILURES.get()).isEqualTo(before + 1);
+        assertThat(InjectedFailure.FAILURES.get()).isEqualTo(before + 1);
         assertThat(r.written()).isEqualTo(40);
         assertEachImageOnce(spark, out, 40);
     }
