@@ -25,6 +25,7 @@ import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.InstructBlipConfig;
+import org.emovit.model.CpuInfo;
 import org.emovit.model.NativeEnvironment;
 import org.emovit.model.KvCache;
 import org.emovit.model.Ops;
@@ -94,6 +95,7 @@ public final class BenchCommand implements Callable<Integer> {
         InstructBlipConfig cfg = config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
         out.printf(Locale.ROOT, "model: %s, random weights, %s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
                 config != null ? config : preset, dtype, device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
+        out.println(CpuInfo.current().describe());
         out.println(NativeEnvironment.describe(System::getenv));
         out.flush();
 

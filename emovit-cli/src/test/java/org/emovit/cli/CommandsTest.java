@@ -200,7 +200,7 @@ class CommandsTest {
         Path config = EmbeddedModel.directory().resolve("config.json");
         Result r = run("bench", "--config", config.toString(), "--runs", "1", "--prompt-tokens", "8", "--new-tokens", "2");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("median:").contains("peak RSS").contains("machine (this run): bf16 matmul")
+        assertThat(r.out()).containsPattern("(?m)^cpu: .+ cores; flags: .+; libtorch kernels: \\w+$").contains("median:").contains("peak RSS").contains("machine (this run): bf16 matmul")
                 .contains("ratio vision:").contains("ratio qformer+proj:").contains("ratio llm prefill:").contains("ratio decode:");
     }
 }
