@@ -13,6 +13,7 @@ import org.emovit.generate.EmbeddedModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
@@ -30,9 +31,18 @@ class WebPageTest {
     static EmoVitServer server;
     static ChromeDriver browser;
 
+    /** Why the page cannot be tested on this machine, or null. */
+    static final String MISSING = Files.isExecutable(DRIVER) && Files.isExecutable(BROWSER) ? null
+            : "WebPageTest skipped: no " + (Files.isExecutable(DRIVER) ? BROWSER : DRIVER)
+              + " - install Debian's browser and driver to run it: sudo apt-get install chromium chromium-driver (.ci/run does)";
+
     @BeforeAll
     static void start() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(DRIVER), "no /usr/bin/chromedriver (apt-get install chromium chromium-driver; .ci/run does)");
+        if (MISSING != null) {
+            // Said out loud: surefire's summary shows only a count of skipped tests, not why.
+            System.err.println(MISSING);
+            return;
+        }
         server = Fixtures.start(ServerSettings.defaults());
         ChromeOptions options = new ChromeOptions();
         options.setBinary(BROWSER.toFile());
@@ -51,6 +61,12 @@ class WebPageTest {
         if (server != null) {
             server.close();
         }
+    }
+
+    /** Each test is reported as skipped, with the reason and the command that installs what is missing. */
+    @BeforeEach
+    void browserIsThere() {
+        Assumptions.assumeTrue(MISSING == null, MISSING);
     }
 
     @Test
