@@ -51,6 +51,7 @@ public final class BenchJob implements Callable<Integer> {
         generate(imagesDir);
         String batch = Integer.toString(batchSize);
         out.printf(Locale.ROOT, "%d images (%dx%d PNG) in %s%n", images, size, size * 3 / 4, imagesDir);
+        out.println(org.emovit.model.CpuInfo.current().describe());
         out.flush();
 
         // a few images first, so that neither timed run pays for loading libtorch or a cold JIT: the comparison is of
