@@ -11,6 +11,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.KvCache;
+import org.emovit.model.RowSlotCache;
 import org.emovit.model.LanguageModel;
 import org.emovit.model.Ops;
 import org.emovit.model.PrefillInputs;
@@ -18,9 +19,10 @@ import org.emovit.model.Tensors;
 
 /**
  * Greedy (or sampled) decoding one token at a time for a batch whose rows change between steps (continuous
- * batching): rows {@link #join} with one pass over their context, their KV cache merged into the running one (the
- * shorter side padded on the left, masked out), every {@link #step} gives one token per row, and finished rows
- * {@link #leave}. Each row keeps its own positions, its own tokens (for the repetition penalty and the minimum
+ * batching): rows {@link #join} with one pass over their context, their keys and values copied into free slots of
+ * the running {@link RowSlotCache} (the running rows' are not copied), every {@link #step} gives one token per row,
+ * and finished rows {@link #leave} (the cache's last slot moves into theirs, and it shrinks when mostly empty).
+ * Rows are numbered in the order they joined, whatever slot holds them. Each row keeps its own positions, its own tokens (for the repetition penalty and the minimum
  * length) and its own sampling generator, so a row decodes the same tokens whenever it joins and whoever leaves.
  * The decoding settings are the config's for every row; its maxNewTokens is not used here (the caller ends rows).
  *
@@ -33,9 +35,11 @@ public final class DecodingBatch implements AutoCloseable {
     private final long padId;
     private final GenerationConfig config;
     private final TokenSampler sampler;   // null: the highest-scoring token
-    private final KvCache cache;
-    private final List<Row> rows = new ArrayList<>();
+    private final RowSlotCache cache;
+    private final List<Row> rows = new ArrayList<>();    // in slot order: what the model's batch dimension is
+    private final List<Row> joined = new ArrayList<>();  // in joining order: how callers number the rows
 
+    // In slot order:
     private Tensor last;        // [B, 1, D] hidden state after each row's newest fed position (owned)
     private Tensor positions;   // [B, 1] position of each row's newest fed token (owned)
     private Tensor chosen;      // [B, 1] the last greedy step's tokens on the device (owned), fed back while no row finished
@@ -48,6 +52,7 @@ public final class DecodingBatch implements AutoCloseable {
         long[] tokens = new long[16];
         int count;
         boolean finished;
+        int slot;
 
         void add(long token) {
             if (count == tokens.length) {
@@ -63,7 +68,7 @@ public final class DecodingBatch implements AutoCloseable {
         this.padId = padId;
         this.config = config;
         this.sampler = config.sampling() == null ? null : new TokenSampler(config.sampling(), 0);
-        this.cache = new KvCache(languageModel.numLayers());
+        this.cache = new RowSlotCache(languageModel.numLayers());
     }
 
     /** Rows now in the batch, finished or not. */
@@ -71,8 +76,23 @@ public final class DecodingBatch implements AutoCloseable {
         return rows.size();
     }
 
+    /** Positions the KV cache holds for its longest row (no row sees more). */
+    public long cacheLength() {
+        return cache.length();
+    }
+
+    /** Bytes of the KV cache's buffers: they follow the rows running, and are 0 when none is. */
+    public long cacheBytes() {
+        return cache.bytes();
+    }
+
+    /** The KV cache (tests check what it copies and holds). */
+    RowSlotCache cache() {
+        return cache;
+    }
+
     public boolean isFinished(int row) {
-        return rows.get(row).finished;
+        return joined.get(row).finished;
     }
 
     public boolean allFinished() {
@@ -81,12 +101,12 @@ public final class DecodingBatch implements AutoCloseable {
 
     /** Ends a row as if it had produced EOS (a stop sequence, the client gone): it yields the pad id from now on. */
     public void finish(int row) {
-        rows.get(row).finished = true;
+        joined.get(row).finished = true;
     }
 
     /** The tokens a row has produced so far (EOS included when it produced one). */
     public long[] tokens(int row) {
-        Row r = rows.get(row);
+        Row r = joined.get(row);
         return Arrays.copyOf(r.tokens, r.count);
     }
 
@@ -105,18 +125,21 @@ public final class DecodingBatch implements AutoCloseable {
         try (PointerScope scope = new PointerScope()) {
             int n = prefill.batchSize();
             Tensor joinedLast, joinedPositions;
-            try (KvCache joined = new KvCache(languageModel.numLayers())) {
+            try (KvCache prompt = new KvCache(languageModel.numLayers())) {
                 joinedLast = Ops.step(() -> {
-                    Tensor h = languageModel.forward(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), joined);
+                    Tensor h = languageModel.forward(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), prompt);
                     return Ops.slice(h, 1, h.size(1) - 1, h.size(1)).clone();
                 });
                 joinedPositions = Ops.own(Tensors.fromLongs(prefill.lastPositions(), n, 1).to(languageModel.device(), ScalarType.Long));
-                cache.appendRows(joined);
+                cache.addRows(prompt);
             }
             last = appendRows(last, joinedLast);
             positions = appendRows(positions, joinedPositions);
             for (int i = 0; i < n; i++) {
-                rows.add(new Row());
+                Row r = new Row();
+                r.slot = rows.size();
+                rows.add(r);
+                joined.add(r);
             }
             if (sampler != null) {
                 sampler.addRows(n);
@@ -125,9 +148,18 @@ public final class DecodingBatch implements AutoCloseable {
     }
 
     /**
-     * One token for every row, in row order; a finished row gets the pad id. A row producing EOS is finished.
+     * One token for every row, in joining order; a finished row gets the pad id. A row producing EOS is finished.
      */
     public long[] step() {
+        long[] bySlot = stepSlots();
+        long[] out = new long[joined.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = bySlot[joined.get(i).slot];
+        }
+        return out;
+    }
+
+    private long[] stepSlots() {
         if (rows.isEmpty()) {
             throw new IllegalStateException("no rows to decode");
         }
@@ -193,27 +225,42 @@ public final class DecodingBatch implements AutoCloseable {
         return tokens;
     }
 
-    /** Drops these rows (indices as now; the others keep their order); the last row leaving frees everything. */
+    /**
+     * Drops these rows (numbered as now; the others keep their order and are renumbered after them); the last row
+     * leaving frees everything. Each leaving row's cache slot takes the last slot's row.
+     */
     public void leave(int... leaving) {
-        boolean[] gone = new boolean[rows.size()];
-        for (int r : leaving) {
-            gone[r] = true;
-        }
-        int[] kept = java.util.stream.IntStream.range(0, rows.size()).filter(r -> !gone[r]).toArray();
-        if (kept.length == rows.size()) {
+        List<Row> gone = Arrays.stream(leaving).distinct().mapToObj(joined::get).toList();
+        if (gone.isEmpty()) {
             return;
         }
-        if (kept.length == 0) {
+        joined.removeAll(gone);
+        if (joined.isEmpty()) {
             rows.clear();
             if (sampler != null) {
-                sampler.keepRows(kept);
+                sampler.keepRows(new int[0]);
             }
             freeTensors();
             return;
         }
+        // origin[s]: the slot whose row now sits in slot s, as the cache moves last slots into freed ones
+        int[] origin = java.util.stream.IntStream.range(0, rows.size()).toArray();
+        for (Row r : gone) {
+            int slot = r.slot;
+            int moved = cache.removeRow(slot);
+            int lastSlot = rows.size() - 1;
+            if (moved >= 0) {
+                Row m = rows.get(lastSlot);
+                m.slot = slot;
+                rows.set(slot, m);
+                origin[slot] = origin[lastSlot];
+            }
+            rows.remove(lastSlot);
+        }
+        cache.trim();
+        int[] kept = Arrays.copyOf(origin, rows.size());
         try (PointerScope scope = new PointerScope()) {
             Tensor index = Tensors.fromLongs(Arrays.stream(kept).asLongStream().toArray(), kept.length).to(languageModel.device(), ScalarType.Long);
-            cache.selectRows(index);
             last = Ops.replaceOwned(last, last.index_select(0, index));
             positions = Ops.replaceOwned(positions, positions.index_select(0, index));
             if (chosen != null) {
@@ -224,9 +271,6 @@ public final class DecodingBatch implements AutoCloseable {
             long[] p = pending;
             pending = Arrays.stream(kept).mapToLong(r -> p[r]).toArray();
         }
-        List<Row> keptRows = Arrays.stream(kept).mapToObj(rows::get).toList();
-        rows.clear();
-        rows.addAll(keptRows);
         if (sampler != null) {
             sampler.keepRows(kept);
         }
@@ -235,6 +279,7 @@ public final class DecodingBatch implements AutoCloseable {
     @Override
     public void close() {
         rows.clear();
+        joined.clear();
         freeTensors();
     }
 

@@ -15,14 +15,11 @@ final class CausalMask {
      * [B, 1, T, past+T]: 0 where a new position may attend, the dtype's lowest value elsewhere. {@code visible}
      * ([T, T] bool, or null for causal) replaces causality among the new positions; the past stays visible.
      */
-    static Tensor bias(Tensor keyMask, KvCache cache, long t, ScalarType dtype, Device device, Tensor visible) {
+    static Tensor bias(Tensor keyMask, AttentionCache cache, long t, ScalarType dtype, Device device, Tensor visible) {
         long past = cache == null ? 0 : cache.length();
         Tensor full = keyMask.to(device, ScalarType.Long);
         if (cache != null) {
-            if (cache.keyMask() != null) {
-                full = Ops.cat(1, cache.keyMask(), full);
-            }
-            cache.keyMask(full);
+            full = cache.appendKeyMask(full);
         }
         if (t == 1 && visible == null) {
             return Ops.keyMaskBias(full, dtype);   // one new position (a decoding step) sees every unpadded key: fewer ops

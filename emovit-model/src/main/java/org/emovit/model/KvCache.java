@@ -10,7 +10,7 @@ import org.bytedeco.pytorch.global.torch;
  * tensors (they outlive the per-layer scopes that compute them) and frees each one as soon as it is replaced;
  * close() frees the rest.
  */
-public final class KvCache implements AutoCloseable {
+public final class KvCache implements AttentionCache, AutoCloseable {
     private final Tensor[] keys;
     private final Tensor[] values;
     private Tensor keyMask;
@@ -20,23 +20,38 @@ public final class KvCache implements AutoCloseable {
         values = new Tensor[layers];
     }
 
+    @Override
     public long length() {
         return keys[0] == null ? 0 : keys[0].size(2);
     }
 
     /** Appends this step's keys/values for a layer and returns the full ones. */
-    Tensor[] append(int layer, Tensor k, Tensor v) {
+    @Override
+    public Tensor[] append(int layer, Tensor k, Tensor v) {
         keys[layer] = Ops.replaceOwned(keys[layer], keys[layer] == null ? k : Ops.cat(2, keys[layer], k));
         values[layer] = Ops.replaceOwned(values[layer], values[layer] == null ? v : Ops.cat(2, values[layer], v));
         return new Tensor[] {keys[layer], values[layer]};
     }
 
-    Tensor keyMask() {
+    @Override
+    public Tensor appendKeyMask(Tensor newPositions) {
+        keyMask = Ops.replaceOwned(keyMask, keyMask == null ? newPositions : Ops.cat(1, keyMask, newPositions));
         return keyMask;
     }
 
-    void keyMask(Tensor mask) {
-        keyMask = Ops.replaceOwned(keyMask, mask);
+    /** A layer's keys [B, H, S, D] (the cache keeps them). */
+    Tensor keys(int layer) {
+        return keys[layer];
+    }
+
+    /** A layer's values [B, H, S, D] (the cache keeps them). */
+    Tensor values(int layer) {
+        return values[layer];
+    }
+
+    /** The 0/1 mask [B, S] of the cached positions (the cache keeps it). */
+    Tensor keyMask() {
+        return keyMask;
     }
 
     /** Keeps the given rows, in the given order (beam search follows its surviving beams). */
@@ -46,46 +61,6 @@ public final class KvCache implements AutoCloseable {
             values[i] = Ops.replaceOwned(values[i], values[i].index_select(0, rows));
         }
         keyMask = Ops.replaceOwned(keyMask, keyMask.index_select(0, rows));
-    }
-
-    /**
-     * Appends the rows of another cache after this one's, and frees the other: rows that joined a running batch
-     * (continuous batching). The shorter side is padded on the left in the sequence dimension with zero keys and
-     * values masked out (0 in the key mask), so every row keeps its own keys at its own positions; a masked key
-     * gets an attention weight of exactly 0, so the padding changes no row's attention.
-     */
-    public void appendRows(KvCache other) {
-        if (keyMask == null) {
-            for (int i = 0; i < keys.length; i++) {
-                keys[i] = other.keys[i];
-                values[i] = other.values[i];
-                other.keys[i] = null;
-                other.values[i] = null;
-            }
-            keyMask = other.keyMask;
-            other.keyMask = null;
-            return;
-        }
-        long length = Math.max(length(), other.length());
-        for (int i = 0; i < keys.length; i++) {
-            keys[i] = Ops.replaceOwned(keys[i], Ops.cat(0, padLeft(keys[i], 2, length), padLeft(other.keys[i], 2, length)));
-            values[i] = Ops.replaceOwned(values[i], Ops.cat(0, padLeft(values[i], 2, length), padLeft(other.values[i], 2, length)));
-        }
-        keyMask = Ops.replaceOwned(keyMask, Ops.cat(0, padLeft(keyMask, 1, length), padLeft(other.keyMask, 1, length)));
-        other.close();
-    }
-
-    /** x with zeros before it along dim, to the given length (x itself when already that long). */
-    private static Tensor padLeft(Tensor x, int dim, long length) {
-        long missing = length - x.size(dim);
-        if (missing == 0) {
-            return x;
-        }
-        long[] shape = new long[(int) x.dim()];
-        for (int d = 0; d < shape.length; d++) {
-            shape[d] = d == dim ? missing : x.size(d);
-        }
-        return Ops.cat(dim, torch.zeros(shape, Tensors.options(x.scalar_type(), x.device())), x);
     }
 
     /** A new cache with every batch row repeated n times (a prompt's cache shared by n continuations). */

@@ -16,7 +16,7 @@ public interface LanguageModel {
      * @param cache        keys and values of earlier positions (updated), or null
      * @return final hidden states [B, T, D]
      */
-    Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache);
+    Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, AttentionCache cache);
 
     Tensor logits(Tensor hidden);
 

@@ -129,17 +129,17 @@ public final class LlamaDecoder implements LanguageModel {
      * @return final hidden states [B, T, D] (after the last RMSNorm)
      */
     @Override
-    public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache) {
+    public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, AttentionCache cache) {
         return forward(inputsEmbeds, keyMask, positionIds, cache, null);
     }
 
     /**
-     * As {@link #forward(Tensor, Tensor, Tensor, KvCache)}, but the new positions see each other as
+     * As {@link #forward(Tensor, Tensor, Tensor, AttentionCache)}, but the new positions see each other as
      * {@code visible} says ([T, T] bool: may new position i attend new position j) instead of causally. This
      * scores several short continuations of one context in one row, each seeing the context and only its own
      * earlier tokens, without copying the context's cache once per continuation.
      */
-    public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache, Tensor visible) {
+    public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, AttentionCache cache, Tensor visible) {
         long t = inputsEmbeds.size(1);
         Tensor bias = CausalMask.bias(keyMask, cache, t, inputsEmbeds.scalar_type(), embedTokens.device(), visible);
         Tensor[] rotary = rotary(positionIds, inputsEmbeds.scalar_type());
@@ -159,7 +159,7 @@ public final class LlamaDecoder implements LanguageModel {
         return linear(hidden, lmHead, null);
     }
 
-    private Tensor selfAttention(int index, Layer layer, Tensor x, Tensor bias, Tensor[] rotary, KvCache cache) {
+    private Tensor selfAttention(int index, Layer layer, Tensor x, Tensor bias, Tensor[] rotary, AttentionCache cache) {
         int heads = config.numHeads(), kvHeads = config.numKvHeads();
         Tensor q = applyRotary(splitHeads(linear(x, layer.qWeight, null), heads), rotary);
         Tensor k = applyRotary(splitHeads(linear(x, layer.kWeight, null), kvHeads), rotary);

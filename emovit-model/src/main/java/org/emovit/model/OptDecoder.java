@@ -73,7 +73,7 @@ public final class OptDecoder implements LanguageModel {
     }
 
     @Override
-    public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, KvCache cache) {
+    public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, AttentionCache cache) {
         long t = inputsEmbeds.size(1);
         Tensor bias = CausalMask.bias(keyMask, cache, t, inputsEmbeds.scalar_type(), embedTokens.device(), null);
         Tensor positions = torch.embedding(embedPositions,
@@ -89,7 +89,7 @@ public final class OptDecoder implements LanguageModel {
         return finalNormWeight == null ? x : layerNorm(x, finalNormWeight, finalNormBias, LAYER_NORM_EPS);
     }
 
-    private Tensor selfAttention(int index, Layer layer, Tensor x, Tensor bias, KvCache cache) {
+    private Tensor selfAttention(int index, Layer layer, Tensor x, Tensor bias, AttentionCache cache) {
         int heads = config.numHeads();
         double scale = 1.0 / Math.sqrt((double) config.hiddenSize() / heads);
         Tensor q = splitHeads(linear(x, layer.qWeight, layer.qBias), heads);

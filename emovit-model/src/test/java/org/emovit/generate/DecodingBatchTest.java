@@ -129,4 +129,84 @@ class DecodingBatchTest {
     void sampledRowsJoiningLaterDrawAsAlone() {
         assertEachRowAsAlone(GenerationConfig.emovit().withSampling(new Sampling(0.9, 0.8, 7)), -1);
     }
+
+    /**
+     * 2,000 decoding steps of steady load: rows of random prompt lengths join while others run and leave at random
+     * lengths, so the batch never empties until the end. The cache holds no column beyond what the longest running
+     * row has (prompt + tokens fed), its buffers never grow past what the rows need plus a chunk, and they are freed
+     * when the last row leaves.
+     */
+    @Test
+    void underSteadyLoadTheCacheFollowsTheRunningRowsAndEmptiesWhenIdle() {
+        java.util.Random random = new java.util.Random(11);
+        List<Integer> promptLengths = new ArrayList<>();   // real prompt tokens of each running row, in row order
+        List<Integer> targets = new ArrayList<>();         // tokens each row stays for
+        long maxColumns = 0;
+        try (DecodingBatch batch = new DecodingBatch(lm, -1, PAD, GenerationConfig.greedy(1000))) {
+            for (int step = 0; step < 2000; step++) {
+                if (batch.size() < 6 && random.nextInt(3) == 0 || batch.size() == 0) {
+                    int joining = 1 + random.nextInt(2);
+                    long[][] contexts = new long[joining][];
+                    for (int j = 0; j < joining; j++) {
+                        contexts[j] = new long[2 + random.nextInt(20)];
+                        contexts[j][0] = 2;
+                        for (int t = 1; t < contexts[j].length; t++) {
+                            contexts[j][t] = 3 + random.nextInt(500);
+                        }
+                        promptLengths.add(contexts[j].length);
+                        targets.add(1 + random.nextInt(60));
+                    }
+                    batch.join(prefill(contexts));
+                }
+                batch.step();
+                int longest = 0;
+                List<Integer> leaving = new ArrayList<>();
+                for (int r = 0; r < batch.size(); r++) {
+                    int generated = batch.tokens(r).length;
+                    longest = Math.max(longest, promptLengths.get(r) + generated);
+                    if (generated >= targets.get(r)) {
+                        leaving.add(r);
+                    }
+                }
+                assertThat(batch.cacheLength()).as("step %d", step).isLessThanOrEqualTo(longest);
+                maxColumns = Math.max(maxColumns, batch.cache().columnCapacity());
+                assertThat(batch.cache().columnCapacity()).as("step %d", step)
+                        .isLessThanOrEqualTo(batch.cacheLength() + 3 * org.emovit.model.RowSlotCache.COLUMN_CHUNK);
+                if (step < 1990) {
+                    batch.leave(leaving.stream().mapToInt(Integer::intValue).toArray());
+                    for (int i = leaving.size() - 1; i >= 0; i--) {
+                        promptLengths.remove((int) leaving.get(i));
+                        targets.remove((int) leaving.get(i));
+                    }
+                }
+            }
+            assertThat(maxColumns).as("columns follow the rows, not the 2,000 steps").isLessThan(300);
+            batch.leave(java.util.stream.IntStream.range(0, batch.size()).toArray());
+            assertThat(batch.size()).isZero();
+            assertThat(batch.cacheBytes()).isZero();
+            assertThat(batch.cacheLength()).isZero();
+        }
+    }
+
+    /** A row joining while the cache has a free slot is copied into it: the running rows' buffers stay where they are. */
+    @Test
+    void aJoiningRowIsCopiedIntoAFreeSlotWithoutCopyingTheRunningRows() {
+        GenerationConfig config = GenerationConfig.greedy(N);
+        try (DecodingBatch batch = new DecodingBatch(lm, -1, PAD, config)) {
+            batch.join(prefill(A, C, D));
+            batch.step();
+            batch.leave(1);   // C leaves: its slot is free
+            long[] beforeA = batch.tokens(0);
+            org.bytedeco.pytorch.Tensor keys = batch.cache().keyBuffer(0);
+            long address = keys.data_ptr().address();
+            long bytes = batch.cacheBytes();
+            batch.join(prefill(B));
+            assertThat(batch.cache().keyBuffer(0).data_ptr().address()).isEqualTo(address);
+            assertThat(batch.cacheBytes()).isEqualTo(bytes);
+            assertThat(batch.size()).isEqualTo(3);
+            batch.step();
+            assertThat(batch.tokens(0)).startsWith(beforeA);
+            assertThat(batch.tokens(2)).hasSize(1);
+        }
+    }
 }
