@@ -2,7 +2,9 @@ package org.emovit.generate;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -33,8 +35,7 @@ public final class DecodingBatch implements AutoCloseable {
     private final LanguageModel languageModel;
     private final long eosId;
     private final long padId;
-    private final GenerationConfig config;
-    private final TokenSampler sampler;   // null: the highest-scoring token
+    private final GenerationConfig config;   // the rows' settings unless a join gives its own
     private final RowSlotCache cache;
     private final List<Row> rows = new ArrayList<>();    // in slot order: what the model's batch dimension is
     private final List<Row> joined = new ArrayList<>();  // in joining order: how callers number the rows
@@ -49,10 +50,22 @@ public final class DecodingBatch implements AutoCloseable {
 
     /** One row's decoding state. */
     private static final class Row {
+        final GenerationConfig config;   // maxNewTokens unused: the caller ends rows
+        final TokenSampler sampler;      // null: the highest-scoring token
         long[] tokens = new long[16];
         int count;
         boolean finished;
         int slot;
+
+        Row(GenerationConfig config) {
+            this.config = config;
+            this.sampler = config.sampling() == null ? null : new TokenSampler(config.sampling(), 1);
+        }
+
+        /** What decides this row's tokens besides the logits: rows with equal keys are processed together. */
+        GenerationConfig key() {
+            return config.withMaxNewTokens(1);
+        }
 
         void add(long token) {
             if (count == tokens.length) {
@@ -67,7 +80,6 @@ public final class DecodingBatch implements AutoCloseable {
         this.eosId = eosId;
         this.padId = padId;
         this.config = config;
-        this.sampler = config.sampling() == null ? null : new TokenSampler(config.sampling(), 0);
         this.cache = new RowSlotCache(languageModel.numLayers());
     }
 
@@ -115,13 +127,24 @@ public final class DecodingBatch implements AutoCloseable {
      * their context, then their cache joins the running one. The prefill stays the caller's.
      */
     public void join(PrefillInputs prefill) {
+        join(prefill, config);
+    }
+
+    /**
+     * As {@link #join(PrefillInputs)}, the new rows decoded with their own settings (repetition penalty, minimum
+     * length, greedy or sampled): requests with different settings share the batch's model passes.
+     */
+    public void join(PrefillInputs prefill, GenerationConfig rowConfig) {
+        if (rowConfig.numBeams() != 1) {
+            throw new IllegalArgumentException("a decoding batch decodes one beam, not " + rowConfig.numBeams());
+        }
         try (NoGradGuard noGrad = new NoGradGuard()) {
             feedPending();   // the running rows catch up, so every row has a hidden state to pick its next token from
-            joinRows(prefill);
+            joinRows(prefill, rowConfig);
         }
     }
 
-    private void joinRows(PrefillInputs prefill) {
+    private void joinRows(PrefillInputs prefill, GenerationConfig rowConfig) {
         try (PointerScope scope = new PointerScope()) {
             int n = prefill.batchSize();
             Tensor joinedLast, joinedPositions;
@@ -136,13 +159,10 @@ public final class DecodingBatch implements AutoCloseable {
             last = appendRows(last, joinedLast);
             positions = appendRows(positions, joinedPositions);
             for (int i = 0; i < n; i++) {
-                Row r = new Row();
+                Row r = new Row(rowConfig);
                 r.slot = rows.size();
                 rows.add(r);
                 joined.add(r);
-            }
-            if (sampler != null) {
-                sampler.addRows(n);
             }
         }
     }
@@ -175,7 +195,7 @@ public final class DecodingBatch implements AutoCloseable {
             feedPending();
             try (PointerScope scope = new PointerScope()) {
                 Tensor logits = languageModel.logits(last);
-                if (sampler == null && plainArgmax(lengths)) {
+                if (plainArgmax(lengths)) {
                     // Nothing changes the scores: the best token straight from the logits, in their dtype (a decoding
                     // step of a small model is made of such op calls; the float copy picked the same token).
                     chosen = Ops.own(logits.argmax(new LongOptional(-1), false));
@@ -183,26 +203,59 @@ public final class DecodingBatch implements AutoCloseable {
                     return afterStep(tokens);
                 }
                 Tensor scores = logits.select(1, 0).to(ScalarType.Float);
-                scores = LogitsProcessing.repetitionPenalty(scores, generated, lengths, config.repetitionPenalty());
-                scores = LogitsProcessing.minLength(scores, lengths, config.minNewTokens(), eosId);
-                if (sampler == null) {
-                    chosen = Ops.own(scores.argmax(new LongOptional(-1), true));
-                    tokens = Tensors.toLongs(chosen);
+                Map<GenerationConfig, List<Integer>> groups = new LinkedHashMap<>();
+                for (int b = 0; b < batch; b++) {
+                    groups.computeIfAbsent(rows.get(b).key(), k -> new ArrayList<>()).add(b);
+                }
+                if (groups.size() == 1) {
+                    tokens = choose(scores, rows, generated, lengths);
                 } else {
-                    tokens = sampler.next(scores);   // drawn on the host: the next step is fed from the host copy
+                    // rows with other settings: each group's scores processed apart, the tokens put back by slot
+                    tokens = new long[batch];
+                    for (List<Integer> group : groups.values()) {
+                        int[] slots = group.stream().mapToInt(Integer::intValue).toArray();
+                        Tensor index = Tensors.fromLongs(Arrays.stream(slots).asLongStream().toArray(), slots.length).to(scores.device(), ScalarType.Long);
+                        long[] picked = choose(scores.index_select(0, index), Arrays.stream(slots).mapToObj(rows::get).toList(),
+                                Arrays.stream(slots).mapToObj(b -> generated[b]).toArray(long[][]::new),
+                                Arrays.stream(slots).map(b -> lengths[b]).toArray());
+                        for (int i = 0; i < slots.length; i++) {
+                            tokens[slots[i]] = picked[i];
+                        }
+                    }
+                    if (chosen != null) {
+                        chosen.close();   // fed from the host copy
+                        chosen = null;
+                    }
                 }
             }
         }
         return afterStep(tokens);
     }
 
-    /** Greedy without a repetition penalty, every row past the minimum length: the logits decide alone. */
-    private boolean plainArgmax(int[] lengths) {
-        if (config.repetitionPenalty() != 1.0) {
-            return false;
+    /**
+     * Tokens for rows of one setting from their [rows, vocab] float scores: HF's repetition penalty and minimum
+     * length, then the best token (kept on the device to feed back) or a draw from each row's own generator.
+     */
+    private long[] choose(Tensor scores, List<Row> group, long[][] generated, int[] lengths) {
+        GenerationConfig c = group.get(0).config;
+        scores = LogitsProcessing.repetitionPenalty(scores, generated, lengths, c.repetitionPenalty());
+        scores = LogitsProcessing.minLength(scores, lengths, c.minNewTokens(), eosId);
+        if (c.sampling() == null) {
+            chosen = Ops.replaceOwned(chosen, scores.argmax(new LongOptional(-1), true));
+            return Tensors.toLongs(chosen);
         }
-        for (int length : lengths) {
-            if (length < config.minNewTokens()) {
+        long[] out = new long[group.size()];   // drawn on the host: the next step is fed from the host copy
+        for (int i = 0; i < out.length; i++) {
+            out[i] = group.get(i).sampler.next(scores.narrow(0, i, 1))[0];
+        }
+        return out;
+    }
+
+    /** Greedy without a repetition penalty, every row past its minimum length: the logits decide alone. */
+    private boolean plainArgmax(int[] lengths) {
+        for (int b = 0; b < lengths.length; b++) {
+            GenerationConfig c = rows.get(b).config;
+            if (c.sampling() != null || c.repetitionPenalty() != 1.0 || lengths[b] < c.minNewTokens()) {
                 return false;
             }
         }
@@ -237,9 +290,6 @@ public final class DecodingBatch implements AutoCloseable {
         joined.removeAll(gone);
         if (joined.isEmpty()) {
             rows.clear();
-            if (sampler != null) {
-                sampler.keepRows(new int[0]);
-            }
             freeTensors();
             return;
         }
@@ -270,9 +320,6 @@ public final class DecodingBatch implements AutoCloseable {
         if (pending != null) {
             long[] p = pending;
             pending = Arrays.stream(kept).mapToLong(r -> p[r]).toArray();
-        }
-        if (sampler != null) {
-            sampler.keepRows(kept);
         }
     }
 

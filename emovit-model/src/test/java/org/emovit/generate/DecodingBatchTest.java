@@ -209,4 +209,24 @@ class DecodingBatchTest {
             assertThat(batch.tokens(2)).hasSize(1);
         }
     }
+
+    /** Rows with their own settings (greedy, EmoVIT's penalty, sampled) share the passes and decode as alone. */
+    @Test
+    void rowsWithTheirOwnSettingsDecodeAsAloneInOneBatch() {
+        GenerationConfig plain = GenerationConfig.greedy(N);
+        GenerationConfig penalised = new GenerationConfig(1, N, 3, GenerationConfig.emovit().repetitionPenalty(), 1.0);
+        GenerationConfig sampled = GenerationConfig.emovit().withSampling(new Sampling(0.9, 0.8, 7));
+        try (DecodingBatch batch = new DecodingBatch(lm, -1, PAD, plain)) {
+            batch.join(prefill(A));
+            batch.step();
+            batch.join(prefill(B), penalised);
+            batch.join(prefill(D), sampled);
+            for (int step = 0; step < N; step++) {
+                batch.step();
+            }
+            assertThat(Arrays.copyOf(batch.tokens(0), N)).containsExactly(alone(A, plain, -1));
+            assertThat(Arrays.copyOf(batch.tokens(1), N)).containsExactly(alone(B, penalised, -1));
+            assertThat(Arrays.copyOf(batch.tokens(2), N)).containsExactly(alone(D, sampled, -1));
+        }
+    }
 }
