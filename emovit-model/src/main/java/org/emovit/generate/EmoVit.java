@@ -126,10 +126,21 @@ public final class EmoVit implements AutoCloseable {
      * @return each new row's prompt length in tokens (image slots included), for usage accounting
      */
     public int[] join(DecodingBatch batch, List<RgbImage> images, List<String> prompts) {
+        return join(batch, images, prompts, null);
+    }
+
+    /**
+     * As {@link #join(DecodingBatch, List, List)}, the new rows decoded with these settings (null: the batch's).
+     */
+    public int[] join(DecodingBatch batch, List<RgbImage> images, List<String> prompts, GenerationConfig config) {
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             PrefillInputs prefill = prefill(images, prompts);
             int[] promptTokens = java.util.Arrays.stream(promptTokens(prefill)).mapToInt(t -> (int) t).toArray();
-            batch.join(prefill);
+            if (config == null) {
+                batch.join(prefill);
+            } else {
+                batch.join(prefill, config);
+            }
             return promptTokens;
         }
     }
@@ -194,7 +205,7 @@ public final class EmoVit implements AutoCloseable {
 
     /** One explanation per image of why it evokes the given label, decoded greedily with the config's settings. */
     public List<String> explain(List<RgbImage> images, List<String> labels, GenerationConfig generation) {
-        List<String> prompts = labels.stream().map(Prompts::explanationQuestion).toList();
+        List<String> prompts = labels.stream().map(EmoVit::explanationPrompt).toList();
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             List<String> out = new ArrayList<>();
             for (long[] t : decode(prefill(images, prompts), generation.withNumBeams(1), null)) {
@@ -210,8 +221,13 @@ public final class EmoVit implements AutoCloseable {
         model.close();
     }
 
-    /** Decodes a classification answer as EmoVIT's test.py does: a generated id 0 (unk) becomes EOS first. */
-    private String decodeAnswer(long[] tokens) {
+    /** The question whose answer explains why an image evokes {@code label} (a generation like any other). */
+    public static String explanationPrompt(String label) {
+        return Prompts.explanationQuestion(label);
+    }
+
+    /** Decodes a classification answer or explanation as EmoVIT's test.py does: a generated id 0 (unk) becomes EOS first. */
+    public String decodeAnswer(long[] tokens) {
         long eos = processor.llmTokenizer().eosId();
         long[] mapped = tokens.clone();
         for (int i = 0; i < mapped.length; i++) {

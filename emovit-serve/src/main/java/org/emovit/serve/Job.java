@@ -5,7 +5,7 @@ import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.image.RgbImage;
 
-/** A request waiting for the model. Jobs with equal batch keys can share one model pass. */
+/** A request waiting for the model. Classifications with equal batch keys (their mode) share one model pass. */
 sealed interface Job permits Job.Classify, Job.Generate {
 
     Object batchKey();
@@ -26,8 +26,9 @@ sealed interface Job permits Job.Classify, Job.Generate {
     /** One prompt about one image; rows of any length share a pass when the other decoding settings agree. */
     record Generate(RgbImage image, String prompt, GenerationConfig config, GenerationRow row, long deadlineNanos,
                     CompletableFuture<Generation> result) implements Job {
+        /** The decoding settings that matter to a row (its token limit is the row's own). */
         @Override
-        public Object batchKey() {
+        public GenerationConfig batchKey() {
             return config.withMaxNewTokens(1);
         }
     }

@@ -15,12 +15,15 @@ import org.emovit.generate.DecodingBatch;
 import org.emovit.image.RgbImage;
 
 /**
- * The only code that touches the model: one worker thread takes waiting requests, batches those that can share a
- * pass (classifications of one mode; generations with the same decoding settings) up to max-batch, waiting at most
- * max-wait-ms for more to arrive, and runs them through {@link EmoVit}. Callers get futures and never block on
- * libtorch. Generations are batched continuously ({@link #runGenerate}): waiting ones join the running batch at
- * token boundaries and each row leaves, its answer sent, at its own end (EOS, stop sequence, token limit, deadline,
- * client gone), so nobody waits for a whole batch; classifications waiting meanwhile run between two tokens.
+ * Serves the model's requests as vLLM's engine does, in three parts that each do one job: a {@link SchedulePlanner}
+ * that decides what runs next, a {@link ModelRunner} that calls the model, and an {@link OutputProcessor} that
+ * feeds rows their tokens and delivers answers. This class holds the waiting queue and runs the loop on the model's
+ * one thread: at every token boundary it drops requests whose caller left or whose deadline passed, asks the
+ * planner, runs the classifications it chose (between two steps), lets the generations it chose join the running
+ * batch, and runs one decoding step. Generations — chat answers and the explanations of classifications alike —
+ * are batched continuously, each row with its own settings, leaving at its own end. Images are resized on the
+ * callers' threads before they queue (the model's thread only normalises them), and callers get futures and never
+ * block on libtorch.
  */
 public final class ModelScheduler implements AutoCloseable {
     /** EmoVIT's classify --explain settings: its decoding defaults, at most 80 tokens. */
@@ -29,13 +32,16 @@ public final class ModelScheduler implements AutoCloseable {
     private final EmoVit emoVit;
     private final ServerSettings settings;
     private final ServeMetrics metrics;
-    private final Executor callbacks;
+    private final SchedulePlanner planner;
+    private final ModelRunner runner;
+    private final OutputProcessor output;
     private final ArrayDeque<Job> waiting = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
+    private final List<OutputProcessor.Running> running = new ArrayList<>();   // the batch's rows, in joining order
     private final Thread worker;
     private boolean accepting = true;
-    private volatile int running;
+    private volatile int inPass;
 
     /**
      * @param callbacks where answers are handed over: whatever the callers chain on them (writing a response to a slow
@@ -45,15 +51,18 @@ public final class ModelScheduler implements AutoCloseable {
         this.emoVit = emoVit;
         this.settings = settings;
         this.metrics = metrics;
-        this.callbacks = callbacks;
+        this.planner = new SchedulePlanner(settings.maxBatch(), TimeUnit.MILLISECONDS.toNanos(settings.maxWaitMs()));
+        this.runner = new ModelRunner(emoVit);
+        this.output = new OutputProcessor(emoVit, metrics, callbacks);
         metrics.queueDepth(this::queueDepth);
+        metrics.kvCache(runner::cacheLength, runner::cacheBytes);
         this.worker = new Thread(this::work, "emovit-model");
         worker.start();
     }
 
     public CompletableFuture<Classification> classify(RgbImage image, EmoVit.Mode mode, boolean explain) {
         CompletableFuture<Classification> f = timed(new CompletableFuture<>());
-        submit(new Job.Classify(image, mode, explain, deadline(), f));
+        submit(new Job.Classify(resized(image), mode, explain, deadline(), f));
         return f;
     }
 
@@ -62,8 +71,16 @@ public final class ModelScheduler implements AutoCloseable {
         long deadline = deadline();
         GenerationRow row = new GenerationRow(config.maxNewTokens(), stops, emoVit.processor().llmTokenizer().eosId(),
                 emoVit.processor()::decode, sink, deadline);
-        submit(new Job.Generate(image, prompt, config, row, deadline, f));
+        submit(new Job.Generate(resized(image), prompt, config, row, deadline, f));
         return f;
+    }
+
+    /**
+     * The image at the model's input size, on the caller's thread: the model's thread then only normalises it (a
+     * resize to the same size is a copy), so an image's decoding and resizing never delay the running rows' tokens.
+     */
+    private RgbImage resized(RgbImage image) {
+        return emoVit.processor().transform().resize(image);
     }
 
     /** Requests waiting for the model (not those in the pass now running). */
@@ -76,9 +93,9 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** Requests in the model pass now running. */
+    /** Requests in the model now: the running batch's rows and the classification pass under way. */
     public int running() {
-        return running;
+        return inPass;
     }
 
     /** The caller's answer fails with a TimeoutException at the deadline; the worker then skips the job if not begun. */
@@ -106,255 +123,171 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
+    /** The model's thread: plan, run, deliver, until shut down with nothing left. */
     private void work() {
-        List<Job> batch;
-        while ((batch = nextBatch()) != null) {
-            if (batch.get(0) instanceof Job.Classify) {
-                classifyOrFail(batch.stream().map(Job.Classify.class::cast).toList());
-            } else {
-                runGenerate(batch.stream().map(Job.Generate.class::cast).toList());
+        while (true) {
+            List<Job.Classify> classify = new ArrayList<>();
+            List<Job.Generate> join = new ArrayList<>();
+            if (!nextWork(classify, join)) {
+                break;
+            }
+            if (!classify.isEmpty()) {
+                runClassify(classify);
+            }
+            if (!join.isEmpty()) {
+                runJoin(join);
+            }
+            if (!running.isEmpty()) {
+                runStep();
+            }
+        }
+        runner.close();
+    }
+
+    /**
+     * Takes what the planner says runs now into the two lists; waits while nothing does and no row runs.
+     *
+     * @return false once shut down with nothing waiting or running
+     */
+    private boolean nextWork(List<Job.Classify> classify, List<Job.Generate> join) {
+        lock.lock();
+        try {
+            while (true) {
+                dropInadmissible();
+                List<Job> jobs = new ArrayList<>(waiting);
+                List<SchedulePlanner.Waiting> seen = new ArrayList<>();
+                long timeout = settings.timeout().toNanos();
+                for (Job j : jobs) {
+                    long arrivedAt = j.deadlineNanos() - timeout;
+                    seen.add(j instanceof Job.Classify c ? SchedulePlanner.Waiting.classification(c.mode(), arrivedAt)
+                            : SchedulePlanner.Waiting.generation(arrivedAt));
+                }
+                SchedulePlanner.Plan plan = planner.plan(seen, running.size(), System.nanoTime());
+                if (!plan.idle() || !running.isEmpty()) {
+                    plan.classify().forEach(i -> classify.add((Job.Classify) jobs.get(i)));
+                    plan.join().forEach(i -> join.add((Job.Generate) jobs.get(i)));
+                    waiting.removeAll(classify);
+                    waiting.removeAll(join);
+                    return true;
+                }
+                if (waiting.isEmpty() && !accepting) {
+                    return false;
+                }
+                if (plan.waitNanos() > 0 && accepting) {
+                    arrived.awaitNanos(plan.waitNanos());
+                } else if (waiting.isEmpty()) {
+                    arrived.await();
+                } else if (!accepting) {
+                    // shutting down: what waits runs now, without waiting for a fuller batch
+                    SchedulePlanner.Plan now = planner.plan(seen, running.size(), Long.MAX_VALUE / 2);
+                    now.classify().forEach(i -> classify.add((Job.Classify) jobs.get(i)));
+                    now.join().forEach(i -> join.add((Job.Generate) jobs.get(i)));
+                    waiting.removeAll(classify);
+                    waiting.removeAll(join);
+                    return true;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return !running.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waiting requests that will not run: their caller gave up, their deadline passed, or their client left. */
+    private void dropInadmissible() {
+        long now = System.nanoTime();
+        for (Iterator<Job> it = waiting.iterator(); it.hasNext(); ) {
+            Job j = it.next();
+            if (j.result().isDone()) {
+                it.remove();   // the caller has already given up (its own timeout)
+            } else if (now - j.deadlineNanos() > 0) {
+                it.remove();
+                output.fail(j, ApiException.deadline(settings.timeout().toMillis()));
+            } else if (j instanceof Job.Generate g && g.row().finished()) {
+                it.remove();
+                output.complete(g, 0);   // its client left while it waited: answered as cancelled without a model pass
             }
         }
     }
 
-    /** Runs a classification batch (also between two generation steps); a failure fails these jobs only. */
-    private void classifyOrFail(List<Job.Classify> jobs) {
-        int before = running;
-        running = before + jobs.size();
+    /** A classification pass (between two decoding steps); explanations asked for queue as generations, first. */
+    private void runClassify(List<Job.Classify> jobs) {
+        inPass = running.size() + jobs.size();
+        long start = System.nanoTime();
         try {
-            runClassify(jobs);
+            List<EmoVit.Result> results = runner.classify(jobs);
+            metrics.batch("classify", jobs.size(), System.nanoTime() - start);
+            metrics.images(jobs.size());
+            List<Job.Generate> explanations = output.classified(jobs, results);
+            lock.lock();
+            try {
+                for (int i = explanations.size() - 1; i >= 0; i--) {
+                    waiting.addFirst(explanations.get(i));   // they continue accepted requests: ahead of new ones
+                }
+            } finally {
+                lock.unlock();
+            }
         } catch (RuntimeException | Error e) {
             failAll(jobs, e);
         } finally {
-            running = before;
+            inPass = running.size();
+        }
+    }
+
+    /** Generations join the running batch (their prefill is one model pass); a failure fails only them. */
+    private void runJoin(List<Job.Generate> jobs) {
+        long start = System.nanoTime();
+        try {
+            int[] prompts = runner.join(jobs);
+            metrics.batch("generate", jobs.size(), System.nanoTime() - start);
+            for (int i = 0; i < prompts.length; i++) {
+                running.add(new OutputProcessor.Running(jobs.get(i), prompts[i]));
+            }
+        } catch (RuntimeException | Error e) {
+            failAll(jobs, e);
+            if (runner.rows() != running.size()) {
+                failRunning(e);   // the batch is in an unknown state: its rows fail too
+            }
+        } finally {
+            inPass = running.size();
+        }
+    }
+
+    /** One decoding step: every row gets a token, finished rows are answered and leave. */
+    private void runStep() {
+        try {
+            long start = System.nanoTime();
+            long[] tokens = runner.step();
+            metrics.decodeStep(tokens.length, System.nanoTime() - start);
+            int[] leaving = output.stepped(tokens, running);
+            runner.leave(leaving);
+            for (int i = leaving.length - 1; i >= 0; i--) {
+                running.remove(leaving[i]);
+            }
+        } catch (RuntimeException | Error e) {
+            failRunning(e);
+        } finally {
+            inPass = running.size();
+        }
+    }
+
+    private void failRunning(Throwable e) {
+        failAll(running.stream().map(OutputProcessor.Running::job).toList(), e);
+        running.clear();
+        try {
+            runner.clear();
+        } catch (RuntimeException | Error again) {
+            // the batch is dropped either way; its rows were failed above
         }
     }
 
     private void failAll(List<? extends Job> jobs, Throwable e) {
         String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
         for (Job j : jobs) {
-            fail(j, ApiException.internal("the model failed: " + m));
+            output.fail(j, ApiException.internal("the model failed: " + m));
         }
-    }
-
-    /** The next jobs to run together, or null once shut down and drained. */
-    private List<Job> nextBatch() {
-        lock.lock();
-        try {
-            while (true) {
-                while (waiting.isEmpty()) {
-                    if (!accepting) {
-                        return null;
-                    }
-                    arrived.awaitUninterruptibly();
-                }
-                Object key = waiting.peekFirst().batchKey();
-                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.maxWaitMs());
-                long left;
-                while (accepting && count(key) < settings.maxBatch() && (left = until - System.nanoTime()) > 0) {
-                    try {
-                        arrived.awaitNanos(left);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        break;
-                    }
-                }
-                List<Job> batch = take(key);
-                if (!batch.isEmpty()) {
-                    return batch;
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private int count(Object key) {
-        int n = 0;
-        for (Job j : waiting) {
-            n += j.batchKey().equals(key) ? 1 : 0;
-        }
-        return n;
-    }
-
-    /** Removes up to max-batch jobs with this key, in arrival order; those already past their deadline fail. */
-    private List<Job> take(Object key) {
-        List<Job> batch = new ArrayList<>();
-        long now = System.nanoTime();
-        for (Iterator<Job> it = waiting.iterator(); it.hasNext() && batch.size() < settings.maxBatch(); ) {
-            Job j = it.next();
-            if (!j.batchKey().equals(key)) {
-                continue;
-            }
-            it.remove();
-            if (admissible(j, now)) {
-                batch.add(j);
-            }
-        }
-        return batch;
-    }
-
-    /** Whether a job taken from the queue is still to run: not if its caller gave up or its deadline passed (it fails). */
-    private boolean admissible(Job j, long now) {
-        if (j.result().isDone()) {
-            return false;   // the caller has already given up (its own timeout)
-        }
-        if (now - j.deadlineNanos() > 0) {
-            fail(j, ApiException.deadline(settings.timeout().toMillis()));
-            return false;
-        }
-        if (j instanceof Job.Generate g && g.row().finished()) {
-            complete(g, 0);   // its client left while it waited: answered as cancelled without a model pass
-            return false;
-        }
-        return true;
-    }
-
-    /**
-     * Waiting generations with this key that may join the running batch (at most limit), in arrival order. Joining
-     * stops at a generation with other settings: it goes next, once the rows now running end, and is not overtaken.
-     * Classifications are skipped here: they run between two steps instead.
-     */
-    private List<Job.Generate> takeJoiners(Object key, int limit) {
-        List<Job.Generate> out = new ArrayList<>();
-        lock.lock();
-        try {
-            long now = System.nanoTime();
-            for (Iterator<Job> it = waiting.iterator(); it.hasNext() && out.size() < limit; ) {
-                Job j = it.next();
-                if (j instanceof Job.Classify) {
-                    continue;
-                }
-                if (!j.batchKey().equals(key)) {
-                    break;
-                }
-                it.remove();
-                if (admissible(j, now)) {
-                    out.add((Job.Generate) j);
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-        return out;
-    }
-
-    /** The waiting classifications of the oldest one's mode (up to max-batch), without waiting for more. */
-    private List<Job.Classify> takeClassifications() {
-        lock.lock();
-        try {
-            for (Job j : waiting) {
-                if (j instanceof Job.Classify) {
-                    return take(j.batchKey()).stream().map(Job.Classify.class::cast).toList();
-                }
-            }
-            return List.of();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void runClassify(List<Job.Classify> jobs) {
-        long start = System.nanoTime();
-        List<RgbImage> images = jobs.stream().map(Job.Classify::image).toList();
-        List<EmoVit.Result> results = emoVit.classify(images, jobs.get(0).mode(), GenerationConfig.emovit());
-        List<RgbImage> toExplain = new ArrayList<>();
-        List<String> labels = new ArrayList<>();
-        for (int i = 0; i < jobs.size(); i++) {
-            if (jobs.get(i).explain()) {
-                toExplain.add(images.get(i));
-                labels.add(results.get(i).label());
-            }
-        }
-        List<String> explanations = toExplain.isEmpty() ? List.of() : emoVit.explain(toExplain, labels, EXPLANATION);
-        metrics.batch("classify", jobs.size(), System.nanoTime() - start);
-        metrics.images(jobs.size());
-        int e = 0;
-        for (int i = 0; i < jobs.size(); i++) {
-            String explanation = jobs.get(i).explain() ? explanations.get(e++) : null;
-            answer(jobs.get(i).result(), new Classification(results.get(i), explanation));
-        }
-    }
-
-    /**
-     * Runs generations as one continuous batch until no row is left. At every token boundary: rows whose request
-     * has ended leave and get their answer at once; waiting classifications run (the batch's cache stays in memory
-     * meanwhile, so they wait one token at most, plus their own pass); then waiting generations with the same decoding
-     * settings join, up to max-batch rows. A failure fails every row of the batch. Each join's prefill is one model
-     * pass in the batch metric (so every request counts once); each decoding step records its rows and time.
-     */
-    private void runGenerate(List<Job.Generate> first) {
-        Object key = first.get(0).batchKey();
-        List<Running> active = new ArrayList<>();   // in the batch's row order
-        List<Job.Generate> joining = first;
-        // each row ends at its own token limit (GenerationRow), so the batch's maxNewTokens is not used.
-        // Metrics are recorded as the batch goes: under steady load it may never end.
-        try (DecodingBatch batch = emoVit.decodingBatch(first.get(0).config())) {
-            while (!joining.isEmpty() || !active.isEmpty()) {
-                if (!joining.isEmpty()) {
-                    long joinStart = System.nanoTime();
-                    int[] prompts = emoVit.join(batch, joining.stream().map(Job.Generate::image).toList(),
-                            joining.stream().map(Job.Generate::prompt).toList());
-                    metrics.batch("generate", joining.size(), System.nanoTime() - joinStart);
-                    for (int i = 0; i < prompts.length; i++) {
-                        active.add(new Running(joining.get(i), prompts[i]));
-                    }
-                    joining = List.of();
-                }
-                running = active.size();
-                long stepStart = System.nanoTime();
-                long[] tokens = batch.step();
-                metrics.decodeStep(tokens.length, System.nanoTime() - stepStart);
-                List<Integer> leaving = new ArrayList<>();
-                int produced = 0;
-                for (int b = 0; b < tokens.length; b++) {
-                    GenerationRow row = active.get(b).job().row();
-                    if (!row.finished()) {
-                        row.accept(tokens[b]);
-                        produced++;
-                    }
-                    if (row.finished()) {
-                        leaving.add(b);
-                    }
-                }
-                metrics.tokens(produced);
-                batch.leave(leaving.stream().mapToInt(Integer::intValue).toArray());
-                for (int i = leaving.size() - 1; i >= 0; i--) {
-                    Running left = active.remove((int) leaving.get(i));
-                    complete(left.job(), left.promptTokens());
-                }
-                running = active.size();
-                List<Job.Classify> classifications = takeClassifications();
-                if (!classifications.isEmpty()) {
-                    classifyOrFail(classifications);
-                }
-                joining = takeJoiners(key, settings.maxBatch() - active.size());
-            }
-        } catch (RuntimeException | Error e) {
-            failAll(active.stream().map(Running::job).toList(), e);
-            failAll(joining, e);
-        } finally {
-            running = 0;
-        }
-    }
-
-    /** A generation in the running batch, with its prompt's length for usage accounting. */
-    private record Running(Job.Generate job, int promptTokens) {}
-
-    private void complete(Job.Generate job, int promptTokens) {
-        Generation g = job.row().result(promptTokens);
-        if (g.finishReason().equals("cancelled")) {
-            metrics.cancelled();
-        }
-        answer(job.result(), g);
-    }
-
-    private <T> void answer(CompletableFuture<T> f, T value) {
-        callbacks.execute(() -> f.complete(value));
-    }
-
-    private void fail(Job j, Throwable e) {
-        callbacks.execute(() -> j.result().completeExceptionally(e));
     }
 
     /** Stops taking requests, finishes every one already accepted, and waits for the worker (at most the timeout). */

@@ -48,6 +48,15 @@ public final class ServeMetrics {
         Gauge.builder("emovit.queue.depth", depth).description("requests waiting for the model").register(registry);
     }
 
+    /**
+     * The running batch's KV cache: positions of its longest row, and bytes allocated. Both follow the rows running
+     * (they fall when rows leave, and are 0 when none runs), not the time since the batch began.
+     */
+    void kvCache(Supplier<Number> length, Supplier<Number> bytes) {
+        Gauge.builder("emovit.kv.cache.length", length).description("positions of the running batch's longest row").register(registry);
+        Gauge.builder("emovit.kv.cache.bytes", bytes).description("bytes of the running batch's KV cache").register(registry);
+    }
+
     public void request(String endpoint, int status, long nanos) {
         Counter.builder("emovit.requests").description("HTTP requests by endpoint and status")
                 .tag("endpoint", endpoint).tag("status", Integer.toString(status)).register(registry).increment();

@@ -102,17 +102,60 @@ class ContinuousBatchingTest {
     }
 
     /**
-     * Sends the long completion, streamed, and returns once its first text has come (its batch is running); the
-     * future completes with the time its stream ended.
+     * An explained classification sent while a long generation streams: its explanation is a generation that joins
+     * the running batch, so the long stream keeps getting tokens while it is decoded (the old scheduler decoded the
+     * whole explanation between two of the stream's tokens), and the answer is the one `classify --explain` gives.
      */
-    static CompletableFuture<Long> startStreaming(EmoVitServer server, StringBuilder text) throws InterruptedException {
+    @Test
+    void theStreamKeepsFlowingWhileAnExplainedClassificationIsAnswered() throws Exception {
+        int streamed = 240;
+        EmoVit.Result classWant = Fixtures.reference().classify(List.of(Fixtures.image(SAMPLE)), EmoVit.Mode.SCORE,
+                GenerationConfig.emovit()).get(0);
+        String explanationWant = Fixtures.reference().explain(List.of(Fixtures.image(SAMPLE)), List.of(classWant.label()),
+                ModelScheduler.EXPLANATION).get(0);
+        long explanationTokens = Fixtures.reference().generate(List.of(Fixtures.image(SAMPLE)),
+                List.of(EmoVit.explanationPrompt(classWant.label())), ModelScheduler.EXPLANATION, null).get(0).tokens().length;
+        assertThat(explanationTokens).as("an explanation long enough to see the stream flow").isGreaterThanOrEqualTo(8);
+        for (int attempt = 1; ; attempt++) {
+            try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
+                java.util.List<Long> arrivals = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                CompletableFuture<Long> longDone = startStreaming(server, chat(server, streamed, true), new StringBuilder(), arrivals);
+
+                long sent = System.nanoTime();
+                HttpResponse<String> classified = Fixtures.post(server, "/v1/emotions?explain=true",
+                        "{\"image\":\"" + Fixtures.dataUrl(SAMPLE) + "\"}");
+                long answered = System.nanoTime();
+                boolean between = !longDone.isDone();
+                assertThat(classified.statusCode()).as(classified.body()).isEqualTo(200);
+                JsonNode body = parse(classified.body());
+                assertThat(body.get("emotion").asText()).isEqualTo(classWant.label());
+                assertThat(body.get("explanation").asText()).isEqualTo(explanationWant);
+                longDone.get(60, TimeUnit.SECONDS);
+                if (!between && attempt < ATTEMPTS) {
+                    continue;   // the generation ended before the classification arrived
+                }
+                assertThat(between).as("the generation still runs when the classification is answered").isTrue();
+                long during = arrivals.stream().filter(t -> t > sent && t < answered).count();
+                assertThat(during).as("stream chunks while the explanation (%d tokens) was decoded", explanationTokens)
+                        .isGreaterThanOrEqualTo(explanationTokens / 2);
+                String metrics = Fixtures.get(server, "/metrics").body();
+                assertThat(Fixtures.metric(metrics, "emovit_decode_rows_max")).as("the explanation shared decoding steps").isEqualTo(2);
+                return;
+            }
+        }
+    }
+
+    /** As below, for any request, recording when each chunk of text arrived. */
+    static CompletableFuture<Long> startStreaming(EmoVitServer server, HttpRequest request, StringBuilder text, java.util.List<Long> arrivals)
+            throws InterruptedException {
         CountDownLatch started = new CountDownLatch(1);
-        CompletableFuture<Long> done = Fixtures.HTTP.sendAsync(chat(server, LONG, true), HttpResponse.BodyHandlers.ofLines())
+        CompletableFuture<Long> done = Fixtures.HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofLines())
                 .thenApply(r -> {
                     try (Stream<String> lines = r.body()) {
                         lines.filter(l -> l.startsWith("data: {")).forEach(l -> {
                             JsonNode c = parse(l.substring(6)).at("/choices/0/delta/content");
                             if (c.isTextual() && !c.asText().isEmpty()) {
+                                arrivals.add(System.nanoTime());
                                 text.append(c.asText());
                                 started.countDown();
                             }
@@ -122,6 +165,14 @@ class ContinuousBatchingTest {
                 });
         assertThat(started.await(60, TimeUnit.SECONDS)).as("the long completion started").isTrue();
         return done;
+    }
+
+    /**
+     * Sends the long completion, streamed, and returns once its first text has come (its batch is running); the
+     * future completes with the time its stream ended.
+     */
+    static CompletableFuture<Long> startStreaming(EmoVitServer server, StringBuilder text) throws InterruptedException {
+        return startStreaming(server, chat(server, LONG, true), text, new java.util.ArrayList<>());
     }
 
     static JsonNode parse(String json) {

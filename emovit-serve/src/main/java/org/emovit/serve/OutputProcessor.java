@@ -1,0 +1,114 @@
+package org.emovit.serve;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.emovit.generate.EmoVit;
+
+/**
+ * What the model's outputs become: each decoding step's tokens are fed to their rows (which stream text and end at
+ * EOS, a stop sequence, their token limit, their deadline or their client leaving), finished rows are answered, and
+ * classified images are answered — or, when an explanation was asked for, handed back as an explanation generation
+ * that joins the running batch like any other and completes the classification when it ends. Answers are completed
+ * on the callbacks executor, never on the model's thread.
+ */
+final class OutputProcessor {
+    /** A generation in the running batch, with its prompt's length for usage accounting. */
+    record Running(Job.Generate job, int promptTokens) {}
+
+    private final EmoVit emoVit;
+    private final ServeMetrics metrics;
+    private final Executor callbacks;
+
+    OutputProcessor(EmoVit emoVit, ServeMetrics metrics, Executor callbacks) {
+        this.emoVit = emoVit;
+        this.metrics = metrics;
+        this.callbacks = callbacks;
+    }
+
+    /**
+     * Feeds a step's tokens to the running rows (in joining order) and answers the rows that ended.
+     *
+     * @return the indices of the rows that leave, ascending
+     */
+    int[] stepped(long[] tokens, List<Running> running) {
+        List<Integer> leaving = new ArrayList<>();
+        int produced = 0;
+        for (int b = 0; b < tokens.length; b++) {
+            GenerationRow row = running.get(b).job().row();
+            if (!row.finished()) {
+                row.accept(tokens[b]);
+                produced++;
+            }
+            if (row.finished()) {
+                leaving.add(b);
+            }
+        }
+        metrics.tokens(produced);
+        for (int b : leaving) {
+            Running r = running.get(b);
+            complete(r.job(), r.promptTokens());
+        }
+        return leaving.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * Answers the classified images; those that asked for an explanation come back as generations to run.
+     */
+    List<Job.Generate> classified(List<Job.Classify> jobs, List<EmoVit.Result> results) {
+        List<Job.Generate> explanations = new ArrayList<>();
+        for (int i = 0; i < jobs.size(); i++) {
+            Job.Classify job = jobs.get(i);
+            EmoVit.Result result = results.get(i);
+            if (job.explain()) {
+                explanations.add(explanation(job, result));
+            } else {
+                answer(job.result(), new Classification(result, null));
+            }
+        }
+        return explanations;
+    }
+
+    /** The explanation of a classification as a generation: EmoVIT's question about its label, greedy, 80 tokens. */
+    private Job.Generate explanation(Job.Classify job, EmoVit.Result result) {
+        CompletableFuture<Generation> done = new CompletableFuture<>();
+        TokenSink sink = new TokenSink() {
+            @Override
+            public void onText(String delta) {
+            }
+
+            @Override
+            public boolean cancelled() {
+                return job.result().isDone();   // its caller gave up (timeout): the row leaves
+            }
+        };
+        GenerationRow row = new GenerationRow(ModelScheduler.EXPLANATION.maxNewTokens(), List.of(),
+                emoVit.processor().llmTokenizer().eosId(), emoVit::decodeAnswer, sink, job.deadlineNanos());
+        done.whenComplete((g, e) -> {
+            if (e != null) {
+                job.result().completeExceptionally(e);
+            } else {
+                job.result().complete(new Classification(result, g.text()));
+            }
+        });
+        return new Job.Generate(job.image(), EmoVit.explanationPrompt(result.label()), ModelScheduler.EXPLANATION, row,
+                job.deadlineNanos(), done);
+    }
+
+    void complete(Job.Generate job, int promptTokens) {
+        Generation g = job.row().result(promptTokens);
+        if (g.finishReason().equals("cancelled")) {
+            metrics.cancelled();
+        }
+        answer(job.result(), g);
+    }
+
+    <T> void answer(CompletableFuture<T> f, T value) {
+        callbacks.execute(() -> f.complete(value));
+    }
+
+    void fail(Job j, Throwable e) {
+        callbacks.execute(() -> j.result().completeExceptionally(e));
+    }
+}
