@@ -1,6 +1,5 @@
 package org.emovit.serve;
 
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
 
@@ -18,8 +17,7 @@ final class GenerationRow {
     private final TokenSink sink;
     private final long deadlineNanos;
 
-    private long[] tokens = new long[16];
-    private int count;
+    private int count;   // tokens produced (the batch keeps them: DecodingBatch.tokens)
     private String text = "";
     private String sent = "";
     private String finishReason;
@@ -37,15 +35,14 @@ final class GenerationRow {
         return maxTokens;
     }
 
-    void accept(long token) {
-        if (finishReason != null) {
+    /** The row's tokens so far, the newest last (as the decoding batch holds them). */
+    void accept(long[] produced) {
+        if (finishReason != null || produced.length == 0) {
             return;
         }
-        if (count == tokens.length) {
-            tokens = Arrays.copyOf(tokens, count * 2);
-        }
-        tokens[count++] = token;
-        text = decoder.apply(Arrays.copyOf(tokens, count));
+        count = produced.length;
+        long token = produced[count - 1];
+        text = decoder.apply(produced);
         if (token == eosId) {
             finishReason = "stop";
         }

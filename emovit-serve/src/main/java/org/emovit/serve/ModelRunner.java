@@ -59,6 +59,11 @@ final class ModelRunner implements AutoCloseable {
         return tokens;
     }
 
+    /** A row's tokens so far (EOS included when it produced one). */
+    long[] tokens(int row) {
+        return batch.tokens(row);
+    }
+
     /** These rows (numbered as now) leave; the others keep their order. */
     void leave(int[] rows) {
         batch.leave(rows);

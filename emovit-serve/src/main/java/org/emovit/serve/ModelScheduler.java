@@ -261,7 +261,7 @@ public final class ModelScheduler implements AutoCloseable {
             long start = System.nanoTime();
             long[] tokens = runner.step();
             metrics.decodeStep(tokens.length, System.nanoTime() - start);
-            int[] leaving = output.stepped(tokens, running);
+            int[] leaving = output.stepped(tokens, running, runner::tokens);
             runner.leave(leaving);
             for (int i = leaving.length - 1; i >= 0; i--) {
                 running.remove(leaving[i]);

@@ -28,17 +28,18 @@ final class OutputProcessor {
     }
 
     /**
-     * Feeds a step's tokens to the running rows (in joining order) and answers the rows that ended.
+     * Feeds a step's tokens to the running rows (in joining order; {@code produced} gives a row's tokens so far, kept
+     * by the decoding batch alone) and answers the rows that ended.
      *
      * @return the indices of the rows that leave, ascending
      */
-    int[] stepped(long[] tokens, List<Running> running) {
+    int[] stepped(long[] tokens, List<Running> running, java.util.function.IntFunction<long[]> tokensOf) {
         List<Integer> leaving = new ArrayList<>();
         int produced = 0;
         for (int b = 0; b < tokens.length; b++) {
             GenerationRow row = running.get(b).job().row();
             if (!row.finished()) {
-                row.accept(tokens[b]);
+                row.accept(tokensOf.apply(b));
                 produced++;
             }
             if (row.finished()) {
