@@ -6,7 +6,10 @@ import java.util.Locale;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import java.util.List;
 import org.emovit.model.InstructBlip;
+import org.emovit.model.InstructBlipConfig;
+import org.emovit.model.StateDict;
 import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelSource;
 
@@ -40,6 +43,15 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
 
     public boolean isEmbedded() {
         return model == null && vit == null && qformer == null && llm == null;
+    }
+
+    /**
+     * No checkpoint but a config: random weights at the config's sizes with the embedded model's tokenizers, so a
+     * server or benchmark runs at real widths (a soak at 7B widths with few layers) without a checkpoint. The config's
+     * vocabularies must be the embedded tokenizers' (its image token and pad ids too).
+     */
+    public boolean isRandom() {
+        return isEmbedded() && config != null;
     }
 
     public ModelSource source() {
@@ -89,6 +101,17 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
 
     /** The model alone (weights memory-mapped where the format allows). */
     public InstructBlip load() {
+        if (isRandom()) {
+            InstructBlipConfig sizes = InstructBlipConfig.read(Path.of(config));
+            InstructBlipConfig tokenizers = InstructBlipConfig.read(EmbeddedModel.directory().resolve("config.json"));
+            if (sizes.text().vocabSize() != tokenizers.text().vocabSize() || sizes.imageTokenIndex() != tokenizers.imageTokenIndex()
+                    || sizes.qformer().vocabSize() != tokenizers.qformer().vocabSize()) {
+                throw new IllegalArgumentException("--config " + config + ": random weights use the embedded tokenizers, so text_config.vocab_size must be "
+                        + tokenizers.text().vocabSize() + ", qformer_config.vocab_size " + tokenizers.qformer().vocabSize()
+                        + " and image_token_index " + tokenizers.imageTokenIndex());
+            }
+            return new InstructBlip(sizes, StateDict.random(scalarType(), torchDevice(), 42), List.of());
+        }
         return InstructBlipLoader.load(source(), scalarType(), torchDevice());
     }
 
@@ -121,6 +144,9 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
 
     /** A short name for responses and output files: the model directory's name (or "emovit-tiny-random"). */
     public String displayName() {
+        if (isRandom()) {
+            return "emovit-random-" + Path.of(config).getFileName().toString().replaceFirst("\\.json$", "");
+        }
         if (isEmbedded()) {
             return "emovit-tiny-random";
         }
