@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.KvCache;
 import org.emovit.model.LanguageModel;
 import org.emovit.model.Ops;
+import org.emovit.model.Owned;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 
@@ -51,7 +52,7 @@ public final class BeamSearch {
     private long[] prefillAndSearch(Tensor contextEmbeds, Tensor mask, Tensor positions, long nextPosition,
                                     GenerationConfig config, KvCache cache) {
         // As in greedy decoding, each step runs in its own scope: only the cache and the last hidden state live on.
-        Tensor last = Ops.step(() -> {
+        Tensor last = Owned.step(() -> {
             Tensor hidden = languageModel.forward(contextEmbeds, mask, positions, cache);
             return Ops.slice(hidden, 1, hidden.size(1) - 1, hidden.size(1)).select(1, 0).clone();
         });
@@ -131,7 +132,7 @@ public final class BeamSearch {
             nextPosition++;
             int n = running.length;
             Tensor previous = last;
-            last = Ops.step(() -> languageModel.forward(languageModel.embed(Tensors.fromLongs(lastTokens, n, 1)),
+            last = Owned.step(() -> languageModel.forward(languageModel.embed(Tensors.fromLongs(lastTokens, n, 1)),
                     Tensors.fromLongs(ones, n, 1), Tensors.fromLongs(pos, n, 1), cache).select(1, 0));
             if (previous != first) {
                 previous.close();

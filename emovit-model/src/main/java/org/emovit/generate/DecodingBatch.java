@@ -16,6 +16,7 @@ import org.emovit.model.KvCache;
 import org.emovit.model.RowSlotCache;
 import org.emovit.model.LanguageModel;
 import org.emovit.model.Ops;
+import org.emovit.model.Owned;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 
@@ -149,11 +150,11 @@ public final class DecodingBatch implements AutoCloseable {
             int n = prefill.batchSize();
             Tensor joinedLast, joinedPositions;
             try (KvCache prompt = new KvCache(languageModel.numLayers())) {
-                joinedLast = Ops.step(() -> {
+                joinedLast = Owned.step(() -> {
                     Tensor h = languageModel.forward(prefill.inputsEmbeds(), prefill.attentionMask(), prefill.positionIds(), prompt);
                     return Ops.slice(h, 1, h.size(1) - 1, h.size(1)).clone();
                 });
-                joinedPositions = Ops.own(Tensors.fromLongs(prefill.lastPositions(), n, 1).to(languageModel.device(), ScalarType.Long));
+                joinedPositions = Owned.own(Tensors.fromLongs(prefill.lastPositions(), n, 1).to(languageModel.device(), ScalarType.Long));
                 cache.addRows(prompt);
             }
             last = appendRows(last, joinedLast);
@@ -198,7 +199,7 @@ public final class DecodingBatch implements AutoCloseable {
                 if (plainArgmax(lengths)) {
                     // Nothing changes the scores: the best token straight from the logits, in their dtype (a decoding
                     // step of a small model is made of such op calls; the float copy picked the same token).
-                    chosen = Ops.own(logits.argmax(new LongOptional(-1), false));
+                    chosen = Owned.own(logits.argmax(new LongOptional(-1), false));
                     tokens = Tensors.toLongs(chosen);
                     return afterStep(tokens);
                 }
@@ -241,7 +242,7 @@ public final class DecodingBatch implements AutoCloseable {
         scores = LogitsProcessing.repetitionPenalty(scores, generated, lengths, c.repetitionPenalty());
         scores = LogitsProcessing.minLength(scores, lengths, c.minNewTokens(), eosId);
         if (c.sampling() == null) {
-            chosen = Ops.replaceOwned(chosen, scores.argmax(new LongOptional(-1), true));
+            chosen = Owned.replaceOwned(chosen, scores.argmax(new LongOptional(-1), true));
             return Tensors.toLongs(chosen);
         }
         long[] out = new long[group.size()];   // drawn on the host: the next step is fed from the host copy
@@ -311,10 +312,10 @@ public final class DecodingBatch implements AutoCloseable {
         int[] kept = Arrays.copyOf(origin, rows.size());
         try (PointerScope scope = new PointerScope()) {
             Tensor index = Tensors.fromLongs(Arrays.stream(kept).asLongStream().toArray(), kept.length).to(languageModel.device(), ScalarType.Long);
-            last = Ops.replaceOwned(last, last.index_select(0, index));
-            positions = Ops.replaceOwned(positions, positions.index_select(0, index));
+            last = Owned.replaceOwned(last, last.index_select(0, index));
+            positions = Owned.replaceOwned(positions, positions.index_select(0, index));
             if (chosen != null) {
-                chosen = Ops.replaceOwned(chosen, chosen.index_select(0, index));
+                chosen = Owned.replaceOwned(chosen, chosen.index_select(0, index));
             }
         }
         if (pending != null) {
@@ -342,11 +343,11 @@ public final class DecodingBatch implements AutoCloseable {
         Tensor input = anyFinished ? null : chosen;
         positions.add_(new Scalar(1));
         if (stepMask == null || stepMask.size(0) != batch) {   // the new positions' key mask: all ones, kept while the batch's size is
-            stepMask = Ops.replaceOwned(stepMask, torch.ones(new long[] {batch, 1}, Tensors.options(ScalarType.Long, languageModel.device())));
+            stepMask = Owned.replaceOwned(stepMask, torch.ones(new long[] {batch, 1}, Tensors.options(ScalarType.Long, languageModel.device())));
         }
         Tensor previous = last;
         Tensor mask = stepMask;
-        last = Ops.step(() -> languageModel.forward(
+        last = Owned.step(() -> languageModel.forward(
                 languageModel.embed(input != null ? input : Tensors.fromLongs(tokens, batch, 1)), mask, positions, cache));
         previous.close();
         if (chosen != null) {
@@ -357,11 +358,7 @@ public final class DecodingBatch implements AutoCloseable {
 
     private void freeTensors() {
         cache.close();
-        for (Tensor t : new Tensor[] {last, positions, chosen, stepMask}) {
-            if (t != null) {
-                t.close();
-            }
-        }
+        Owned.free(last, positions, chosen, stepMask);
         last = null;
         positions = null;
         chosen = null;
@@ -374,7 +371,7 @@ public final class DecodingBatch implements AutoCloseable {
         if (running == null) {
             return joined;
         }
-        Tensor both = Ops.step(() -> Ops.cat(0, running, joined));
+        Tensor both = Owned.step(() -> Ops.cat(0, running, joined));
         running.close();
         joined.close();
         return both;

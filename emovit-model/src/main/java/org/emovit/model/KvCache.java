@@ -28,14 +28,14 @@ public final class KvCache implements AttentionCache, AutoCloseable {
     /** Appends this step's keys/values for a layer and returns the full ones. */
     @Override
     public Tensor[] append(int layer, Tensor k, Tensor v) {
-        keys[layer] = Ops.replaceOwned(keys[layer], keys[layer] == null ? k : Ops.cat(2, keys[layer], k));
-        values[layer] = Ops.replaceOwned(values[layer], values[layer] == null ? v : Ops.cat(2, values[layer], v));
+        keys[layer] = Owned.replaceOwned(keys[layer], keys[layer] == null ? k : Ops.cat(2, keys[layer], k));
+        values[layer] = Owned.replaceOwned(values[layer], values[layer] == null ? v : Ops.cat(2, values[layer], v));
         return new Tensor[] {keys[layer], values[layer]};
     }
 
     @Override
     public Tensor appendKeyMask(Tensor newPositions) {
-        keyMask = Ops.replaceOwned(keyMask, keyMask == null ? newPositions : Ops.cat(1, keyMask, newPositions));
+        keyMask = Owned.replaceOwned(keyMask, keyMask == null ? newPositions : Ops.cat(1, keyMask, newPositions));
         return keyMask;
     }
 
@@ -57,20 +57,20 @@ public final class KvCache implements AttentionCache, AutoCloseable {
     /** Keeps the given rows, in the given order (beam search follows its surviving beams). */
     public void selectRows(Tensor rows) {
         for (int i = 0; i < keys.length; i++) {
-            keys[i] = Ops.replaceOwned(keys[i], keys[i].index_select(0, rows));
-            values[i] = Ops.replaceOwned(values[i], values[i].index_select(0, rows));
+            keys[i] = Owned.replaceOwned(keys[i], keys[i].index_select(0, rows));
+            values[i] = Owned.replaceOwned(values[i], values[i].index_select(0, rows));
         }
-        keyMask = Ops.replaceOwned(keyMask, keyMask.index_select(0, rows));
+        keyMask = Owned.replaceOwned(keyMask, keyMask.index_select(0, rows));
     }
 
     /** A new cache with every batch row repeated n times (a prompt's cache shared by n continuations). */
     public KvCache expandBatch(long n) {
         KvCache out = new KvCache(keys.length);
         for (int i = 0; i < keys.length; i++) {
-            out.keys[i] = Ops.own(keys[i].repeat_interleave(n, new LongOptional(0), new LongOptional()));
-            out.values[i] = Ops.own(values[i].repeat_interleave(n, new LongOptional(0), new LongOptional()));
+            out.keys[i] = Owned.own(keys[i].repeat_interleave(n, new LongOptional(0), new LongOptional()));
+            out.values[i] = Owned.own(values[i].repeat_interleave(n, new LongOptional(0), new LongOptional()));
         }
-        out.keyMask = Ops.own(keyMask.repeat_interleave(n, new LongOptional(0), new LongOptional()));
+        out.keyMask = Owned.own(keyMask.repeat_interleave(n, new LongOptional(0), new LongOptional()));
         return out;
     }
 

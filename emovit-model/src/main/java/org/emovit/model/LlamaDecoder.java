@@ -144,7 +144,7 @@ public final class LlamaDecoder implements LanguageModel {
         Tensor bias = CausalMask.bias(keyMask, cache, t, inputsEmbeds.scalar_type(), embedTokens.device(), visible);
         Tensor[] rotary = rotary(positionIds, inputsEmbeds.scalar_type());
 
-        Tensor x = Ops.layerByLayer(inputsEmbeds, layers.size(), (index, in) -> {
+        Tensor x = Owned.layerByLayer(inputsEmbeds, layers.size(), (index, in) -> {
             Layer layer = layers.get(index);
             Tensor h = in.add(selfAttention(index, layer, rmsNorm(in, layer.inputNorm), bias, rotary, cache));
             Tensor m = rmsNorm(h, layer.postNorm);

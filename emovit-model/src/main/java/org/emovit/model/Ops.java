@@ -12,7 +12,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Thin, named wrappers over libtorch calls the models use many times, so that the model files read like
- * the Python ones. Everything here is a libtorch operator; nothing is computed by hand.
+ * the Python ones. Everything here is a libtorch operator; nothing is computed by hand. Who frees a tensor is
+ * {@link Owned}'s concern, not this class's.
  */
 public final class Ops {
     private Ops() {}
@@ -70,7 +71,7 @@ public final class Ops {
         for (long from = 0; from < t; from += rows) {
             long n = Math.min(rows, t - from), start = from;
             Tensor mask = additiveMask == null || additiveMask.size(-2) == 1 ? additiveMask : additiveMask.narrow(-2, start, n);
-            Tensor block = step(() -> eagerAttention(q.narrow(-2, start, n), k, v, mask, scale));   // frees each block's scores
+            Tensor block = Owned.step(() -> eagerAttention(q.narrow(-2, start, n), k, v, mask, scale));   // frees each block's scores
             owned.add(block);
             blocks.push_back(block);
         }
@@ -119,75 +120,6 @@ public final class Ops {
     /** x[:, start:end] along dim (end exclusive). */
     public static Tensor slice(Tensor x, long dim, long start, long end) {
         return x.slice(dim, new LongOptional(start), new LongOptional(end), 1);
-    }
-
-    /**
-     * Takes a tensor out of the current {@link org.bytedeco.javacpp.PointerScope}, so it outlives it; the caller
-     * frees it with close(). Native memory is invisible to the GC, so long loops free each layer's temporaries
-     * in a scope of their own and keep only what the next step needs this way.
-     */
-    public static Tensor own(Tensor t) {
-        t.retainReference();
-        org.bytedeco.javacpp.PointerScope scope = org.bytedeco.javacpp.PointerScope.getInnerScope();
-        if (scope != null) {
-            scope.detach(t);
-        }
-        return t;
-    }
-
-    /**
-     * An owned tensor's successor: {@code next} is owned (see {@link #own}) and {@code old}, owned before, is freed
-     * unless it is the same tensor. For state kept between calls (a KV cache, a decoding batch's rows).
-     */
-    public static Tensor replaceOwned(Tensor old, Tensor next) {
-        Tensor owned = own(next);
-        if (old != null && old != next) {
-            old.close();
-        }
-        return owned;
-    }
-
-    /** Hands an owned tensor to the current scope, which frees it when it closes. */
-    public static Tensor handBack(Tensor t) {
-        org.bytedeco.javacpp.PointerScope scope = org.bytedeco.javacpp.PointerScope.getInnerScope();
-        if (scope != null) {
-            scope.attach(t);
-            t.releaseReference();
-        }
-        return t;
-    }
-
-    /** Runs one step of a loop in its own scope: everything it allocates is freed, except the result (owned). */
-    public static Tensor step(java.util.function.Supplier<Tensor> body) {
-        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-            return own(body.get());
-        }
-    }
-
-    /** One layer of a stack: its index and input; returns the layer's output. */
-    @FunctionalInterface
-    public interface Layer {
-        Tensor apply(int index, Tensor input);
-    }
-
-    /**
-     * Runs {@code count} layers one after another and keeps only the output: each layer runs in a scope of its
-     * own, so its temporaries are freed as soon as it is done and only one hidden state lives between layers
-     * (the peak is one layer's working set, not the whole stack's). The input stays the caller's; the output
-     * is handed to the caller's scope. The one place the own/step/close/handBack sequence is written.
-     */
-    public static Tensor layerByLayer(Tensor input, int count, Layer layer) {
-        Tensor x = null;   // owned between layers
-        for (int i = 0; i < count; i++) {
-            Tensor in = x == null ? input : x;
-            int index = i;
-            Tensor out = step(() -> layer.apply(index, in));
-            if (x != null) {
-                x.close();
-            }
-            x = out;
-        }
-        return x == null ? input : handBack(x);
     }
 
     /**

@@ -79,7 +79,7 @@ public final class OptDecoder implements LanguageModel {
         Tensor positions = torch.embedding(embedPositions,
                 positionIds.to(embedTokens.device(), ScalarType.Long).add(new Scalar(POSITION_OFFSET)));
 
-        Tensor x = Ops.layerByLayer(inputsEmbeds.add(positions), layers.size(), (index, in) -> {
+        Tensor x = Owned.layerByLayer(inputsEmbeds.add(positions), layers.size(), (index, in) -> {
             Layer layer = layers.get(index);
             Tensor h = in.add(selfAttention(index, layer, layerNorm(in, layer.attnNormWeight, layer.attnNormBias, LAYER_NORM_EPS),
                     bias, cache));

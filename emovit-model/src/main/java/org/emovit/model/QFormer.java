@@ -115,7 +115,7 @@ public final class QFormer {
         Tensor selfBias = Ops.keyMaskBias(fullMask, x.scalar_type());
         Tensor image = imageEmbeds.to(x.device(), x.scalar_type());
 
-        Tensor out = Ops.layerByLayer(x, layers.size(), (index, in) -> {
+        Tensor out = Owned.layerByLayer(x, layers.size(), (index, in) -> {
             Layer layer = layers.get(index);
             Tensor h = attend(layer.selfAttention, in, in, selfBias);
             Tensor queryPart = slice(h, 1, 0, q);
@@ -133,7 +133,7 @@ public final class QFormer {
         Tensor x = layerNorm(queries.to(embedNormWeight.device(), embedNormWeight.scalar_type()), embedNormWeight,
                 embedNormBias, config.layerNormEps());
         Tensor image = imageEmbeds.to(x.device(), x.scalar_type());
-        return Ops.layerByLayer(x, layers.size(), (index, in) -> {
+        return Owned.layerByLayer(x, layers.size(), (index, in) -> {
             Layer layer = layers.get(index);
             Tensor h = attend(layer.selfAttention, in, in, null);
             if (layer.crossAttention != null) {

@@ -122,7 +122,7 @@ public final class RowSlotCache implements AttentionCache, AutoCloseable {
                     + " rows, not " + newPositions.size(0) + " x " + newPositions.size(1));
         }
         reserve(rows, length() + 1, keys[0]);
-        writeAt = Ops.replaceOwned(writeAt, Tensors.fromLongs(Arrays.copyOf(lengths, rows), rows).to(mask.device(), ScalarType.Long));
+        writeAt = Owned.replaceOwned(writeAt, Tensors.fromLongs(Arrays.copyOf(lengths, rows), rows).to(mask.device(), ScalarType.Long));
         Tensor live = mask.narrow(0, 0, rows);
         live.scatter_(1, writeAt.view(rows, 1), newPositions.to(ScalarType.Long));
         for (int r = 0; r < rows; r++) {
@@ -197,10 +197,10 @@ public final class RowSlotCache implements AttentionCache, AutoCloseable {
         long heads = like.size(1);
         long dim = like.size(3);
         for (int l = 0; l < layers; l++) {
-            k[l] = Ops.own(torch.zeros(new long[] {slots, heads, columns, dim}, Tensors.options(like.scalar_type(), like.device())));
-            v[l] = Ops.own(torch.zeros(new long[] {slots, heads, columns, dim}, Tensors.options(like.scalar_type(), like.device())));
+            k[l] = Owned.own(torch.zeros(new long[] {slots, heads, columns, dim}, Tensors.options(like.scalar_type(), like.device())));
+            v[l] = Owned.own(torch.zeros(new long[] {slots, heads, columns, dim}, Tensors.options(like.scalar_type(), like.device())));
         }
-        Tensor m = Ops.own(torch.zeros(new long[] {slots, columns}, Tensors.options(ScalarType.Long, like.device())));
+        Tensor m = Owned.own(torch.zeros(new long[] {slots, columns}, Tensors.options(ScalarType.Long, like.device())));
         if (keys != null && rows > 0) {
             long keep = Math.min(columns, columnCapacity());
             for (int l = 0; l < layers; l++) {

@@ -78,7 +78,7 @@ public final class VisionEncoder {
     /** The blocks' output before the final LayerNorm. */
     public Tensor encodeBlocks(Tensor pixelValues) {
         Tensor embedded = embed(pixelValues.to(patchWeight.device(), patchWeight.scalar_type()));
-        return Ops.layerByLayer(embedded, blocks.size(), (index, in) -> {
+        return Owned.layerByLayer(embedded, blocks.size(), (index, in) -> {
             Block b = blocks.get(index);
             Tensor h = in.add(selfAttention(b, layerNorm(in, b.norm1Weight, b.norm1Bias, config.layerNormEps())));
             Tensor m = layerNorm(h, b.norm2Weight, b.norm2Bias, config.layerNormEps());
