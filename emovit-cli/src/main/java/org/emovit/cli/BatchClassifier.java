@@ -66,13 +66,9 @@ final class BatchClassifier {
     }
 
     private void classify(List<Item> items, List<RgbImage> images, Consumer<Outcome> sink, ProgressBar progress) {
-        List<EmoVit.Result> results;
-        List<String> explanations = null;
+        List<EmoVit.Classified> results;
         try {
-            results = classifier.classify(images, mode, generation);
-            if (explanation != null) {
-                explanations = classifier.explain(images, results.stream().map(EmoVit.Result::label).toList(), explanation);
-            }
+            results = classifier.classify(images, mode, generation, explanation);
         } catch (RuntimeException | OutOfMemoryError e) {
             if (items.size() > 1) {
                 for (int i = 0; i < items.size(); i++) {
@@ -85,7 +81,7 @@ final class BatchClassifier {
             return;
         }
         for (int i = 0; i < items.size(); i++) {
-            sink.accept(new Outcome(items.get(i), results.get(i), explanations == null ? null : explanations.get(i), null));
+            sink.accept(new Outcome(items.get(i), results.get(i).result(), results.get(i).explanation(), null));
             step(progress, false);
         }
     }

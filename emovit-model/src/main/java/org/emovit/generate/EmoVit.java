@@ -203,6 +203,25 @@ public final class EmoVit implements AutoCloseable {
         return out;
     }
 
+    /** A classification and its explanation (null when none was asked for). */
+    public record Classified(Result result, String explanation) {}
+
+    /**
+     * Classify then explain, the one way every front door does it: each image's emotion ({@link #classify}) and,
+     * when {@code explanation} is not null, why it evokes the predicted label ({@link #explain}), decoded with those
+     * settings. A failure fails the whole call; callers that must lose only one image retry image by image. (The
+     * server decodes the same explanation prompt as a generation in its running batch: {@link #explanationPrompt}.)
+     */
+    public List<Classified> classify(List<RgbImage> images, Mode mode, GenerationConfig generation, GenerationConfig explanation) {
+        List<Result> results = classify(images, mode, generation);
+        List<String> explanations = explanation == null ? null : explain(images, results.stream().map(Result::label).toList(), explanation);
+        List<Classified> out = new ArrayList<>();
+        for (int i = 0; i < results.size(); i++) {
+            out.add(new Classified(results.get(i), explanations == null ? null : explanations.get(i)));
+        }
+        return out;
+    }
+
     /** One explanation per image of why it evokes the given label, decoded greedily with the config's settings. */
     public List<String> explain(List<RgbImage> images, List<String> labels, GenerationConfig generation) {
         List<String> prompts = labels.stream().map(EmoVit::explanationPrompt).toList();
