@@ -27,7 +27,19 @@ import org.emovit.model.PrefillInputs;
  */
 public final class EmoVit implements AutoCloseable {
 
-    public enum Mode { SCORE, GENERATE }
+    public enum Mode {
+        SCORE, GENERATE;
+
+        /** score or generate (any case); the error names the option or field that gave the value. */
+        public static Mode parse(String value, String option) {
+            for (Mode m : values()) {
+                if (m.name().equalsIgnoreCase(value)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException(option + " must be score or generate, not '" + value + "'");
+        }
+    }
 
     /**
      * @param label         the predicted label: one of the 8, or (generate mode) whatever the model answered, or null

@@ -158,12 +158,10 @@ final class EmotionsHandler implements Handler {
     }
 
     private static EmoVit.Mode mode(String v) {
-        if (v == null || v.isEmpty() || v.equalsIgnoreCase("score")) {
-            return EmoVit.Mode.SCORE;
+        try {
+            return v == null || v.isEmpty() ? EmoVit.Mode.SCORE : EmoVit.Mode.parse(v, "mode");
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, "invalid_request_error", "mode", null, e.getMessage(), null);
         }
-        if (v.equalsIgnoreCase("generate")) {
-            return EmoVit.Mode.GENERATE;
-        }
-        throw ApiException.badRequest("mode", "must be score or generate, not '" + v + "'");
     }
 }
