@@ -9,6 +9,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.core.AnswerParser;
 import org.emovit.core.Emotion;
+import org.emovit.core.EmotionResult;
 import org.emovit.core.Prompts;
 import org.emovit.image.RgbImage;
 import org.emovit.model.InstructBlip;
@@ -47,7 +48,8 @@ public final class EmoVit implements AutoCloseable {
      * @param probabilities score mode: label -> probability (sums to 1), alphabetical; generate mode: empty
      * @param generated     generate mode: the decoded answer; score mode: null
      */
-    public record Result(String label, Emotion emotion, Map<String, Double> probabilities, String generated) {}
+    public record Result(String label, Emotion emotion, Map<String, Double> probabilities, String generated)
+            implements EmotionResult {}
 
     /**
      * One generated answer.
