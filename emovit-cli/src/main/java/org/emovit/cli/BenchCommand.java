@@ -52,9 +52,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "config.json", description = "HF InstructBLIP config.json for the sizes instead of --preset.")
     Path config;
 
-    @Option(names = "--dtype", defaultValue = "bf16",
-            description = "f32 or bf16 (default: ${DEFAULT-VALUE}, unlike the other commands' f32: at the 7B sizes timed here "
-                    + "bf16 is how the model is run, and f32 needs twice the memory, about 31 GB).")
+    private static final String DTYPE_HELP = "f32 or bf16 (default: ${DEFAULT-VALUE}, unlike the other commands' f32: at the 7B "
+            + "sizes timed here bf16 is how the model is run, and f32 needs twice the memory, about 31 GB).";
+
+    @Option(names = "--dtype", defaultValue = "bf16", description = DTYPE_HELP)
     String dtype;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
