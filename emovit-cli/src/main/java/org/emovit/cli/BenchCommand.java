@@ -29,6 +29,7 @@ import org.emovit.model.CpuInfo;
 import org.emovit.model.NativeEnvironment;
 import org.emovit.model.KvCache;
 import org.emovit.model.Ops;
+import org.emovit.model.Precision;
 import org.emovit.model.StateDict;
 import org.emovit.model.Tensors;
 import picocli.CommandLine.Command;
@@ -51,7 +52,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "config.json", description = "HF InstructBLIP config.json for the sizes instead of --preset.")
     Path config;
 
-    @Option(names = "--dtype", defaultValue = "bf16", description = "f32 or bf16 (default: ${DEFAULT-VALUE}).")
+    private static final String DTYPE_HELP = "f32 or bf16 (default: ${DEFAULT-VALUE}, unlike the other commands' f32: at the 7B "
+            + "sizes timed here bf16 is how the model is run, and f32 needs twice the memory, about 31 GB).";
+
+    @Option(names = "--dtype", defaultValue = "bf16", description = DTYPE_HELP)
     String dtype;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
@@ -87,23 +91,23 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        ScalarType type = ModelSpec.scalarType(dtype);
+        Precision precision = Precision.parse(dtype);
         Device dev = ModelSpec.torchDevice(device);
         if (threads > 0) {
             torch.set_num_threads(threads);
         }
         InstructBlipConfig cfg = config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
         out.printf(Locale.ROOT, "model: %s, random weights, %s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
-                config != null ? config : preset, dtype, device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
+                config != null ? config : preset, precision, device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println(NativeEnvironment.describe(System::getenv));
         out.flush();
 
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             // Before the model exists, so the probes' buffers do not add to the model's peak memory.
-            Machine machine = measureMachine(cfg, type, dev, promptTokens);
+            Machine machine = measureMachine(cfg, precision, dev, promptTokens);
             long t0 = System.nanoTime();
-            InstructBlip model = new InstructBlip(cfg, StateDict.random(type, dev, 42), List.of());
+            InstructBlip model = new InstructBlip(cfg, StateDict.random(precision.scalarType(), dev, 42), List.of());
             out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
             out.flush();
 
@@ -184,7 +188,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** This machine's rates in this run, at the model's shapes and the run's dtype. */
     private record Machine(long tokens, long visionTokens, double llmRate, double vitRate, long copyBytes,
-                           double bandwidth, ScalarType type) {
+                           double bandwidth, Precision precision) {
         double peak() {
             return Math.max(llmRate, vitRate);
         }
@@ -194,13 +198,13 @@ public final class BenchCommand implements Callable<Integer> {
      * A matmul of the LLM's and of the ViT's MLP shapes in the run's dtype (the higher rate is the peak), and a
      * large copy for memory bandwidth (decode streams weights).
      */
-    private Machine measureMachine(InstructBlipConfig cfg, ScalarType type, Device dev, long prompt) {
+    private Machine measureMachine(InstructBlipConfig cfg, Precision precision, Device dev, long prompt) {
         long tokens = (long) batch * (cfg.numQueryTokens() + prompt), visionTokens = (long) batch * (cfg.vision().numPatches() + 1);
-        double llmRate = MachinePeak.matmulGflops(tokens, cfg.text().hiddenSize(), cfg.text().intermediateSize(), type, dev);
-        double vitRate = MachinePeak.matmulGflops(visionTokens, cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), type, dev);
+        double llmRate = MachinePeak.matmulGflops(tokens, cfg.text().hiddenSize(), cfg.text().intermediateSize(), precision.scalarType(), dev);
+        double vitRate = MachinePeak.matmulGflops(visionTokens, cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), precision.scalarType(), dev);
         long copyBytes = dev.is_cuda() ? 4L << 30 : 512L << 20;   // well past the caches either way
         return new Machine(tokens, visionTokens, llmRate, vitRate, copyBytes,
-                MachinePeak.copyGbps(copyBytes, dev), type);
+                MachinePeak.copyGbps(copyBytes, dev), precision);
     }
 
     /** Each stage's achieved rate against the machine's, measured in this same run. */
@@ -208,7 +212,7 @@ public final class BenchCommand implements Callable<Integer> {
         double peak = m.peak(), bandwidth = m.bandwidth();
         out.printf(Locale.ROOT, "machine (this run): %s matmul [%dx%d]x[%dx%d] %.0f GFLOP/s, [%dx%d]x[%dx%d] %.0f GFLOP/s (peak %.0f); "
                         + "copy of %.1f GB %.1f GB/s%n",
-                m.type() == ScalarType.BFloat16 ? "bf16" : "f32", m.tokens(), cfg.text().hiddenSize(), cfg.text().hiddenSize(), cfg.text().intermediateSize(), m.llmRate(),
+                m.precision(), m.tokens(), cfg.text().hiddenSize(), cfg.text().hiddenSize(), cfg.text().intermediateSize(), m.llmRate(),
                 m.visionTokens(), cfg.vision().hiddenSize(), cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), m.vitRate(), peak,
                 m.copyBytes() / 1e9, bandwidth);
         StageWork work = StageWork.of(cfg, batch, qformerText, promptTokens);
@@ -220,7 +224,7 @@ public final class BenchCommand implements Callable<Integer> {
                     names[i], flops[i] / 1e9, med[i], rate, 100 * rate / peak);
         }
         if (newTokens > 0) {
-            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.type() == ScalarType.BFloat16 ? 2 : 4);
+            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.precision().bytes());
             double rate = bytes / (med[3] / 1e3) / 1e9;
             out.printf(Locale.ROOT, "ratio decode: %.4g MB of weights + KV cache per token in %.2f ms = %.3g GB/s = %.0f%% of the copy bandwidth%n",
                     bytes / 1e6, med[3], rate, 100 * rate / bandwidth);

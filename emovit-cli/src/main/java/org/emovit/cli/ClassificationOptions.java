@@ -1,6 +1,5 @@
 package org.emovit.cli;
 
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.emovit.generate.EmoVit;
@@ -50,11 +49,7 @@ public final class ClassificationOptions {
     }
 
     public EmoVit.Mode mode() {
-        return switch (mode.toLowerCase(Locale.ROOT)) {
-            case "score" -> EmoVit.Mode.SCORE;
-            case "generate" -> EmoVit.Mode.GENERATE;
-            default -> throw new IllegalArgumentException("--mode must be score or generate, not '" + mode + "'");
-        };
+        return EmoVit.Mode.parse(mode, "--mode");
     }
 
     /** The classifier these options describe, over an opened model. */

@@ -9,10 +9,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.emovit.core.EmotionJson;
 import org.emovit.core.ProgressBar;
 import org.emovit.core.ResultsFile;
 import org.emovit.generate.EmbeddedModel;
@@ -106,29 +106,7 @@ public final class ClassifyCommand implements Callable<Integer> {
     static ObjectNode jsonLine(BatchClassifier.Outcome o) {
         ObjectNode n = JSON.createObjectNode();
         n.put("image", o.item().id());
-        if (o.error() != null) {
-            n.putNull("emotion");
-            n.put("error", o.error());
-        } else {
-            EmoVit.Result r = o.result();
-            n.put("emotion", r.label());
-            if (r.emotion() == null && r.label() != null) {
-                n.put("outside_labels", true);
-            }
-            if (!r.probabilities().isEmpty()) {
-                ObjectNode p = n.putObject("probabilities");
-                for (Map.Entry<String, Double> e : r.probabilities().entrySet()) {
-                    p.put(e.getKey(), Math.round(e.getValue() * 1e6) / 1e6);
-                }
-            }
-            if (r.generated() != null) {
-                n.put("generated", r.generated());
-            }
-            if (o.explanation() != null) {
-                n.put("explanation", o.explanation());
-            }
-        }
-        return n;
+        return o.error() != null ? EmotionJson.writeError(n, o.error()) : EmotionJson.write(n, o.result(), o.explanation());
     }
 
     private static String[] tableRow(BatchClassifier.Outcome o) {

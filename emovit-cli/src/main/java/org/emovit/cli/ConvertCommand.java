@@ -49,7 +49,7 @@ public final class ConvertCommand implements Callable<Integer> {
             r = ModelConverter.convert(model, this.out, maxShardBytes);
         }
         out.printf("converted %s: %d tensors, %.1f MB of %s weights in %d file(s) to %s in %.1f s%n", model.displayName(),
-                r.tensors(), r.tensorBytes() / 1e6, model.scalarType() == org.bytedeco.pytorch.global.torch.ScalarType.BFloat16 ? "bf16" : "f32",
+                r.tensors(), r.tensorBytes() / 1e6, model.precision(),
                 r.files().size(), this.out.toAbsolutePath().normalize(), (System.nanoTime() - start) / 1e9);
         out.flush();
         return 0;

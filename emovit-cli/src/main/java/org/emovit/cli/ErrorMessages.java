@@ -6,6 +6,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import org.emovit.core.Errors;
 import picocli.CommandLine;
 
 /**
@@ -43,8 +44,7 @@ public final class ErrorMessages {
         if (t instanceof ArithmeticException || t instanceof NullPointerException || t instanceof IndexOutOfBoundsException) {
             return "internal error (" + t + "); please report it, with EMOVIT_DEBUG=1 for the stack trace";
         }
-        String message = t.getMessage() == null ? t.toString() : t.getMessage();
-        return message.lines().findFirst().orElse(message);   // libtorch appends a C++ backtrace after the first line
+        return Errors.firstLine(t);
     }
 
     private static String describe(FileSystemException f) {

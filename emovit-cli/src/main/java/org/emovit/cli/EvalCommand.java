@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.emovit.core.EmotionJson;
 import org.emovit.core.ProgressBar;
 import org.emovit.eval.ConfusionMatrixPlot;
 import org.emovit.eval.Datasets;
@@ -109,7 +110,7 @@ public final class EvalCommand implements Callable<Integer> {
                             failed[0]++;
                         }
                         predictions.append(new Prediction(item.id(), item.image().toString(), item.goldLabel(),
-                                r == null ? null : r.label(), r == null ? Map.of() : r.probabilities(),
+                                r == null ? null : r.label(), r == null ? Map.of() : EmotionJson.probabilities(r.probabilities()),
                                 r == null ? null : (outcome.explanation() != null ? outcome.explanation() : r.generated()), outcome.error()));
                     }, progress);
                 }

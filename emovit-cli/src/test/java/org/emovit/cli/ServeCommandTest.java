@@ -86,6 +86,31 @@ class ServeCommandTest {
         }
     }
 
+    /** The text of the "probabilities" object in a line of JSON (the 8 values as written, alphabetical). */
+    static String probabilitiesText(String json) {
+        Matcher m = Pattern.compile("\"probabilities\":\\{[^}]*}").matcher(json);
+        assertThat(m.find()).as(json).isTrue();
+        return m.group();
+    }
+
+    @Test
+    void classifyAndV1EmotionsWriteTheSameProbabilityValues() throws Exception {
+        List<Path> samples = EmbeddedModel.SAMPLES.stream().map(EmbeddedModel::sample).toList();
+        List<String> args = new java.util.ArrayList<>(List.of("classify", "--batch-size", "1"));   // one image a pass, as the server runs it
+        samples.forEach(p -> args.add(p.toString()));
+        CommandsTest.Result classified = CommandsTest.run(args.toArray(String[]::new));
+        assertThat(classified.code()).as(classified.err()).isZero();
+        List<String> lines = classified.out().lines().filter(l -> l.startsWith("{")).toList();
+        assertThat(lines).hasSize(samples.size());
+        try (EmoVitServer server = EmoVitServer.start(ModelSpec.embedded(), ServerSettings.defaults())) {
+            for (int i = 0; i < samples.size(); i++) {
+                HttpResponse<String> r = post(server.url() + "/v1/emotions", "{\"image\":\"" + dataUrl(samples.get(i)) + "\"}");
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(probabilitiesText(r.body())).as(samples.get(i).toString()).isEqualTo(probabilitiesText(lines.get(i)));
+            }
+        }
+    }
+
     @Test
     void sigtermFinishesTheRequestInFlightAndExitsZero(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("serve.err");

@@ -140,7 +140,7 @@ public final class JsonlFile implements Closeable {
                         problems.add(path + ":" + lineNo + ": not a JSON object");
                     }
                 } catch (JsonProcessingException | IllegalArgumentException e) {
-                    problems.add(path + ":" + lineNo + ": " + firstLine(e.getMessage()));
+                    problems.add(path + ":" + lineNo + ": " + Errors.firstLine(e));
                 }
             }
             start = end + 1;
@@ -190,9 +190,6 @@ public final class JsonlFile implements Closeable {
         return line + "\n";
     }
 
-    private static String firstLine(String s) {
-        return s == null ? "unreadable" : s.lines().findFirst().orElse(s);
-    }
 
     @Override
     public synchronized void close() throws IOException {

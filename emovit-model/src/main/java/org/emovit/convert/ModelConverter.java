@@ -9,12 +9,12 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.generate.ModelSpec;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelLoadException;
 import org.emovit.model.ModelSource;
+import org.emovit.model.Precision;
 
 /**
  * Turns any model a {@link ModelSpec} names (Hugging Face directory or LAVIS parts, with the overlay merged) into
@@ -42,7 +42,7 @@ public final class ModelConverter {
         Path vocab = spec.qformerVocabPath();
         requireFile(tokenizer, "the LLM tokenizer");
         requireFile(vocab, "the Q-Former vocabulary (--qformer-vocab)");
-        ScalarType dtype = spec.scalarType();
+        Precision precision = spec.precision();
         Path staging = target.resolveSibling("." + target.getFileName() + ".converting");
         try {
             deleteTree(staging);
@@ -51,11 +51,11 @@ public final class ModelConverter {
             // Loaded as stored (mapped in place where the files allow) and converted by the writer a piece at a time:
             // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
             try (InstructBlip model = InstructBlipLoader.load(source, null, new Device("cpu"))) {
-                SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, model.namedParameters(), dtype, maxShardBytes);
+                SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, model.namedParameters(), precision.scalarType(), maxShardBytes);
                 List<Path> files = new ArrayList<>(written.files());
                 Path sourceConfig = source.isHuggingFace() ? source.hfDirectory().resolve("config.json") : source.config();
                 Path config = staging.resolve("config.json");
-                Files.write(config, ModelConfigJson.of(model.config(), sourceConfig, dtype == ScalarType.BFloat16 ? "bfloat16" : "float32"));
+                Files.write(config, ModelConfigJson.of(model.config(), sourceConfig, precision.torchName()));
                 files.add(config);
                 result = new Result(files, model.namedParameters().size(), written.tensorBytes());
             }

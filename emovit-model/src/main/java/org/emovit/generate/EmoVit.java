@@ -9,6 +9,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.core.AnswerParser;
 import org.emovit.core.Emotion;
+import org.emovit.core.EmotionResult;
 import org.emovit.core.Prompts;
 import org.emovit.image.RgbImage;
 import org.emovit.model.InstructBlip;
@@ -27,7 +28,19 @@ import org.emovit.model.PrefillInputs;
  */
 public final class EmoVit implements AutoCloseable {
 
-    public enum Mode { SCORE, GENERATE }
+    public enum Mode {
+        SCORE, GENERATE;
+
+        /** score or generate (any case); the error names the option or field that gave the value. */
+        public static Mode parse(String value, String option) {
+            for (Mode m : values()) {
+                if (m.name().equalsIgnoreCase(value)) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException(option + " must be score or generate, not '" + value + "'");
+        }
+    }
 
     /**
      * @param label         the predicted label: one of the 8, or (generate mode) whatever the model answered, or null
@@ -35,7 +48,8 @@ public final class EmoVit implements AutoCloseable {
      * @param probabilities score mode: label -> probability (sums to 1), alphabetical; generate mode: empty
      * @param generated     generate mode: the decoded answer; score mode: null
      */
-    public record Result(String label, Emotion emotion, Map<String, Double> probabilities, String generated) {}
+    public record Result(String label, Emotion emotion, Map<String, Double> probabilities, String generated)
+            implements EmotionResult {}
 
     /**
      * One generated answer.

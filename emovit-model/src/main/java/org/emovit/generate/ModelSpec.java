@@ -12,6 +12,7 @@ import org.emovit.model.InstructBlipConfig;
 import org.emovit.model.StateDict;
 import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelSource;
+import org.emovit.model.Precision;
 
 /**
  * Which model to run and how, as plain strings: what the command-line options, the server and a Spark job (which
@@ -26,7 +27,7 @@ import org.emovit.model.ModelSource;
  * @param config       LAVIS layout: an HF config.json giving the sizes
  * @param qformerVocab the Q-Former's BERT vocab.txt (default: beside the checkpoint)
  * @param overlay      EmoVIT's tuned tensors over the base model
- * @param dtype        f32 or bf16
+ * @param dtype        f32 or bf16 (the names {@link Precision#parse} accepts)
  * @param device       cpu, cuda or cuda:N
  */
 public record ModelSpec(String model, String vit, String qformer, String llm, String preset, String config,
@@ -69,18 +70,13 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         return overlay == null ? s : s.withOverlay(Path.of(overlay));
     }
 
-    public ScalarType scalarType() {
-        return scalarType(dtype);
+    /** {@code --dtype}: f32 (also when null) or bf16. */
+    public Precision precision() {
+        return Precision.parse(dtype);
     }
 
-    /** {@code --dtype}: f32 (also when null) or bf16. */
-    public static ScalarType scalarType(String dtype) {
-        String d = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
-        return switch (d) {
-            case "f32", "fp32", "float32" -> ScalarType.Float;
-            case "bf16", "bfloat16" -> ScalarType.BFloat16;
-            default -> throw new IllegalArgumentException("--dtype must be f32 or bf16, not '" + dtype + "'");
-        };
+    public ScalarType scalarType() {
+        return precision().scalarType();
     }
 
     public Device torchDevice() {
@@ -173,7 +169,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         if (!isEmbedded() && model == null) {
             out.put("preset", config == null ? String.valueOf(preset) : "config");
         }
-        out.put("dtype", scalarType() == ScalarType.BFloat16 ? "bf16" : "f32");
+        out.put("dtype", precision().toString());
         return out;
     }
 

@@ -18,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.emovit.core.Errors;
 import org.emovit.generate.EmoVit;
 import org.emovit.generate.ModelSpec;
 
@@ -88,7 +89,7 @@ public final class EmoVitServer implements AutoCloseable {
             config.routes.exception(ApiException.class, (e, ctx) -> fail(ctx, e));
             config.routes.exception(TimeoutException.class, (e, ctx) -> fail(ctx, ApiException.deadline(settings.timeout().toMillis())));
             config.routes.exception(HttpResponseException.class, (e, ctx) -> fail(ctx, fromJavalin(e)));
-            config.routes.exception(Exception.class, (e, ctx) -> fail(ctx, ApiException.internal(firstLine(e))));
+            config.routes.exception(Exception.class, (e, ctx) -> fail(ctx, ApiException.internal(Errors.firstLine(e))));
         });
         try {
             app.start(settings.host(), settings.port());
@@ -201,11 +202,6 @@ public final class EmoVitServer implements AutoCloseable {
             case 400 -> ApiException.badRequest(null, e.getMessage());
             default -> new ApiException(e.getStatus(), "invalid_request_error", null, null, e.getMessage(), null);
         };
-    }
-
-    private static String firstLine(Throwable e) {
-        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        return m.lines().findFirst().orElse(m);
     }
 
     /**

@@ -8,10 +8,10 @@ import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import org.emovit.core.EmotionJson;
 import org.emovit.core.Prompts;
 import org.emovit.generate.EmoVit;
 import org.emovit.image.RgbImage;
@@ -79,23 +79,7 @@ final class EmotionsHandler implements Handler {
     }
 
     private ObjectNode body(EmoVit.Result result, String explanation, long start) {
-        ObjectNode n = Json.object();
-        n.put("emotion", result.label());
-        if (!result.probabilities().isEmpty()) {
-            ObjectNode p = n.putObject("probabilities");
-            for (Map.Entry<String, Double> e : result.probabilities().entrySet()) {
-                p.put(e.getKey(), e.getValue());
-            }
-        }
-        if (result.emotion() == null && result.label() != null) {
-            n.put("outside_labels", true);
-        }
-        if (result.generated() != null) {
-            n.put("generated", result.generated());
-        }
-        if (explanation != null) {
-            n.put("explanation", explanation);
-        }
+        ObjectNode n = EmotionJson.write(Json.object(), result, explanation);
         n.put("model", model);
         n.put("timing_ms", (System.nanoTime() - start) / 1_000_000);
         return n;
@@ -158,12 +142,10 @@ final class EmotionsHandler implements Handler {
     }
 
     private static EmoVit.Mode mode(String v) {
-        if (v == null || v.isEmpty() || v.equalsIgnoreCase("score")) {
-            return EmoVit.Mode.SCORE;
+        try {
+            return v == null || v.isEmpty() ? EmoVit.Mode.SCORE : EmoVit.Mode.parse(v, "mode");
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, "invalid_request_error", "mode", null, e.getMessage(), null);
         }
-        if (v.equalsIgnoreCase("generate")) {
-            return EmoVit.Mode.GENERATE;
-        }
-        throw ApiException.badRequest("mode", "must be score or generate, not '" + v + "'");
     }
 }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.emovit.core.Errors;
 import org.emovit.core.InstructionRecord;
 import org.emovit.core.Turn;
 
@@ -37,7 +38,7 @@ public record InstructionSet(List<TrainingSample> records, List<String> skipped)
                     try {
                         nodes.add(JSON.readTree(l));
                     } catch (IOException e) {
-                        skipped.add(file + " line " + line + ": not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+                        skipped.add(file + " line " + line + ": not JSON: " + Errors.firstLine(e));
                     }
                 }
             }

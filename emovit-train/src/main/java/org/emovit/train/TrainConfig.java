@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.emovit.core.Errors;
 
 /**
  * Training settings, with EmoVIT's FT.yaml revisions as presets (spec section 4). A YAML file of the same
@@ -118,7 +119,7 @@ public record TrainConfig(double initLr, double minLr, double warmupLr, int warm
         try {
             read = YAML.treeToValue(mine, TrainConfig.class);
         } catch (IOException e) {
-            throw new IllegalArgumentException("bad value in training config " + yaml + ": " + e.getMessage().lines().findFirst().orElse(""), e);
+            throw new IllegalArgumentException("bad value in training config " + yaml + ": " + Errors.firstLine(e), e);
         }
         List<String[]> problems = read.problems();
         if (!problems.isEmpty()) {

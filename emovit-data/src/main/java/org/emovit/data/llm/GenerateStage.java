@@ -1,5 +1,6 @@
 package org.emovit.data.llm;
 
+import org.emovit.core.Errors;
 import org.emovit.core.ProgressBar;
 import org.emovit.data.DataIssue;
 import org.emovit.data.EmoSet;
@@ -186,9 +187,6 @@ public final class GenerateStage {
         }
     }
 
-    private static String firstLine(String s) {
-        return s == null ? "" : s.lines().findFirst().orElse("");
-    }
 
     private enum Outcome { DONE, FAILED, NOT_STARTED }
 
@@ -328,15 +326,15 @@ public final class GenerateStage {
             switch (ex.kind()) {
                 case AUTH -> {
                     stop.stop(StopReason.AUTH, llm.baseUrl() + " refused the credentials (HTTP " + ex.status() + "): "
-                            + firstLine(ex.getMessage()) + "; check OPENAI_API_KEY");
+                            + Errors.firstLine(ex) + "; check OPENAI_API_KEY");
                     return "credentials refused";
                 }
                 case UNREACHABLE -> {
-                    stop.stop(StopReason.UNREACHABLE, firstLine(ex.getMessage()));
+                    stop.stop(StopReason.UNREACHABLE, Errors.firstLine(ex));
                     return "endpoint unreachable";
                 }
                 default -> {
-                    stop.stop(StopReason.NOT_JSON, firstLine(ex.getMessage()));
+                    stop.stop(StopReason.NOT_JSON, Errors.firstLine(ex));
                     return "not a chat-completions API";
                 }
             }

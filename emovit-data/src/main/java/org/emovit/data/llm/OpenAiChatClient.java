@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import org.emovit.core.Errors;
 
 /**
  * {@link ChatClient} over the official OpenAI Java SDK ({@code com.openai:openai-java}), for any
@@ -136,7 +137,7 @@ public final class OpenAiChatClient implements ChatClient {
             return ObjectMappers.jsonMapper().readValue(body, ChatCompletion.class);
         } catch (IOException e) {
             throw new ChatException(ChatException.Kind.MALFORMED_RESPONSE, raw.statusCode(), null,
-                    "unreadable chat completion from " + url + ": " + message(e).lines().findFirst().orElse(""), e);
+                    "unreadable chat completion from " + url + ": " + Errors.firstLine(message(e)), e);
         }
     }
 
