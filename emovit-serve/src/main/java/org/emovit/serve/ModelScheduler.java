@@ -284,7 +284,7 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     private void failAll(List<? extends Job> jobs, Throwable e) {
-        String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+        String m = org.emovit.core.Errors.firstLine(e);
         for (Job j : jobs) {
             output.fail(j, ApiException.internal("the model failed: " + m));
         }
