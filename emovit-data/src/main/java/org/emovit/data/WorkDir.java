@@ -1,6 +1,6 @@
 package org.emovit.data;
 
-import org.emovit.data.llm.InstructionKind;
+import org.emovit.data.InstructionKind;
 
 import java.nio.file.Path;
 

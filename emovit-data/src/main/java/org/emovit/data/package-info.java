@@ -12,7 +12,7 @@
  *       byte-exact with the seed ({@link org.emovit.data.PyText} reproduces Python's {@code str()}).</li>
  *   <li>{@link org.emovit.data.Attributes} / {@link org.emovit.data.AnnotateStage}: brightness and colorfulness
  *       from pixels, for one's own images.</li>
- *   <li>{@link org.emovit.data.llm.GenerateStage}: LLM-written reasoning and conversation replies over any
+ *   <li>{@code llm.GenerateStage}: LLM-written reasoning and conversation replies over any
  *       OpenAI-compatible endpoint, with retries, budget, cost log, response cache and crash-safe output. The
  *       stage decides what each image needs; {@code RequestPolicy} owns attempts, back-off, {@code Retry-After}
  *       and the budget, {@code RunFiles} the lock, resume and the JSON Lines files ({@code RunRecords}),
@@ -20,7 +20,7 @@
  *       unreachable endpoint, a reply that is not JSON) stops the run with one line naming the URL.</li>
  *   <li>{@link org.emovit.data.assemble.Assembler}: {@code all.json} as {@code all.py} writes it, plus
  *       {@code all.jsonl} and a summary.</li>
- *   <li>{@link org.emovit.data.DataPipeline}: a method per stage and one for the whole chain; each stage's
+ *   <li>{@code pipeline.DataPipeline}: a method per stage and one for the whole chain; each stage's
  *       report has a one-line {@code summary()}.</li>
  *   <li>{@link org.emovit.data.DataFiles}: the stages' writes, with failures that name the folder that refused
  *       them.</li>

@@ -9,7 +9,7 @@ import org.emovit.core.Prompts;
 import org.emovit.core.Turn;
 import org.emovit.data.assemble.Assembler;
 import org.emovit.data.assemble.QaParser;
-import org.emovit.data.llm.InstructionKind;
+import org.emovit.data.InstructionKind;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

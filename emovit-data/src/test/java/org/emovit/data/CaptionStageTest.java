@@ -1,5 +1,6 @@
 package org.emovit.data;
 
+import org.emovit.data.pipeline.DataPipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.emovit.core.JsonlFile;
 import org.emovit.core.Emotion;

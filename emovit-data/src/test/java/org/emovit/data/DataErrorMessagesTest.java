@@ -1,5 +1,6 @@
 package org.emovit.data;
 
+import org.emovit.data.pipeline.DataPipeline;
 import org.emovit.core.Emotion;
 import org.emovit.data.assemble.Assembler;
 import org.junit.jupiter.api.Test;

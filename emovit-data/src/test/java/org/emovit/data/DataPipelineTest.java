@@ -1,9 +1,10 @@
 package org.emovit.data;
 
+import org.emovit.data.pipeline.DataPipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.emovit.data.llm.GenerateStage;
-import org.emovit.data.llm.InstructionKind;
+import org.emovit.data.InstructionKind;
 import org.emovit.data.llm.LlmOptions;
 import org.emovit.core.Emotion;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,9 @@
 package org.emovit.data;
 
+import org.emovit.data.pipeline.DataPipeline;
 import org.emovit.core.Emotion;
 import org.emovit.data.llm.GenerateStage;
-import org.emovit.data.llm.InstructionKind;
+import org.emovit.data.InstructionKind;
 import org.emovit.data.llm.LlmOptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;

@@ -22,7 +22,7 @@ import org.emovit.data.PythonRandom;
 import org.emovit.data.Selection;
 import org.emovit.data.SplitEntry;
 import org.emovit.data.SplitList;
-import org.emovit.data.llm.InstructionKind;
+import org.emovit.data.InstructionKind;
 
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,7 +1,7 @@
 package org.emovit.data.assemble;
 
 import org.emovit.data.PyText;
-import org.emovit.data.llm.InstructionKind;
+import org.emovit.data.InstructionKind;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package org.emovit.data.llm;
 
+import org.emovit.data.InstructionKind;
 import org.emovit.core.Errors;
 import org.emovit.core.ProgressBar;
 import org.emovit.data.DataIssue;

@@ -1,5 +1,6 @@
 package org.emovit.data.llm;
 
+import org.emovit.data.InstructionKind;
 import org.emovit.data.DataFiles;
 import org.emovit.core.JsonlFile;
 import org.emovit.data.DataIssue;

@@ -1,5 +1,6 @@
 package org.emovit.data.llm;
 
+import org.emovit.data.InstructionKind;
 import org.emovit.data.PyText;
 
 import java.io.IOException;

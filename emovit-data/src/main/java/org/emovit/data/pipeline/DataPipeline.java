@@ -1,10 +1,18 @@
-package org.emovit.data;
+package org.emovit.data.pipeline;
 
+import org.emovit.data.AnnotateStage;
+import org.emovit.data.CapAnnoStage;
+import org.emovit.data.CaptionStage;
+import org.emovit.data.Captioner;
+import org.emovit.data.EmoSet;
+import org.emovit.data.InstructionKind;
+import org.emovit.data.Progress;
+import org.emovit.data.Selection;
+import org.emovit.data.WorkDir;
 import org.emovit.data.assemble.Assembler;
 import org.emovit.data.llm.Budget;
 import org.emovit.data.llm.ChatClient;
 import org.emovit.data.llm.GenerateStage;
-import org.emovit.data.llm.InstructionKind;
 import org.emovit.data.llm.LlmOptions;
 import org.emovit.core.Emotion;
 

@@ -1,4 +1,4 @@
-package org.emovit.data.llm;
+package org.emovit.data;
 
 import org.emovit.data.Selection;
 
