@@ -71,6 +71,11 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         };
     }
 
+    /** The precision's one name, whatever spelling --dtype used: f32 or bf16 (results files and Spark rows carry it). */
+    public String dtypeName() {
+        return scalarType() == ScalarType.BFloat16 ? "bf16" : "f32";
+    }
+
     public Device torchDevice() {
         return torchDevice(device);
     }
@@ -147,7 +152,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         if (!isEmbedded() && model == null) {
             out.put("preset", config == null ? String.valueOf(preset) : "config");
         }
-        out.put("dtype", scalarType() == ScalarType.BFloat16 ? "bf16" : "f32");
+        out.put("dtype", dtypeName());
         return out;
     }
 
