@@ -1,5 +1,7 @@
 package org.emovit.cli;
 
+import org.emovit.options.GenerationOptions;
+import org.emovit.options.ModelOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

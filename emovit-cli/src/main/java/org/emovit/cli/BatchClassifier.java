@@ -1,5 +1,7 @@
 package org.emovit.cli;
 
+import org.emovit.options.ClassificationOptions;
+import org.emovit.options.ErrorMessages;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,6 +38,12 @@ final class BatchClassifier {
         this.mode = mode;
         this.generation = generation;
         this.batchSize = batchSize;
+    }
+
+    /** The classifier the options describe, over an opened model. */
+    static BatchClassifier of(ClassificationOptions options, EmoVit emovit) {
+        return new BatchClassifier(emovit, options.mode(), options.generation().config(), options.batchSize())
+                .explaining(options.explanation());
     }
 
     /** Also explain each prediction, decoding with these settings (null: no explanations). */

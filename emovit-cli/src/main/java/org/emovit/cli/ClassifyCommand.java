@@ -1,5 +1,6 @@
 package org.emovit.cli;
 
+import org.emovit.options.ClassificationOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -56,7 +57,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         List<Path> images = inputs.isEmpty()
                 ? EmbeddedModel.SAMPLES.stream().map(EmbeddedModel::sample).toList()
                 : ImageInputs.expand(inputs);
-        if (options.model.isEmbedded()) {
+        if (options.model().isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
         ResultsFile file = output == null ? null : ResultsFile.open(output, "image", options.provenance(), fresh);
@@ -73,9 +74,9 @@ public final class ClassifyCommand implements Callable<Integer> {
         boolean table = output == null && System.console() != null;
         int[] failures = {0};
         List<String[]> rows = new ArrayList<>();
-        try (file; NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model.spec().open();
+        try (file; NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model().spec().open();
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
-            options.classifier(emovit).run(todo, outcome -> {
+            BatchClassifier.of(options, emovit).run(todo, outcome -> {
                 if (outcome.error() != null) {
                     failures[0]++;
                 }

@@ -1,5 +1,6 @@
 package org.emovit.cli;
 
+import org.emovit.options.ModelOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -1,5 +1,6 @@
 package org.emovit.cli;
 
+import org.emovit.options.CaptionOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -168,7 +169,7 @@ public final class DataCommand {
         @Override
         public Integer call() throws Exception {
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
-                 CaptionOptions.Opened opened = captionModel.open(spec.commandLine().getErr())) {
+                 Captioners.Opened opened = Captioners.open(captionModel, spec.commandLine().getErr())) {
                 CaptionStage.Report r = paths.pipeline().caption(opened.captioner(),
                         new CaptionStage.Options(images.selection(Selection.CONVERSATION), batchSize, true));
                 report.print(spec, List.of(r.summary()), r.issues(), r);
@@ -282,7 +283,7 @@ public final class DataCommand {
                     d.imports(), d.shuffleSeed());
             o.llm().requireKey();   // before the captioning model is loaded
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
-                 CaptionOptions.Opened opened = captionModel.open(spec.commandLine().getErr())) {
+                 Captioners.Opened opened = Captioners.open(captionModel, spec.commandLine().getErr())) {
                 DataPipeline.ChainReport r = paths.pipeline().runAll(opened.captioner(), o);
                 List<DataIssue> issues = new ArrayList<>();
                 r.captions().forEach(c -> issues.addAll(c.issues()));

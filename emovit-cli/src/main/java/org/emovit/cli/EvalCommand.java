@@ -1,5 +1,6 @@
 package org.emovit.cli;
 
+import org.emovit.options.ClassificationOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,7 +69,7 @@ public final class EvalCommand implements Callable<Integer> {
         if (!ds.problems().isEmpty()) {
             err.printf(Locale.ROOT, "%d dataset entries skipped, e.g.: %s%n", ds.problems().size(), ds.problems().get(0));
         }
-        if (options.model.isEmbedded()) {
+        if (options.model().isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
         List<LabelledImage> items = ds.items();
@@ -101,9 +102,9 @@ public final class EvalCommand implements Callable<Integer> {
             processed = todo.size();
             int[] failed = {0};
             if (!todo.isEmpty()) {
-                try (NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model.spec().open();
+                try (NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model().spec().open();
                      ProgressBar progress = new ProgressBar("eval", todo.size(), System.err)) {
-                    options.classifier(emovit).run(todo, outcome -> {
+                    BatchClassifier.of(options, emovit).run(todo, outcome -> {
                         LabelledImage item = byId.get(outcome.item().id());
                         EmoVit.Result r = outcome.result();
                         if (outcome.error() != null) {

@@ -1,5 +1,6 @@
 package org.emovit.cli;
 
+import org.emovit.options.ErrorMessages;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

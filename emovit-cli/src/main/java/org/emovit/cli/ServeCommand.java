@@ -1,5 +1,6 @@
 package org.emovit.cli;
 
+import org.emovit.options.ModelOptions;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

@@ -1,5 +1,7 @@
 package org.emovit.generate;
 
+import java.io.Serializable;
+
 /**
  * How to decode. {@link #emovit()} is EmoVIT's `generate` call (spec section 5): one beam, up to 256 tokens,
  * repetition penalty 5; {@link #lavis()} is LAVIS InstructBLIP's default: 5 beams, repetition penalty 1.5.
@@ -10,9 +12,11 @@ package org.emovit.generate;
  * @param repetitionPenalty HF's: a token already generated has its score divided (if > 0) or multiplied (if < 0) by it
  * @param lengthPenalty     beam hypotheses are ranked by sum(log p) / length^lengthPenalty
  * @param sampling          null: the highest-scoring token (greedy); else sample with these settings (one beam only)
+ *
+ * Serializable (with its {@link Sampling}) because the Spark jobs ship it to their executors as it is.
  */
 public record GenerationConfig(int numBeams, int maxNewTokens, int minNewTokens, double repetitionPenalty, double lengthPenalty,
-                               Sampling sampling) {
+                               Sampling sampling) implements Serializable {
 
     public GenerationConfig {
         if (numBeams < 1 || maxNewTokens < 1 || minNewTokens < 0 || repetitionPenalty <= 0) {

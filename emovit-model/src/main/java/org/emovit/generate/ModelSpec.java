@@ -79,6 +79,11 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         return precision().scalarType();
     }
 
+    /** The precision's one name, whatever spelling --dtype used: f32 or bf16 (results files and Spark rows carry it). */
+    public String dtypeName() {
+        return precision().toString();
+    }
+
     public Device torchDevice() {
         return torchDevice(device);
     }
@@ -169,7 +174,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         if (!isEmbedded() && model == null) {
             out.put("preset", config == null ? String.valueOf(preset) : "config");
         }
-        out.put("dtype", precision().toString());
+        out.put("dtype", dtypeName());
         return out;
     }
 

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import org.emovit.smoke.Artifacts.Result;
 import org.emovit.smoke.Artifacts.Started;
@@ -57,6 +58,14 @@ class PackagedClassesTest {
         assertThat(missing(dir, Artifacts.SPARK_JAR, spark)).isEmpty();
         try (ZipFile jar = new ZipFile(Artifacts.SPARK_JAR.toFile())) {
             assertThat(jar.getEntry("org/apache/spark/SparkContext.class")).as("Spark is provided, not shaded in").isNull();
+            assertThat(jar.getEntry("org/emovit/spark/EmoVitClassifier.class")).isNotNull();
+            assertThat(jar.getEntry("org/emovit/options/ModelOptions.class")).isNotNull();
+            // no executor runs the command line, the server or the data stages: none of them, nor their libraries
+            List<String> foreign = jar.stream().map(ZipEntry::getName)
+                    .filter(n -> n.startsWith("io/javalin/") || n.startsWith("org/eclipse/jetty/") || n.startsWith("com/openai/")
+                            || n.startsWith("org/emovit/cli/") || n.startsWith("org/emovit/serve/") || n.startsWith("org/emovit/data/"))
+                    .limit(5).toList();
+            assertThat(foreign).as("classes of emovit-cli, -serve, -data, Javalin, Jetty or the OpenAI SDK in emovit-spark.jar").isEmpty();
         }
     }
 }

@@ -8,10 +8,19 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.emovit.generate.EmoVit;
+import org.emovit.generate.GenerationConfig;
+import org.emovit.generate.ModelSpec;
+import org.emovit.image.ImageDecoder;
+import org.emovit.image.RgbImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,9 +28,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code emovit spark bench}: what Spark costs. The same generated images classified by {@code emovit classify}
- * and by {@code spark classify}, in this JVM one after the other, with the default (tiny) model unless model
- * options say otherwise; prints images/s of both and Spark's overhead.
+ * {@code emovit spark bench}: what Spark costs. The same generated images classified as {@code emovit classify}
+ * does (the model's batches, no Spark; {@link #plainClassify}) and by {@code spark classify}, in this JVM one after
+ * the other, with the default (tiny) model; prints images/s of both and Spark's overhead.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Images/s of `spark classify` against `emovit classify` on the same generated images.")
@@ -60,13 +69,12 @@ public final class BenchJob implements Callable<Integer> {
         for (int i = 0; i < 8; i++) {
             Files.copy(imagesDir.resolve(name(i)), warm.resolve(name(i)));
         }
-        quietly(() -> org.emovit.cli.Main.run("classify", warm.toString(), "--output", work.resolve("warm.jsonl").toString()));
+        quietly(() -> plainClassify(warm, 4));
 
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         long c0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
-        int cli = quietly(() -> org.emovit.cli.Main.run("classify", imagesDir.toString(), "--output",
-                work.resolve("emovit-classify.jsonl").toString(), "--batch-size", batch));
+        int cli = quietly(() -> plainClassify(imagesDir, batchSize));
         double cliSeconds = (System.nanoTime() - t0) / 1e9;
         double cliCpu = (os.getProcessCpuTime() - c0) / 1e9;
 
@@ -87,7 +95,7 @@ public final class BenchJob implements Callable<Integer> {
                 out.printf(Locale.ROOT, "a run failed (emovit classify: %d, spark classify: %d)%n", cli, sparkCode);
                 return 1;
             }
-            out.printf(Locale.ROOT, "emovit classify:            %6.1f s  %7.2f images/s  CPU %6.1f s (model load included)%n",
+            out.printf(Locale.ROOT, "emovit classify (no Spark): %6.1f s  %7.2f images/s  CPU %6.1f s (model load included)%n",
                     cliSeconds, images / cliSeconds, cliCpu);
             out.printf(Locale.ROOT, "spark classify (%s): %6.1f s  %7.2f images/s  CPU %6.1f s (job: read, classify, write Parquet, count)%n",
                     s.spark().sparkContext().master(), sparkSeconds, images / sparkSeconds, sparkCpu);
@@ -121,7 +129,7 @@ public final class BenchJob implements Callable<Integer> {
     }
 
     /**
-     * Runs emovit classify with its output silenced (its progress bar would interleave with the report), on a thread
+     * Runs the plain classify with its output silenced (its progress bar would interleave with the report), on a thread
      * of its own as Spark's tasks run. With libtorch's default OpenMP threads the tiny model's speed on a busy
      * machine varies several-fold with the calling thread (seen: the JVM's main thread far slower than a fresh one),
      * which would be measured as a Spark speed-up; compare with OMP_NUM_THREADS=1 (README, "Spark").
@@ -143,6 +151,38 @@ public final class BenchJob implements Callable<Integer> {
             System.setOut(stdout);
         }
     }
+
+    /**
+     * What {@code emovit classify} does with a folder, without Spark and without the command line (which this
+     * module does not depend on, see its pom): the model opened, the images decoded and classified in batches.
+     * Returns 0, or 2 when an image could not be read, as the command does.
+     */
+    private static int plainClassify(Path dir, int batch) throws IOException {
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(dir)) {
+            files = s.filter(Files::isRegularFile).sorted().toList();
+        }
+        int failed = 0;
+        try (NoGradGuard noGrad = new NoGradGuard(); EmoVit model = DEFAULT_MODEL.open()) {
+            for (int from = 0; from < files.size(); from += batch) {
+                List<RgbImage> images = new ArrayList<>();
+                for (Path f : files.subList(from, Math.min(files.size(), from + batch))) {
+                    try {
+                        images.add(ImageDecoder.decode(f));
+                    } catch (RuntimeException e) {
+                        failed++;
+                    }
+                }
+                if (!images.isEmpty()) {
+                    model.classify(images, EmoVit.Mode.SCORE, GenerationConfig.emovit());
+                }
+            }
+        }
+        return failed > 0 ? 2 : 0;
+    }
+
+    /** The embedded tiny model in f32 on the CPU: what both runs use (no model options). */
+    private static final ModelSpec DEFAULT_MODEL = new ModelSpec(null, null, null, null, "vicuna7b", null, null, null, "f32", "cpu");
 
     /** The classify job on the running session, as `emovit spark classify ARGS` would run it. */
     private static int classify(String... args) {

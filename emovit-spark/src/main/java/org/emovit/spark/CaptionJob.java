@@ -5,8 +5,9 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.emovit.cli.CaptionOptions;
+import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.ModelSpec;
+import org.emovit.options.CaptionOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -46,7 +47,7 @@ public final class CaptionJob implements Callable<Integer> {
     /** The captions of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CAPTION} rows. */
     Dataset<Row> caption(Dataset<Row> images) {
         // the decoding `emovit data caption` uses: beams and length from the options, no penalties
-        Decoding decoding = Decoding.of(captioning.decoding());
+        GenerationConfig decoding = captioning.decoding();
         String dir = captioning.blip2() == null ? null : captioning.blip2().toAbsolutePath().toString();
         return images.mapPartitions(new CaptionPartitions(captioning.model().spec(), dir, captioning.prompt(), decoding, batchSize,
                 input.maxPixels),

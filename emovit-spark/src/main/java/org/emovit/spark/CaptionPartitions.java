@@ -11,6 +11,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.emovit.generate.Blip2Captioner;
 import org.emovit.generate.EmoVit;
+import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.ModelSpec;
 import org.emovit.image.RgbImage;
 
@@ -23,13 +24,16 @@ final class CaptionPartitions implements MapPartitionsFunction<Row, Row> {
     private final ModelSpec spec;
     private final String blip2;
     private final String prompt;
-    private final Decoding decoding;
+    private final GenerationConfig decoding;
+    /** the precision as rows name it: f32 or bf16, however --dtype spelt it */
+    private final String dtype;
     private final int batchSize;
     private final long maxPixels;
 
     /** @param blip2 BLIP-2 OPT directory, or null to caption with the InstructBLIP model of {@code spec} */
-    CaptionPartitions(ModelSpec spec, String blip2, String prompt, Decoding decoding, int batchSize, long maxPixels) {
+    CaptionPartitions(ModelSpec spec, String blip2, String prompt, GenerationConfig decoding, int batchSize, long maxPixels) {
         this.spec = spec;
+        this.dtype = spec.dtypeName();
         this.blip2 = blip2;
         this.prompt = prompt;
         this.decoding = decoding;
@@ -58,7 +62,7 @@ final class CaptionPartitions implements MapPartitionsFunction<Row, Row> {
         return new Batches<>(rows, batchSize, batch -> caption(batch, images -> {
             List<String> out = new ArrayList<>();
             synchronized (model) {
-                for (EmoVit.Answer a : model.generate(images, Collections.nCopies(images.size(), prompt), decoding.config(), null)) {
+                for (EmoVit.Answer a : model.generate(images, Collections.nCopies(images.size(), prompt), decoding, null)) {
                     out.add(a.text());
                 }
             }
@@ -78,7 +82,7 @@ final class CaptionPartitions implements MapPartitionsFunction<Row, Row> {
         List<Row> out = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             Row in = batch.get(i);
-            out.add(RowFactory.create(DecodedBatch.path(in), DecodedBatch.sha256(in), captions[i], d.errors[i], modelName(), spec.dtype()));
+            out.add(RowFactory.create(DecodedBatch.path(in), DecodedBatch.sha256(in), captions[i], d.errors[i], modelName(), dtype));
         }
         return out;
     }

@@ -2,19 +2,19 @@ package org.emovit.spark;
 
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.emovit.cli.ClassificationOptions;
 import org.emovit.generate.EmoVit;
-import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.ModelSpec;
+import org.emovit.options.ClassificationOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code emovit spark classify}: the emotion and the 8 probabilities of every image, as Parquet. */
+/**
+ * {@code emovit spark classify}: the emotion and the 8 probabilities of every image, as Parquet. The classifying is
+ * {@link EmoVitClassifier}'s, built from the options; this job reads the images, resumes and writes.
+ */
 @Command(name = "classify", mixinStandardHelpOptions = true,
         description = {"Classify images into the 8 emotions on Spark (score mode by default).",
                 "Output: Parquet with path, sha256, emotion, p_<emotion> x 8, generated, explanation, error, model, dtype.",
@@ -30,8 +30,7 @@ public final class ClassifyJob implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelSpec m = classification.model().spec();
-        m.scalarType();   // a bad --dtype is reported here, once, not by every task
+        classification.model().spec().scalarType();   // a bad --dtype is reported here, once, before Spark starts
         try (SessionOptions.Session s = session.open("emovit classify")) {
             ResultWriter.Report r = run(s.spark());
             return Reports.print(spec.commandLine().getOut(), "classified", output.output, r);
@@ -43,12 +42,20 @@ public final class ClassifyJob implements Callable<Integer> {
         return new ResultWriter(spark, output).write(input, this::classify);
     }
 
+    /** The transformer these options describe. */
+    EmoVitClassifier classifier() {
+        return new EmoVitClassifier()
+                .setModelSpec(classification.model().spec())
+                .setMode(classification.mode() == EmoVit.Mode.SCORE ? "score" : "generate")
+                .setGeneration(classification.generation().config())
+                .setBatchSize(classification.batchSize())
+                .setExplain(classification.explanation() != null)
+                .setExplainTokens(classification.explainTokens())
+                .setMaxPixels(input.maxPixels);
+    }
+
     /** The classification of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CLASSIFY} rows. */
     Dataset<Row> classify(Dataset<Row> images) {
-        EmoVit.Mode m = classification.mode();
-        GenerationConfig explain = classification.explanation();
-        return images.mapPartitions(new ClassifyPartitions(classification.model().spec(), m,
-                Decoding.of(classification.generation().config()), explain == null ? null : Decoding.of(explain),
-                classification.batchSize(), input.maxPixels), Encoders.row(ResultSchema.CLASSIFY));
+        return classifier().transform(images);
     }
 }

@@ -6,8 +6,10 @@ import java.util.List;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructType;
 import org.emovit.core.Emotion;
 import org.emovit.generate.EmoVit;
+import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.ModelSpec;
 
 /**
@@ -19,14 +21,18 @@ import org.emovit.generate.ModelSpec;
 final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
     private final ModelSpec spec;
     private final EmoVit.Mode mode;
-    private final Decoding generation;
-    private final Decoding explanation;
+    private final GenerationConfig generation;
+    private final GenerationConfig explanation;
+    /** the precision as rows name it: f32 or bf16, however --dtype spelt it */
+    private final String dtype;
     private final int batchSize;
     private final long maxPixels;
 
     /** @param explanation decoding for explanations, or null for none */
-    ClassifyPartitions(ModelSpec spec, EmoVit.Mode mode, Decoding generation, Decoding explanation, int batchSize, long maxPixels) {
+    ClassifyPartitions(ModelSpec spec, EmoVit.Mode mode, GenerationConfig generation, GenerationConfig explanation, int batchSize,
+            long maxPixels) {
         this.spec = spec;
+        this.dtype = spec.dtypeName();
         this.mode = mode;
         this.generation = generation;
         this.explanation = explanation;
@@ -48,9 +54,9 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
             List<EmoVit.Result> r;
             List<String> e = null;
             synchronized (model) {
-                r = model.classify(d.images, mode, generation.config());
+                r = model.classify(d.images, mode, generation);
                 if (explanation != null) {
-                    e = model.explain(d.images, r.stream().map(EmoVit.Result::label).toList(), explanation.config());
+                    e = model.explain(d.images, r.stream().map(EmoVit.Result::label).toList(), explanation);
                 }
             }
             for (int k = 0; k < r.size(); k++) {
@@ -65,20 +71,21 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
         return out;
     }
 
+    /** The output row, each value put by its column's name. */
     private Row row(Row in, EmoVit.Result r, String explanation, String error) {
-        Object[] v = new Object[ResultSchema.CLASSIFY.size()];
-        int c = 0;
-        v[c++] = DecodedBatch.path(in);
-        v[c++] = DecodedBatch.sha256(in);
-        v[c++] = r == null ? null : r.label();
+        StructType schema = ResultSchema.CLASSIFY;
+        Object[] v = new Object[schema.size()];
+        v[schema.fieldIndex("path")] = DecodedBatch.path(in);
+        v[schema.fieldIndex("sha256")] = DecodedBatch.sha256(in);
+        v[schema.fieldIndex("emotion")] = r == null ? null : r.label();
         for (Emotion e : Emotion.values()) {
-            v[c++] = r == null ? null : r.probabilities().get(e.label());
+            v[schema.fieldIndex(ResultSchema.probability(e))] = r == null ? null : r.probabilities().get(e.label());
         }
-        v[c++] = r == null ? null : r.generated();
-        v[c++] = explanation;
-        v[c++] = error;
-        v[c++] = spec.displayName();
-        v[c] = spec.dtype();
+        v[schema.fieldIndex("generated")] = r == null ? null : r.generated();
+        v[schema.fieldIndex("explanation")] = explanation;
+        v[schema.fieldIndex("error")] = error;
+        v[schema.fieldIndex("model")] = spec.displayName();
+        v[schema.fieldIndex("dtype")] = dtype;
         return RowFactory.create(v);
     }
 }

@@ -7,7 +7,7 @@ import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
 
 /**
- * A batch of input rows ({@code path, content, sha256, error}) decoded: the images that could be read, in order,
+ * A batch of input rows (columns {@code path, content, sha256, error}, read by name) decoded: the images that could be read, in order,
  * and for every row either its image or the one-line reason it has none. A bad image is an answer, not a failure.
  */
 final class DecodedBatch {
@@ -22,12 +22,13 @@ final class DecodedBatch {
         this.errors = new String[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
-            if (!r.isNullAt(3)) {
-                errors[i] = r.getString(3);
+            String error = r.getAs("error");
+            if (error != null) {
+                errors[i] = error;
                 continue;
             }
             try {
-                images.add(ImageDecoder.decode((byte[]) r.get(1), r.getString(0), maxPixels));
+                images.add(ImageDecoder.decode(r.<byte[]>getAs("content"), path(r), maxPixels));
                 imageRows.add(i);
             } catch (RuntimeException e) {
                 errors[i] = firstLine(e);
@@ -36,11 +37,11 @@ final class DecodedBatch {
     }
 
     static String path(Row r) {
-        return r.getString(0);
+        return r.getAs("path");
     }
 
     static String sha256(Row r) {
-        return r.getString(2);
+        return r.getAs("sha256");
     }
 
     static String firstLine(Throwable e) {

@@ -102,10 +102,11 @@ public final class EvalJob implements Callable<Integer> {
         List<Prediction> predictions = new ArrayList<>();
         long matched = 0;
         for (Row r : counts) {
-            long n = r.getLong(3);
+            long n = r.<Long>getAs("count");
             matched += n;
-            Prediction p = new Prediction(null, null, r.getString(0), r.getBoolean(2) ? null : r.getString(1), Map.of(), null,
-                    r.getBoolean(2) ? "failed" : null);
+            boolean failed = r.getAs("failed");
+            Prediction p = new Prediction(null, null, r.getAs("gold"), failed ? null : r.getAs("emotion"), Map.of(), null,
+                    failed ? "failed" : null);
             predictions.addAll(Collections.nCopies((int) n, p));
         }
         if (matched < ds.items().size()) {

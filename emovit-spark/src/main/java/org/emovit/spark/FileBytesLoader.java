@@ -35,7 +35,7 @@ final class FileBytesLoader implements MapPartitionsFunction<Row, Row> {
 
             @Override
             public Row next() {
-                String path = rows.next().getString(0);
+                String path = rows.next().getAs("path");
                 if (path == null || path.isBlank()) {
                     return RowFactory.create(path, null, "no path in the path column");
                 }

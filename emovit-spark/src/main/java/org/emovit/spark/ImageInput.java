@@ -126,7 +126,8 @@ public final class ImageInput {
             return List.of(hashed(o, bytesTable(o, whole)));
         }
         Map<String, Long> rows = new HashMap<>();
-        rowsPerFile(spark, format, whole.schema(), files).collectAsList().forEach(r -> rows.put(hadoopPath(r.getString(0)), r.getLong(1)));
+        rowsPerFile(spark, format, whole.schema(), files).collectAsList()
+                .forEach(r -> rows.put(hadoopPath(r.getAs("file")), r.<Long>getAs("count")));
         List<Dataset<Row>> out = new ArrayList<>();
         List<String> chunk = new ArrayList<>();
         long chunkRows = 0;

@@ -1,6 +1,6 @@
 package org.emovit.spark;
 
-import org.emovit.cli.ErrorMessages;
+import org.emovit.options.ErrorMessages;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

@@ -2,10 +2,7 @@ package org.emovit.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,10 +13,15 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.emovit.core.Emotion;
+import org.emovit.core.Prompts;
+import org.emovit.generate.GenerationConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** spark caption gives every image the caption `emovit data caption` gives it, with either captioner. */
+/**
+ * spark caption gives every image the caption the data pipeline's captioners give it (each image alone, as `emovit data
+ * caption` does by default), with either captioner.
+ */
 class CaptionJobTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -41,28 +43,10 @@ class CaptionJobTest {
         return emoset;
     }
 
-    /** image path -> caption from `emovit data caption` with these extra options. */
-    private static Map<String, String> dataCaption(Path emoset, Path work, String... options) throws Exception {
-        List<String> args = new ArrayList<>(List.of("data", "caption", "--emoset", emoset.toString(), "--work", work.toString()));
-        args.addAll(List.of(options));
-        PrintStream err = System.err;
-        PrintStream out = System.out;
-        int code;
-        try {
-            System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-            System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-            code = org.emovit.cli.Main.run(args.toArray(String[]::new));
-        } finally {
-            System.setErr(err);
-            System.setOut(out);
-        }
-        assertThat(code).isZero();
-        Map<String, String> captions = new HashMap<>();
-        for (String line : Files.readAllLines(work.resolve("captions.jsonl"))) {
-            JsonNode n = JSON.readTree(line);
-            captions.put(PathKey.of(emoset.resolve(n.get("image").asText()).toString()), n.get("caption").asText());
-        }
-        return captions;
+    /** image path -> caption, as `emovit data caption` makes them with --caption-tokens 6 and these beams. */
+    private static Map<String, String> reference(Path emoset, Path blip2, int beams) throws Exception {
+        return Reference.captions(Reference.files(emoset.resolve("image")), blip2, Prompts.CAPTION_INSTRUCTION,
+                new GenerationConfig(beams, 6, 1, 1.0, 1.0));
     }
 
     private static Map<String, String> sparkCaption(Path emoset, Path out, String... options) {
@@ -83,7 +67,7 @@ class CaptionJobTest {
         Path emoset = emoset(dir);
         TestSpark.session();
         String[] decoding = {"--caption-tokens", "6", "--caption-beams", "2"};
-        Map<String, String> expected = dataCaption(emoset, dir.resolve("work"), decoding);
+        Map<String, String> expected = reference(emoset, null, 2);
         Map<String, String> actual = sparkCaption(emoset, dir.resolve("captions.parquet"), decoding);
         assertThat(actual).hasSize(16).isEqualTo(expected);
         assertThat(actual.values()).allSatisfy(c -> assertThat(c).isNotNull());
@@ -95,7 +79,7 @@ class CaptionJobTest {
         TestSpark.session();
         Path blip2 = Paths.get(CaptionJobTest.class.getClassLoader().getResource("tiny-blip2-opt").toURI());
         String[] options = {"--blip2", blip2.toString(), "--caption-tokens", "6", "--caption-beams", "3"};
-        Map<String, String> expected = dataCaption(emoset, dir.resolve("work"), options);
+        Map<String, String> expected = reference(emoset, blip2, 3);
         Map<String, String> actual = sparkCaption(emoset, dir.resolve("captions.parquet"), options);
         assertThat(actual).hasSize(16).isEqualTo(expected);
     }

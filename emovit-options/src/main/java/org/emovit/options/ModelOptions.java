@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.options;
 
 import java.nio.file.Path;
 import org.bytedeco.pytorch.Device;

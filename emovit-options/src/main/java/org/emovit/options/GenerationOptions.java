@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.options;
 
 import org.emovit.generate.GenerationConfig;
 import picocli.CommandLine.Option;

@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.options;
 
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;

@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.options;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -43,6 +43,11 @@ public final class ClassificationOptions {
         return batchSize;
     }
 
+    /** --explain-tokens (used only with --explain). */
+    public int explainTokens() {
+        return explainTokens;
+    }
+
     /** How explanations are decoded (greedy, --explain-tokens), or null without --explain. */
     public org.emovit.generate.GenerationConfig explanation() {
         return explain ? generation.config().withNumBeams(1).withMaxNewTokens(explainTokens) : null;
@@ -52,13 +57,8 @@ public final class ClassificationOptions {
         return EmoVit.Mode.parse(mode, "--mode");
     }
 
-    /** The classifier these options describe, over an opened model. */
-    BatchClassifier classifier(EmoVit emovit) {
-        return new BatchClassifier(emovit, mode(), generation.config(), batchSize).explaining(explanation());
-    }
-
     /** What produced a results file: the model's identity, the mode (with its decoding settings), explanations. */
-    Map<String, String> provenance() {
+    public Map<String, String> provenance() {
         Map<String, String> p = new TreeMap<>(model.spec().identity());
         p.put("mode", mode() == EmoVit.Mode.SCORE ? "score" : "generate " + generation.config());
         p.put("explain", explain ? "yes, " + explainTokens + " tokens" : "no");

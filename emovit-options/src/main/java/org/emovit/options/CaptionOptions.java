@@ -1,11 +1,7 @@
-package org.emovit.cli;
+package org.emovit.options;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
-import org.emovit.generate.Blip2Captioner;
-import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -47,37 +43,5 @@ public final class CaptionOptions {
     /** The decoding captions use: beams and length from the options, no penalties (LAVIS's generate for captions). */
     public GenerationConfig decoding() {
         return new GenerationConfig(beams, tokens, 1, 1.0, 1.0);
-    }
-
-    /** The captioner and what to close when done (only the model it needs is loaded). */
-    record Opened(org.emovit.data.Captioner captioner, AutoCloseable resource) implements AutoCloseable {
-        @Override
-        public void close() throws Exception {
-            resource.close();
-        }
-    }
-
-    Opened open(PrintWriter err) {
-        GenerationConfig g = new GenerationConfig(beams, tokens, 1, 1.0, 1.0);
-        if (blip2 != null) {
-            Blip2Captioner c = new Blip2Captioner(blip2, model.scalarType(), model.torchDevice(), g);
-            org.emovit.data.Captioner captioner = new org.emovit.data.Captioner() {
-                @Override
-                public String caption(Path image) {
-                    return c.caption(org.emovit.image.ImageDecoder.decode(image));
-                }
-
-                @Override
-                public String describe() {
-                    return c.describe();
-                }
-            };
-            return new Opened(captioner, c);
-        }
-        if (model.isEmbedded()) {
-            err.println(EmbeddedModel.NOTE);
-        }
-        InstructBlip m = model.load();
-        return new Opened(new ModelCaptioner(m, model.processor(m), prompt, g), m);
     }
 }
