@@ -30,7 +30,8 @@ public final class ModelOptions {
     @Option(names = "--preset", defaultValue = "vicuna7b", description = "LAVIS layout: model sizes preset (default: ${DEFAULT-VALUE}).")
     String preset;
 
-    @Option(names = "--config", paramLabel = "config.json", description = "LAVIS layout: an HF InstructBLIP config.json giving the sizes instead of --preset.")
+    @Option(names = "--config", paramLabel = "config.json", description = "LAVIS layout: an HF InstructBLIP config.json giving the sizes instead of --preset. "
+                    + "Without --model or --vit/--qformer/--llm: random weights at these sizes with the embedded tokenizers (benchmarks, tools/soak).")
     Path config;
 
     @Option(names = "--qformer-vocab", paramLabel = "vocab.txt",

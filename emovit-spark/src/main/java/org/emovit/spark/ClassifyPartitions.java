@@ -51,17 +51,13 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
         EmoVit.Result[] results = new EmoVit.Result[batch.size()];
         String[] explanations = new String[batch.size()];
         if (!d.images.isEmpty()) {
-            List<EmoVit.Result> r;
-            List<String> e = null;
+            List<EmoVit.Classified> r;
             synchronized (model) {
-                r = model.classify(d.images, mode, generation);
-                if (explanation != null) {
-                    e = model.explain(d.images, r.stream().map(EmoVit.Result::label).toList(), explanation);
-                }
+                r = model.classify(d.images, mode, generation, explanation);
             }
             for (int k = 0; k < r.size(); k++) {
-                results[d.imageRows.get(k)] = r.get(k);
-                explanations[d.imageRows.get(k)] = e == null ? null : e.get(k);
+                results[d.imageRows.get(k)] = r.get(k).result();
+                explanations[d.imageRows.get(k)] = r.get(k).explanation();
             }
         }
         List<Row> out = new ArrayList<>(batch.size());

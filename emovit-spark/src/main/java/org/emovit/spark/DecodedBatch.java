@@ -31,7 +31,7 @@ final class DecodedBatch {
                 images.add(ImageDecoder.decode(r.<byte[]>getAs("content"), path(r), maxPixels));
                 imageRows.add(i);
             } catch (RuntimeException e) {
-                errors[i] = firstLine(e);
+                errors[i] = org.emovit.core.Errors.firstLine(e);
             }
         }
     }
@@ -42,10 +42,5 @@ final class DecodedBatch {
 
     static String sha256(Row r) {
         return r.getAs("sha256");
-    }
-
-    static String firstLine(Throwable e) {
-        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        return m.lines().findFirst().orElse(m);
     }
 }

@@ -67,7 +67,7 @@ final class ModelCache {
                 try {
                     m.close();
                 } catch (Exception e) {
-                    System.err.println("emovit: closing a cached model failed: " + DecodedBatch.firstLine(e));
+                    System.err.println("emovit: closing a cached model failed: " + org.emovit.core.Errors.firstLine(e));
                 }
             }
         }
