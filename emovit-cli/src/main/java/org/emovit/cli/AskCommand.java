@@ -7,15 +7,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.core.Prompts;
 import org.emovit.generate.EmbeddedModel;
 import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.InstructBlipProcessor;
 import org.emovit.image.ImageDecoder;
-import org.emovit.model.InstructBlip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -54,13 +51,12 @@ public final class AskCommand implements Callable<Integer> {
             err.println(EmbeddedModel.NOTE);
             err.flush();
         }
-        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope();
-             InstructBlip model = modelOptions.load()) {
-            InstructBlipProcessor processor = modelOptions.processor(model);
+        try (EmoVit emovit = modelOptions.spec().open()) {   // EmoVit opens its own no-grad guard and scope
+            InstructBlipProcessor processor = emovit.processor();
             GenerationConfig generation = generationOptions.config();
             StreamPrinter printer = new StreamPrinter(out);
             List<Long> answer = new ArrayList<>();
-            EmoVit.Answer result = new EmoVit(model, processor).generate(List.of(ImageDecoder.decode(img)), List.of(prompt),
+            EmoVit.Answer result = emovit.generate(List.of(ImageDecoder.decode(img)), List.of(prompt),
                     generation, (step, tokens) -> {
                         answer.add(tokens[0]);
                         printer.update(processor.decode(answer.stream().mapToLong(Long::longValue).toArray()), false);

@@ -1,6 +1,7 @@
 package org.emovit.cli;
 
 import java.io.IOException;
+import org.emovit.model.Owned;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,7 +10,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -103,7 +103,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.println(NativeEnvironment.describe(System::getenv));
         out.flush();
 
-        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+        try (NoGradGuard noGrad = new NoGradGuard(); Owned.Scope scope = Owned.scope()) {
             // Before the model exists, so the probes' buffers do not add to the model's peak memory.
             Machine machine = measureMachine(cfg, precision, dev, promptTokens);
             long t0 = System.nanoTime();
@@ -125,7 +125,7 @@ public final class BenchCommand implements Callable<Integer> {
 
             List<double[]> samples = new ArrayList<>();
             for (int run = 0; run <= runs; run++) {
-                try (PointerScope step = new PointerScope()) {
+                try (Owned.Scope step = Owned.scope()) {
                     double[] s = new double[4];
                     long a = System.nanoTime();
                     // The stages one by one (to time each): the ViT alone, then the same entry point as every caller.
@@ -240,7 +240,7 @@ public final class BenchCommand implements Callable<Integer> {
         GenerationConfig emovit = GenerationConfig.emovit();
         double[] perToken = new double[runs + 1];
         for (int run = 0; run <= runs; run++) {
-            try (PointerScope scope = new PointerScope();
+            try (Owned.Scope scope = Owned.scope();
                  // EOS -1: no row ends early, every run decodes newTokens steps (the weights are random)
                  DecodingBatch decoding = new DecodingBatch(model.languageModel(), -1, 0, emovit)) {
                 decoding.join(model.prefillInputs(inputs));
@@ -282,7 +282,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         try (org.bytedeco.pytorch.AutoGradMode grad = new org.bytedeco.pytorch.AutoGradMode(true)) {
             for (int step = 0; step <= trainSteps; step++) {
-                try (PointerScope scope = new PointerScope()) {
+                try (Owned.Scope scope = Owned.scope()) {
                     long a = System.nanoTime();
                     Tensor pixels = torch.randn(new long[] {batch, 3, size, size}, Tensors.options(ScalarType.Float, dev));
                     Tensor qIds = torch.randint(3, Math.min(2000, cfg.qformer().vocabSize() - 1),
@@ -337,7 +337,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         double best = Double.MAX_VALUE;
         for (int run = 0; run <= runs; run++) {
-            try (PointerScope step = new PointerScope()) {
+            try (Owned.Scope step = Owned.scope()) {
                 Tensor pixels = torch.randn(new long[] {b, 3, size, size}, Tensors.options(ScalarType.Float, dev));
                 Tensor qIds = torch.randint(3, Math.min(2000, cfg.qformer().vocabSize() - 1),
                         new long[] {b, Math.min(promptTokens, Math.min(128, cfg.qformer().maxPositions()))}, Tensors.options(ScalarType.Long, dev));

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.ProgressBar;
 import org.emovit.core.ResultsFile;
@@ -74,7 +73,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         boolean table = output == null && System.console() != null;
         int[] failures = {0};
         List<String[]> rows = new ArrayList<>();
-        try (file; NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model().spec().open();
+        try (file; EmoVit emovit = options.model().spec().open();
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
             BatchClassifier.of(options, emovit).run(todo, outcome -> {
                 if (outcome.error() != null) {

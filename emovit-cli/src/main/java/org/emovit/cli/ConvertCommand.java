@@ -4,7 +4,6 @@ import org.emovit.options.ModelOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.convert.ModelConverter;
 import org.emovit.generate.ModelSpec;
 import picocli.CommandLine.Command;
@@ -45,10 +44,7 @@ public final class ConvertCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         long start = System.nanoTime();
-        ModelConverter.Result r;
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            r = ModelConverter.convert(model, this.out, maxShardBytes);
-        }
+        ModelConverter.Result r = ModelConverter.convert(model, this.out, maxShardBytes);
         out.printf("converted %s: %d tensors, %.1f MB of %s weights in %d file(s) to %s in %.1f s%n", model.displayName(),
                 r.tensors(), r.tensorBytes() / 1e6, model.precision(),
                 r.files().size(), this.out.toAbsolutePath().normalize(), (System.nanoTime() - start) / 1e9);

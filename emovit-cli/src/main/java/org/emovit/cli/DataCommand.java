@@ -168,8 +168,7 @@ public final class DataCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
-                 Captioners.Opened opened = Captioners.open(captionModel, spec.commandLine().getErr())) {
+            try (Captioners.Opened opened = Captioners.open(captionModel, spec.commandLine().getErr())) {
                 CaptionStage.Report r = paths.pipeline().caption(opened.captioner(),
                         new CaptionStage.Options(images.selection(Selection.CONVERSATION), batchSize, true));
                 report.print(spec, List.of(r.summary()), r.issues(), r);
@@ -282,8 +281,7 @@ public final class DataCommand {
             DataPipeline.ChainOptions o = new DataPipeline.ChainOptions(gen, d.systemPromptFiles(), d.llm(), 4, range("train", categorical),
                     d.imports(), d.shuffleSeed());
             o.llm().requireKey();   // before the captioning model is loaded
-            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
-                 Captioners.Opened opened = Captioners.open(captionModel, spec.commandLine().getErr())) {
+            try (Captioners.Opened opened = Captioners.open(captionModel, spec.commandLine().getErr())) {
                 DataPipeline.ChainReport r = paths.pipeline().runAll(opened.captioner(), o);
                 List<DataIssue> issues = new ArrayList<>();
                 r.captions().forEach(c -> issues.addAll(c.issues()));

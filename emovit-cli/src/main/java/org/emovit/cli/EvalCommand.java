@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.ProgressBar;
 import org.emovit.eval.ConfusionMatrixPlot;
@@ -102,7 +101,7 @@ public final class EvalCommand implements Callable<Integer> {
             processed = todo.size();
             int[] failed = {0};
             if (!todo.isEmpty()) {
-                try (NoGradGuard noGrad = new NoGradGuard(); EmoVit emovit = options.model().spec().open();
+                try (EmoVit emovit = options.model().spec().open();
                      ProgressBar progress = new ProgressBar("eval", todo.size(), System.err)) {
                     BatchClassifier.of(options, emovit).run(todo, outcome -> {
                         LabelledImage item = byId.get(outcome.item().id());

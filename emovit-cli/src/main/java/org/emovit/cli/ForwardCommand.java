@@ -1,12 +1,12 @@
 package org.emovit.cli;
 
 import org.emovit.options.ModelOptions;
+import org.emovit.model.Owned;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.emovit.generate.EmbeddedModel;
@@ -59,7 +59,7 @@ public final class ForwardCommand implements Callable<Integer> {
             err.println(EmbeddedModel.NOTE);
         }
         Map<String, RawTensor> results = new LinkedHashMap<>();
-        try (NoGradGuard noGrad = grads ? null : new NoGradGuard(); PointerScope scope = new PointerScope();
+        try (NoGradGuard noGrad = grads ? null : new NoGradGuard(); Owned.Scope scope = Owned.scope();
              TensorSource in = Safetensors.open(inputs);
              InstructBlip model = grads
                      ? InstructBlipLoader.load(modelOptions.source(), modelOptions.scalarType(), modelOptions.torchDevice(), Trainer::isTrainable)

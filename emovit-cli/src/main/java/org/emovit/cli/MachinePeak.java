@@ -1,7 +1,7 @@
 package org.emovit.cli;
 
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.emovit.model.Owned;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -22,7 +22,7 @@ final class MachinePeak {
 
     /** GFLOP/s of {@code x[m, k] · w[n, k]ᵀ} through the model's own linear, in {@code dtype} on {@code dev}. */
     static double matmulGflops(long m, long k, long n, ScalarType dtype, Device dev) {
-        try (PointerScope scope = new PointerScope()) {
+        try (Owned.Scope scope = Owned.scope()) {
             Tensor x = torch.randn(new long[] {m, k}, Tensors.options(dtype, dev));
             Tensor w = torch.randn(new long[] {n, k}, Tensors.options(dtype, dev));
             double seconds = best(() -> Ops.linear(x, w, null), dev);
@@ -32,7 +32,7 @@ final class MachinePeak {
 
     /** GB/s of a copy of {@code bytes} from one tensor to another (each byte read once and written once). */
     static double copyGbps(long bytes, Device dev) {
-        try (PointerScope scope = new PointerScope()) {
+        try (Owned.Scope scope = Owned.scope()) {
             Tensor src = torch.ones(new long[] {bytes / 2}, Tensors.options(ScalarType.BFloat16, dev));
             Tensor dst = torch.empty(new long[] {bytes / 2}, Tensors.options(ScalarType.BFloat16, dev), new MemoryFormatOptional());
             double seconds = best(() -> dst.copy_(src), dev);
@@ -45,7 +45,7 @@ final class MachinePeak {
         double best = Double.MAX_VALUE;
         long start = System.nanoTime();
         do {
-            try (PointerScope rep = new PointerScope()) {
+            try (Owned.Scope rep = Owned.scope()) {
                 long a = System.nanoTime();
                 finish(op.get(), dev);
                 best = Math.min(best, (System.nanoTime() - a) / 1e9);

@@ -35,6 +35,12 @@ public final class ModelConverter {
     public record Result(List<Path> files, int tensors, long tensorBytes) {}
 
     public static Result convert(ModelSpec spec, Path out, long maxShardBytes) {
+        try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {   // weights are data here, not parameters
+            return convertWithoutGrad(spec, out, maxShardBytes);
+        }
+    }
+
+    private static Result convertWithoutGrad(ModelSpec spec, Path out, long maxShardBytes) {
         Path target = out.toAbsolutePath().normalize();
         requireEmptyOrAbsent(target);
         ModelSource source = spec.source();

@@ -89,4 +89,24 @@ public final class Owned {
             }
         }
     }
+
+    /**
+     * A scope for code outside this module (a training step, a benchmark's repetition): every tensor made while it
+     * is open, and not owned, is freed when it closes.
+     */
+    public static Scope scope() {
+        return new Scope();
+    }
+
+    /** See {@link #scope()}. */
+    public static final class Scope implements AutoCloseable {
+        private final org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope();
+
+        private Scope() {}
+
+        @Override
+        public void close() {
+            scope.close();
+        }
+    }
 }

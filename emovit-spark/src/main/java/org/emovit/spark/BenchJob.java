@@ -15,7 +15,6 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.generate.EmoVit;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.ModelSpec;
@@ -163,7 +162,7 @@ public final class BenchJob implements Callable<Integer> {
             files = s.filter(Files::isRegularFile).sorted().toList();
         }
         int failed = 0;
-        try (NoGradGuard noGrad = new NoGradGuard(); EmoVit model = DEFAULT_MODEL.open()) {
+        try (EmoVit model = DEFAULT_MODEL.open()) {
             for (int from = 0; from < files.size(); from += batch) {
                 List<RgbImage> images = new ArrayList<>();
                 for (Path f : files.subList(from, Math.min(files.size(), from + batch))) {

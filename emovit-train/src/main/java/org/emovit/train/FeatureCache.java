@@ -1,6 +1,7 @@
 package org.emovit.train;
 
 import java.io.IOException;
+import org.emovit.model.Owned;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +14,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.PointerScope;
 import org.emovit.model.InstructBlip;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -61,7 +61,7 @@ public final class FeatureCache {
         });
         Device cpu = new Device("cpu");
         for (Map.Entry<String, Tensor> e : blocks.entrySet()) {
-            try (PointerScope scope = new PointerScope()) {
+            try (Owned.Scope scope = Owned.scope()) {
                 Tensor c = e.getValue().detach().to(cpu, e.getValue().scalar_type()).contiguous();
                 digest.update((e.getKey() + Arrays.toString(Tensors.shape(c)) + c.scalar_type().intern() + "\n").getBytes(StandardCharsets.UTF_8));
                 long bytes = c.numel() * c.element_size();

@@ -1,13 +1,13 @@
 package org.emovit.train;
 
 import java.io.IOException;
+import org.emovit.model.Owned;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.OptimizerParamGroupVector;
 import org.bytedeco.pytorch.Scalar;
@@ -126,7 +126,7 @@ public final class Trainer {
                 double lossSum = 0;
                 int samples = 0;
                 for (int micro = 0; micro < config.accumGradIters(); micro++) {
-                    try (PointerScope scope = new PointerScope()) {
+                    try (Owned.Scope scope = Owned.scope()) {
                         MicroBatchLoader.MicroBatch mb = loader.load(epoch, inEpoch, micro);
                         skipped += mb.skipped();
                         if (mb.isEmpty()) {

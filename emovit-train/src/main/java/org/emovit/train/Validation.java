@@ -1,8 +1,8 @@
 package org.emovit.train;
 
 import java.util.ArrayList;
+import org.emovit.model.Owned;
 import java.util.List;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.emovit.core.AnswerParser;
@@ -60,7 +60,7 @@ public final class Validation {
                 if (ok.isEmpty()) {
                     continue;
                 }
-                try (PointerScope scope = new PointerScope()) {
+                try (Owned.Scope scope = Owned.scope()) {
                     int size = transform.size();
                     float[] flat = new float[ok.size() * 3 * size * size];
                     for (int i = 0; i < ok.size(); i++) {
