@@ -1,5 +1,6 @@
 package org.emovit.cli;
 
+import org.emovit.generate.BatchClassifier;
 import org.emovit.options.ClassificationOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -75,7 +76,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         List<String[]> rows = new ArrayList<>();
         try (file; EmoVit emovit = options.model().spec().open();
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
-            BatchClassifier.of(options, emovit).run(todo, outcome -> {
+            options.classifier(emovit).run(todo, outcome -> {
                 if (outcome.error() != null) {
                     failures[0]++;
                 }

@@ -64,4 +64,9 @@ public final class ClassificationOptions {
         p.put("explain", explain ? "yes, " + explainTokens + " tokens" : "no");
         return p;
     }
+
+    /** The batch classifier these options describe, over an opened model. */
+    public org.emovit.generate.BatchClassifier classifier(EmoVit emovit) {
+        return new org.emovit.generate.BatchClassifier(emovit, mode(), generation().config(), batchSize()).explaining(explanation());
+    }
 }

@@ -1,14 +1,11 @@
-package org.emovit.cli;
+package org.emovit.generate;
 
-import org.emovit.options.ClassificationOptions;
-import org.emovit.options.ErrorMessages;
+import org.emovit.core.Errors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.emovit.core.ProgressBar;
-import org.emovit.generate.EmoVit;
-import org.emovit.generate.GenerationConfig;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
 
@@ -18,11 +15,11 @@ import org.emovit.image.RgbImage;
  * image that fails is lost, and the run goes on. Running out of Java heap (a huge image under a small -Xmx) is
  * such a per-item failure too, never the end of the run: what was computed is kept.
  */
-final class BatchClassifier {
+public final class BatchClassifier {
 
-    record Item(String id, Path image) {}
+    public record Item(String id, Path image) {}
 
-    record Outcome(Item item, EmoVit.Result result, String explanation, String error) {}
+    public record Outcome(Item item, EmoVit.Result result, String explanation, String error) {}
 
     private final EmoVit classifier;
     private final EmoVit.Mode mode;
@@ -30,7 +27,7 @@ final class BatchClassifier {
     private final int batchSize;
     private GenerationConfig explanation;
 
-    BatchClassifier(EmoVit classifier, EmoVit.Mode mode, GenerationConfig generation, int batchSize) {
+    public BatchClassifier(EmoVit classifier, EmoVit.Mode mode, GenerationConfig generation, int batchSize) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be at least 1");
         }
@@ -40,19 +37,13 @@ final class BatchClassifier {
         this.batchSize = batchSize;
     }
 
-    /** The classifier the options describe, over an opened model. */
-    static BatchClassifier of(ClassificationOptions options, EmoVit emovit) {
-        return new BatchClassifier(emovit, options.mode(), options.generation().config(), options.batchSize())
-                .explaining(options.explanation());
-    }
-
     /** Also explain each prediction, decoding with these settings (null: no explanations). */
-    BatchClassifier explaining(GenerationConfig settings) {
+    public BatchClassifier explaining(GenerationConfig settings) {
         this.explanation = settings;
         return this;
     }
 
-    void run(List<Item> items, Consumer<Outcome> sink, ProgressBar progress) {
+    public void run(List<Item> items, Consumer<Outcome> sink, ProgressBar progress) {
         for (int start = 0; start < items.size(); start += batchSize) {
             List<Item> chunk = items.subList(start, Math.min(items.size(), start + batchSize));
             List<Item> readable = new ArrayList<>();
@@ -62,7 +53,7 @@ final class BatchClassifier {
                     images.add(ImageDecoder.decode(item.image()));
                     readable.add(item);
                 } catch (RuntimeException | OutOfMemoryError e) {
-                    sink.accept(new Outcome(item, null, null, ErrorMessages.of(e)));
+                    sink.accept(new Outcome(item, null, null, Errors.forUser(e)));
                     step(progress, true);
                 }
             }
@@ -84,7 +75,7 @@ final class BatchClassifier {
                 }
                 return;
             }
-            sink.accept(new Outcome(items.get(0), null, null, "classification failed: " + ErrorMessages.of(e)));
+            sink.accept(new Outcome(items.get(0), null, null, "classification failed: " + Errors.forUser(e)));
             step(progress, true);
             return;
         }
