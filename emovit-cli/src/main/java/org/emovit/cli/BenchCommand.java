@@ -20,7 +20,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.generate.CandidateScorer;
 import org.emovit.generate.DecodingBatch;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.ModelSpec;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
 import org.emovit.model.PrefillInputs;

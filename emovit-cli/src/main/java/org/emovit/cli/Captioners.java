@@ -5,7 +5,7 @@ import org.emovit.options.ModelOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import org.emovit.generate.Blip2Captioner;
-import org.emovit.generate.EmbeddedModel;
+import org.emovit.api.EmbeddedModel;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.model.InstructBlip;
 

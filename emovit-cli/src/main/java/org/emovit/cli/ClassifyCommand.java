@@ -1,6 +1,6 @@
 package org.emovit.cli;
 
-import org.emovit.generate.BatchClassifier;
+import org.emovit.api.BatchClassifier;
 import org.emovit.options.ClassificationOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,8 +16,8 @@ import java.util.concurrent.Callable;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.ProgressBar;
 import org.emovit.core.ResultsFile;
-import org.emovit.generate.EmbeddedModel;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmbeddedModel;
+import org.emovit.api.EmoVit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -7,7 +7,7 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import org.emovit.generate.EmbeddedModel;
+import org.emovit.api.EmbeddedModel;
 import org.emovit.serve.EmoVitServer;
 import org.emovit.serve.ServerSettings;
 import picocli.CommandLine.Command;

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.emovit.core.Emotion;
-import org.emovit.generate.EmbeddedModel;
+import org.emovit.api.EmbeddedModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

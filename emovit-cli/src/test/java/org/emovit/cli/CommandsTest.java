@@ -8,7 +8,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import org.emovit.generate.EmbeddedModel;
+import org.emovit.api.EmbeddedModel;
 import org.emovit.weights.Safetensors;
 import org.emovit.weights.TensorSource;
 import org.junit.jupiter.api.Test;

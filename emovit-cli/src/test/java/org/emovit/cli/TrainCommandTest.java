@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.emovit.cli.CommandsTest.Result;
-import org.emovit.generate.EmbeddedModel;
+import org.emovit.api.EmbeddedModel;
 import org.emovit.weights.RawTensor;
 import org.emovit.weights.Safetensors;
 import org.emovit.weights.TensorSource;

@@ -12,10 +12,10 @@ import java.util.Set;
 import java.util.function.Function;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.ProgressBar;
-import org.emovit.generate.BatchClassifier;
-import org.emovit.generate.EmbeddedModel;
-import org.emovit.generate.EmoVit;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.BatchClassifier;
+import org.emovit.api.EmbeddedModel;
+import org.emovit.api.EmoVit;
+import org.emovit.api.ModelSpec;
 
 /**
  * One evaluation run, whatever front door starts it ({@code emovit eval} only parses its options into

@@ -9,7 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.Device;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.ModelSpec;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelLoadException;

@@ -1,5 +1,7 @@
 package org.emovit.generate;
 
+import org.emovit.api.EmoVit;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,9 @@
 package org.emovit.generate;
 
+import org.emovit.api.EmoVit;
+import org.emovit.api.ModelSpec;
+import org.emovit.api.EmbeddedModel;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

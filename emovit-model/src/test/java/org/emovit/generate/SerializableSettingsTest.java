@@ -1,5 +1,7 @@
 package org.emovit.generate;
 
+import org.emovit.api.ModelSpec;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;

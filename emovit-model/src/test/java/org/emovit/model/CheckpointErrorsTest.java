@@ -78,7 +78,7 @@ class CheckpointErrorsTest {
         String config = Files.readString(src.resolve("config.json")).replace("\"vocab_size\": 514", "\"vocab_size\": 32001");
         Files.writeString(dir.resolve("config.json"), config);
         InstructBlipConfig cfg = InstructBlipConfig.read(dir.resolve("config.json"));
-        assertThatThrownBy(() -> org.emovit.generate.InstructBlipProcessor.load(cfg, src, src.resolve("qformer_tokenizer/vocab.txt")))
+        assertThatThrownBy(() -> org.emovit.api.InstructBlipProcessor.load(cfg, src, src.resolve("qformer_tokenizer/vocab.txt")))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining(src.resolve("tokenizer.model").toString())
                 .hasMessageContaining("32001").hasMessageContaining("does not belong");

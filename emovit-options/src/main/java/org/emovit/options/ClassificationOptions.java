@@ -2,7 +2,7 @@ package org.emovit.options;
 
 import java.util.Map;
 import java.util.TreeMap;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -66,7 +66,7 @@ public final class ClassificationOptions {
     }
 
     /** The batch classifier these options describe, over an opened model. */
-    public org.emovit.generate.BatchClassifier classifier(EmoVit emovit) {
-        return new org.emovit.generate.BatchClassifier(emovit, mode(), generation().config(), batchSize()).explaining(explanation());
+    public org.emovit.api.BatchClassifier classifier(EmoVit emovit) {
+        return new org.emovit.api.BatchClassifier(emovit, mode(), generation().config(), batchSize()).explaining(explanation());
     }
 }

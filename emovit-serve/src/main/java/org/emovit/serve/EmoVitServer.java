@@ -19,8 +19,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.emovit.core.Errors;
-import org.emovit.generate.EmoVit;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.EmoVit;
+import org.emovit.api.ModelSpec;
 
 /**
  * `emovit serve`: the HTTP front of one model (Javalin on Jetty). Routes: the OpenAI-compatible chat completions,

@@ -13,7 +13,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.Prompts;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.emovit.image.RgbImage;
 
 /**

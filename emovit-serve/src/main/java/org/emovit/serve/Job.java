@@ -1,7 +1,7 @@
 package org.emovit.serve;
 
 import java.util.concurrent.CompletableFuture;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.image.RgbImage;
 

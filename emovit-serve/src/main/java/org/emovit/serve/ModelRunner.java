@@ -3,7 +3,7 @@ package org.emovit.serve;
 import java.util.ArrayList;
 import java.util.List;
 import org.emovit.generate.DecodingBatch;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.emovit.generate.GenerationConfig;
 
 /**

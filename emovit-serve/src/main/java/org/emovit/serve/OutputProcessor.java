@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 
 /**
  * What the model's outputs become: each decoding step's tokens are fed to their rows (which stream text and end at

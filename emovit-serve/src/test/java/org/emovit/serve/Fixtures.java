@@ -9,9 +9,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.util.Base64;
 import java.util.List;
-import org.emovit.generate.EmbeddedModel;
-import org.emovit.generate.EmoVit;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.EmbeddedModel;
+import org.emovit.api.EmoVit;
+import org.emovit.api.ModelSpec;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
 

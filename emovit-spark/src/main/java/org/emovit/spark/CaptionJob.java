@@ -6,7 +6,7 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.ModelSpec;
 import org.emovit.options.CaptionOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -10,9 +10,9 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.emovit.generate.Blip2Captioner;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.ModelSpec;
 import org.emovit.image.RgbImage;
 
 /**

@@ -4,7 +4,7 @@ import java.util.concurrent.Callable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.emovit.options.ClassificationOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -8,9 +8,9 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
 import org.emovit.core.Emotion;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.ModelSpec;
 
 /**
  * One task's classification: the partition's images in batches through {@link EmoVit#classify} (and

@@ -25,9 +25,9 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.ModelSpec;
 
 /**
  * EmoVIT's classifier as a Spark ML {@link Transformer}, for users' own pipelines ({@code new Pipeline().setStages(...)}),

@@ -2,7 +2,7 @@ package org.emovit.spark;
 
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.ModelSpec;
 
 /**
  * {@code --device cuda} on a cluster means "the GPU Spark gave this task": with GPU scheduling

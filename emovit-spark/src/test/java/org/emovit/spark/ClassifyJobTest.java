@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.emovit.core.Emotion;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

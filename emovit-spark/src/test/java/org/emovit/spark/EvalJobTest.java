@@ -13,7 +13,7 @@ import org.emovit.eval.Datasets;
 import org.emovit.eval.LabelledImage;
 import org.emovit.eval.Metrics;
 import org.emovit.eval.Prediction;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

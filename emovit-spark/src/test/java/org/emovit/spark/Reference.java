@@ -9,9 +9,9 @@ import java.util.stream.Stream;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.generate.Blip2Captioner;
-import org.emovit.generate.EmoVit;
+import org.emovit.api.EmoVit;
 import org.emovit.generate.GenerationConfig;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.ModelSpec;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
 

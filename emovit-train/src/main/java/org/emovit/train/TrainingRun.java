@@ -7,9 +7,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.emovit.core.ProgressBar;
-import org.emovit.generate.EmbeddedModel;
-import org.emovit.generate.InstructBlipProcessor;
-import org.emovit.generate.ModelSpec;
+import org.emovit.api.EmbeddedModel;
+import org.emovit.api.InstructBlipProcessor;
+import org.emovit.api.ModelSpec;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipLoader;
 

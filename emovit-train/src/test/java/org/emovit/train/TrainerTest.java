@@ -16,7 +16,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.generate.GreedyDecoder;
-import org.emovit.generate.InstructBlipProcessor;
+import org.emovit.api.InstructBlipProcessor;
 import org.emovit.image.ImageDecoder;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipLoader;

@@ -1,4 +1,11 @@
-package org.emovit.generate;
+package org.emovit.api;
+
+import org.emovit.generate.DecodingBatch;
+import org.emovit.generate.GenerationConfig;
+import org.emovit.generate.GreedyDecoder;
+import org.emovit.generate.BeamSearch;
+import org.emovit.generate.CandidateScorer;
+
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,4 +1,7 @@
-package org.emovit.generate;
+package org.emovit.api;
+
+import org.emovit.generate.GenerationConfig;
+
 
 import org.emovit.core.Errors;
 import java.nio.file.Path;

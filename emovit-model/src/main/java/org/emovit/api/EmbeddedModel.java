@@ -1,4 +1,5 @@
-package org.emovit.generate;
+package org.emovit.api;
+
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,5 @@
-package org.emovit.generate;
+package org.emovit.api;
+
 
 import java.nio.file.Files;
 import java.nio.file.Path;
