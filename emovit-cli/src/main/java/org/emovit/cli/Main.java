@@ -1,6 +1,9 @@
 package org.emovit.cli;
 
 import org.emovit.options.ErrorMessages;
+import org.emovit.devtools.BenchCommand;
+import org.emovit.devtools.ForwardCommand;
+import org.emovit.devtools.ServeBenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

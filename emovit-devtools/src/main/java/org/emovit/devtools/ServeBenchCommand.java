@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.devtools;
 
 import org.emovit.options.ModelOptions;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.devtools;
 
 import java.io.IOException;
 import org.emovit.model.Owned;

@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.devtools;
 
 import org.bytedeco.pytorch.Device;
 import org.emovit.model.Owned;

@@ -1,4 +1,4 @@
-package org.emovit.cli;
+package org.emovit.devtools;
 
 import org.emovit.model.InstructBlipConfig;
 import org.emovit.model.LlamaConfig;
