@@ -17,6 +17,12 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * scales in x's dtype; it reads each weight byte once per call (a decode step's matrix-vector product).
  */
 public final class Int8Weight {
+    /**
+     * Key of the scales next to a quantised weight in a checkpoint: {@code <name>.weight} is I8 [N, K] and
+     * {@code <name>.weight_scale} F32 [N] (see {@link org.emovit.convert.ModelConverter}).
+     */
+    public static final String SCALE_SUFFIX = "_scale";
+
     /** The operator's schema name, as registered by libtorch. */
     static final String OP = "aten::_weight_int8pack_mm";
 
