@@ -75,13 +75,30 @@ public final class Int8Weight {
         return values.to(ScalarType.Float).mul(scales.unsqueeze(1)).to(dtype);
     }
 
-    /** x [..., K] @ W^T -> [..., N] in x's dtype (float32 or bf16). */
+    /**
+     * x [..., K] @ W^T -> [..., N] in x's dtype. On the CPU float32 activations go through the kernel in bf16 and come
+     * back in float32: libtorch 2.10's kernel has vectorised paths for bf16/fp16 activations only, and with float32
+     * ones it ran 10-20x slower (Int8KernelProbeTest's probe: [1,4096]x[4096,11008] 60-96 ms against 3.5-8 ms), slower
+     * than f32 linear itself; the rounding of the activations to bf16 is of the order of the weights' own int8 error.
+     */
     public Tensor matmul(Tensor x) {
         ScalarType dtype = x.scalar_type().intern();
-        Tensor s = dtype == ScalarType.Float ? scales : dtype == ScalarType.BFloat16 ? scalesBf16 : scales.to(dtype);
         if (!x.device().is_cpu()) {
             return torch.linear(x, dequantize(dtype));
         }
+        if (dtype != ScalarType.BFloat16) {
+            return matmulExact(x.to(ScalarType.BFloat16), scalesBf16).to(dtype);
+        }
+        return matmulExact(x, scalesBf16);
+    }
+
+    /** The kernel with x in its own dtype (float32 activations take the kernel's slow, unvectorised path). */
+    Tensor matmulInOwnDtype(Tensor x) {
+        ScalarType dtype = x.scalar_type().intern();
+        return matmulExact(x, dtype == ScalarType.Float ? scales : dtype == ScalarType.BFloat16 ? scalesBf16 : scales.to(dtype));
+    }
+
+    private Tensor matmulExact(Tensor x, Tensor s) {
         long k = x.size(-1);
         Tensor x2 = x.dim() == 2 ? x : x.reshape(-1, k);
         Tensor y = int8packMm(x2.is_contiguous() ? x2 : x2.contiguous(), values, s);
