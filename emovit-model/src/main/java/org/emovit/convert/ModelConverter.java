@@ -111,13 +111,19 @@ public final class ModelConverter {
             // Loaded as stored (mapped in place where the files allow) and converted by the writer a piece at a time:
             // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
             try (InstructBlip model = InstructBlipLoader.load(source, null, new Device("cpu"))) {
-                SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, tensorsToWrite(model, quantization), precision.scalarType(), maxShardBytes);
+                java.util.Map<String, org.bytedeco.pytorch.Tensor> tensors = tensorsToWrite(model, quantization);
+                SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, tensors, precision.scalarType(), maxShardBytes);
                 List<Path> files = new ArrayList<>(written.files());
                 Path sourceConfig = source.isHuggingFace() ? source.hfDirectory().resolve("config.json") : source.config();
                 Path config = staging.resolve("config.json");
                 Files.write(config, ModelConfigJson.of(model.config(), sourceConfig, precision.torchName()));
                 files.add(config);
-                result = new Result(files, tensorsToWriteCount(model, quantization), written.tensorBytes());
+                result = new Result(files, tensors.size(), written.tensorBytes());
+                for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> t : tensors.entrySet()) {
+                    if (t.getValue() != model.namedParameters().get(t.getKey())) {
+                        t.getValue().close();   // the int8 copies made for the writer
+                    }
+                }
             }
             Files.copy(tokenizer, staging.resolve("tokenizer.model"));
             Files.copy(vocab, staging.resolve("qformer_tokenizer").resolve("vocab.txt"));
@@ -140,14 +146,6 @@ public final class ModelConverter {
                 // best effort: only our own staging folder
             }
         }
-    }
-
-    private static int tensorsToWriteCount(InstructBlip model, Quantization quantization) {
-        int n = model.namedParameters().size();
-        if (quantization == Quantization.INT8) {
-            n += (int) model.namedParameters().keySet().stream().filter(k -> LLM_LINEAR.matcher(k).matches()).count();
-        }
-        return n;
     }
 
     private static void requireEmptyOrAbsent(Path dir) {
