@@ -36,6 +36,39 @@ class Int8SevenBWidthTest {
         assertThat(cosine).isGreaterThanOrEqualTo(0.999).isLessThan(1.0);
     }
 
+    /** -Demovit.probe=true: one-token forwards (a decode step's matrix work, 4 layers) in bf16, dense against int8. */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "emovit.probe", matches = "true")
+    void timeAOneTokenStepDenseAgainstInt8() {
+        for (boolean quantize : new boolean[] {false, true}) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+                StateDict w = StateDict.random(ScalarType.BFloat16, CPU, 42);
+                if (quantize) {
+                    w.quantizeLinears(key -> true);
+                }
+                LlamaDecoder llm = new LlamaDecoder(WIDE, w);
+                Tensor ids = Tensors.fromLongs(new long[] {17}, 1, 1);
+                Tensor mask = org.bytedeco.pytorch.global.torch.ones_like(ids);
+                Tensor positions = Ops.positionsFromMask(mask);
+                Tensor embeds = llm.embed(ids);
+                long[] ms = new long[7];
+                for (int i = 0; i < ms.length; i++) {
+                    long t0 = System.nanoTime();
+                    try (PointerScope step = new PointerScope()) {
+                        llm.forward(embeds, mask, positions, null);
+                    }
+                    ms[i] = (System.nanoTime() - t0) / 1_000_000;
+                }
+                long[] sorted = ms.clone();
+                java.util.Arrays.sort(sorted);
+                double weightGb = 4 * (4.0 * 4096 * 4096 + 3.0 * 4096 * 11008) * (quantize ? 1 : 2) / 1e9;
+                System.out.printf("PROBE 7B widths, 4 layers, one-token forward, %s: median %d ms (runs %s), %.2f GB of weights, %.1f GB/s%n",
+                        quantize ? "int8 (bf16 activations)" : "bf16 dense", sorted[ms.length / 2], java.util.Arrays.toString(ms),
+                        weightGb, weightGb / (sorted[ms.length / 2] / 1e3));
+            }
+        }
+    }
+
     private static float[] lastLogits(boolean quantize) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             StateDict w = StateDict.random(ScalarType.Float, CPU, 42);
