@@ -30,6 +30,11 @@ public final class ConvertCommand implements Callable<Integer> {
             description = "Split the tensors into shards of at most N bytes each (default: ${DEFAULT-VALUE}, as Hugging Face).")
     long maxShardBytes;
 
+    @Option(names = "--quantize", defaultValue = "none", paramLabel = "int8|none",
+            description = "int8: every Linear of the LLM as symmetric int8 per output channel with F32 scales "
+                    + "(<name>.weight I8, <name>.weight_scale F32), mapped in place by --model DIR (default: ${DEFAULT-VALUE}).")
+    String quantize;
+
     @Spec
     CommandSpec spec;
 
@@ -44,9 +49,11 @@ public final class ConvertCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         long start = System.nanoTime();
-        ModelConverter.Result r = ModelConverter.convert(model, this.out, maxShardBytes);
-        out.printf("converted %s: %d tensors, %.1f MB of %s weights in %d file(s) to %s in %.1f s%n", model.displayName(),
+        ModelConverter.Quantization quantization = ModelConverter.Quantization.parse(quantize);
+        ModelConverter.Result r = ModelConverter.convert(model, this.out, maxShardBytes, quantization);
+        out.printf("converted %s: %d tensors, %.1f MB of %s weights%s in %d file(s) to %s in %.1f s%n", model.displayName(),
                 r.tensors(), r.tensorBytes() / 1e6, model.precision(),
+                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's Linears int8)" : "",
                 r.files().size(), this.out.toAbsolutePath().normalize(), (System.nanoTime() - start) / 1e9);
         out.flush();
         return 0;

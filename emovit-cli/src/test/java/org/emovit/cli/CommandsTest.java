@@ -56,6 +56,25 @@ class CommandsTest {
     }
 
     @Test
+    void convertQuantizesTheLlmsLinearsToInt8(@TempDir Path dir) {
+        Path out = dir.resolve("tiny-int8");
+        Result r = run("convert", "--dtype", "bf16", "--quantize", "int8", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("converted emovit-tiny-random").contains("int8");
+        try (TensorSource files = Safetensors.open(out.resolve("model.safetensors"))) {
+            String q = "language_model.model.layers.0.self_attn.q_proj.weight";
+            assertThat(files.get(q).dtype()).isEqualTo(org.emovit.weights.DType.I8);
+            assertThat(files.get(q + "_scale").dtype()).isEqualTo(org.emovit.weights.DType.F32);
+            assertThat(files.get("language_model.lm_head.weight").dtype()).isEqualTo(org.emovit.weights.DType.BF16);
+        }
+        Result ask = run("ask", "--max-new-tokens", "6", "--model", out.toString(), "--dtype", "bf16");
+        assertThat(ask.code()).as(ask.err()).isZero();
+        Result bad = run("convert", "--quantize", "int4", "--out", dir.resolve("x").toString());
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("--quantize");
+    }
+
+    @Test
     void askIsDeterministic() {
         assertThat(run("ask", "--max-new-tokens", "6").out()).isEqualTo(run("ask", "--max-new-tokens", "6").out());
     }

@@ -21,6 +21,17 @@ import org.emovit.model.Precision;
  * a Hugging Face directory that loads by mapping its tensors in place: every tensor under its HF name in the
  * target dtype, {@code config.json}, {@code tokenizer.model} and {@code qformer_tokenizer/vocab.txt}.
  *
+ * <p>{@link Quantization#INT8} ({@code emovit convert --quantize int8}) stores every Linear of the LLM (the q, k, v, o,
+ * gate, up and down projections of each layer; the LM head, embeddings, norms, vision encoder and Q-Former stay in
+ * the target dtype) as symmetric int8 per output channel under this key scheme:
+ * <ul>
+ *   <li>{@code <name>.weight}: I8 [out, in], values in [-127, 127];</li>
+ *   <li>{@code <name>.weight_scale}: F32 [out], {@code max|w_row| / 127} (1 for an all-zero row),</li>
+ * </ul>
+ * so that {@code weight ≈ weight.float() * weight_scale[:, None]}. The loader recognises a weight by its
+ * {@code _scale} sibling and maps both in place ({@link org.emovit.model.StateDict#takeLinear}); the matrix products
+ * run through libtorch's {@code aten::_weight_int8pack_mm} ({@link org.emovit.model.Int8Weight}).
+ *
  * <p>The model is loaded as the commands load it (so the checks on names and shapes are the same), but with each
  * tensor as stored, and its parameters are written converted to the target dtype; the result appears under its
  * final name only once complete.
@@ -34,13 +45,56 @@ public final class ModelConverter {
     /** What was written. */
     public record Result(List<Path> files, int tensors, long tensorBytes) {}
 
-    public static Result convert(ModelSpec spec, Path out, long maxShardBytes) {
-        try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {   // weights are data here, not parameters
-            return convertWithoutGrad(spec, out, maxShardBytes);
+    /** How the LLM's Linear weights are stored. */
+    public enum Quantization {
+        /** In the target dtype, as every other tensor. */
+        NONE,
+        /** Symmetric int8 per output channel with F32 scales (see the class comment). */
+        INT8;
+
+        public static Quantization parse(String name) {
+            return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+                case "none" -> NONE;
+                case "int8" -> INT8;
+                default -> throw new IllegalArgumentException("--quantize: int8 or none, not '" + name + "'");
+            };
         }
     }
 
-    private static Result convertWithoutGrad(ModelSpec spec, Path out, long maxShardBytes) {
+    /** The LLM's Linear weights that {@link Quantization#INT8} stores as int8. */
+    static final java.util.regex.Pattern LLM_LINEAR = java.util.regex.Pattern.compile(
+            "language_model\\.model\\.layers\\.\\d+\\.(self_attn\\.[qkvo]_proj|mlp\\.(gate|up|down)_proj)\\.weight");
+
+    public static Result convert(ModelSpec spec, Path out, long maxShardBytes) {
+        return convert(spec, out, maxShardBytes, Quantization.NONE);
+    }
+
+    public static Result convert(ModelSpec spec, Path out, long maxShardBytes, Quantization quantization) {
+        try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {   // weights are data here, not parameters
+            return convertWithoutGrad(spec, out, maxShardBytes, quantization);
+        }
+    }
+
+    /** The parameters to write: as they are, or with the LLM's Linear weights replaced by int8 values and scales. */
+    private static java.util.Map<String, org.bytedeco.pytorch.Tensor> tensorsToWrite(InstructBlip model, Quantization quantization) {
+        if (quantization == Quantization.NONE) {
+            return model.namedParameters();
+        }
+        java.util.Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>();
+        for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> e : model.namedParameters().entrySet()) {
+            org.bytedeco.pytorch.Tensor t = e.getValue();
+            if (LLM_LINEAR.matcher(e.getKey()).matches() && t.scalar_type().intern() != org.bytedeco.pytorch.global.torch.ScalarType.Char) {
+                org.emovit.model.Int8Weight q = org.emovit.model.Int8Weight.quantize(t);
+                out.put(e.getKey(), q.values());
+                out.put(e.getKey() + org.emovit.model.Int8Weight.SCALE_SUFFIX, q.scales());
+            } else {
+                out.put(e.getKey(), t);
+            }
+        }
+        return out;
+    }
+
+    private static Result convertWithoutGrad(ModelSpec spec, Path out, long maxShardBytes, Quantization quantization) {
         Path target = out.toAbsolutePath().normalize();
         requireEmptyOrAbsent(target);
         ModelSource source = spec.source();
@@ -57,13 +111,19 @@ public final class ModelConverter {
             // Loaded as stored (mapped in place where the files allow) and converted by the writer a piece at a time:
             // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
             try (InstructBlip model = InstructBlipLoader.load(source, null, new Device("cpu"))) {
-                SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, model.namedParameters(), precision.scalarType(), maxShardBytes);
+                java.util.Map<String, org.bytedeco.pytorch.Tensor> tensors = tensorsToWrite(model, quantization);
+                SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, tensors, precision.scalarType(), maxShardBytes);
                 List<Path> files = new ArrayList<>(written.files());
                 Path sourceConfig = source.isHuggingFace() ? source.hfDirectory().resolve("config.json") : source.config();
                 Path config = staging.resolve("config.json");
                 Files.write(config, ModelConfigJson.of(model.config(), sourceConfig, precision.torchName()));
                 files.add(config);
-                result = new Result(files, model.namedParameters().size(), written.tensorBytes());
+                result = new Result(files, tensors.size(), written.tensorBytes());
+                for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> t : tensors.entrySet()) {
+                    if (t.getValue() != model.namedParameters().get(t.getKey())) {
+                        t.getValue().close();   // the int8 copies made for the writer
+                    }
+                }
             }
             Files.copy(tokenizer, staging.resolve("tokenizer.model"));
             Files.copy(vocab, staging.resolve("qformer_tokenizer").resolve("vocab.txt"));

@@ -63,7 +63,9 @@ public final class SafetensorsDirectoryWriter {
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
             ScalarType own = t.scalar_type().intern();
-            ScalarType type = dtype != null && t.is_floating_point() ? dtype.intern() : own;
+            // Int8 weights' scales stay F32 whatever the target dtype (the key scheme ModelConverter documents).
+            boolean scale = e.getKey().endsWith(".weight" + org.emovit.model.Int8Weight.SCALE_SUFFIX);
+            ScalarType type = dtype != null && t.is_floating_point() && !scale ? dtype.intern() : own;
             long bytes = t.numel() * elementBytes(e.getKey(), type);
             items.add(new Item(e.getKey(), t, type, dtypeName(e.getKey(), type), bytes));
         }
@@ -204,6 +206,7 @@ public final class SafetensorsDirectoryWriter {
             case Float -> 4;
             case BFloat16, Half -> 2;
             case Long -> 8;
+            case Char -> 1;
             default -> throw new ModelLoadException("tensor '" + key + "' has dtype " + t + ", which the converter does not write");
         };
     }
@@ -214,6 +217,7 @@ public final class SafetensorsDirectoryWriter {
             case BFloat16 -> "BF16";
             case Half -> "F16";
             case Long -> "I64";
+            case Char -> "I8";
             default -> throw new ModelLoadException("tensor '" + key + "' has dtype " + t + ", which the converter does not write");
         };
     }

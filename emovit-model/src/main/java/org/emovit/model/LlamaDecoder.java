@@ -24,8 +24,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class LlamaDecoder implements LanguageModel {
 
-    private record Layer(Tensor inputNorm, Tensor qWeight, Tensor kWeight, Tensor vWeight, Tensor oWeight,
-                         Tensor postNorm, Tensor gateWeight, Tensor upWeight, Tensor downWeight) {}
+    private record Layer(Tensor inputNorm, LinearWeight qWeight, LinearWeight kWeight, LinearWeight vWeight, LinearWeight oWeight,
+                         Tensor postNorm, LinearWeight gateWeight, LinearWeight upWeight, LinearWeight downWeight) {}
 
     private final LlamaConfig config;
     private final Tensor embedTokens;
@@ -57,14 +57,14 @@ public final class LlamaDecoder implements LanguageModel {
             String l = "language_model.model.layers." + i + ".";
             layers.add(new Layer(
                     w.take(l + "input_layernorm.weight", d),
-                    w.take(l + "self_attn.q_proj.weight", qWidth, d),
-                    w.take(l + "self_attn.k_proj.weight", kvWidth, d),
-                    w.take(l + "self_attn.v_proj.weight", kvWidth, d),
-                    w.take(l + "self_attn.o_proj.weight", d, qWidth),
+                    w.takeLinear(l + "self_attn.q_proj.weight", qWidth, d),
+                    w.takeLinear(l + "self_attn.k_proj.weight", kvWidth, d),
+                    w.takeLinear(l + "self_attn.v_proj.weight", kvWidth, d),
+                    w.takeLinear(l + "self_attn.o_proj.weight", d, qWidth),
                     w.take(l + "post_attention_layernorm.weight", d),
-                    w.take(l + "mlp.gate_proj.weight", ff, d),
-                    w.take(l + "mlp.up_proj.weight", ff, d),
-                    w.take(l + "mlp.down_proj.weight", d, ff)));
+                    w.takeLinear(l + "mlp.gate_proj.weight", ff, d),
+                    w.takeLinear(l + "mlp.up_proj.weight", ff, d),
+                    w.takeLinear(l + "mlp.down_proj.weight", d, ff)));
         }
         finalNorm = w.take("language_model.model.norm.weight", d);
         lmHead = config.tieWordEmbeddings() && !w.contains("language_model.lm_head.weight")

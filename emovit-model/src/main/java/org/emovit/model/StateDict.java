@@ -32,6 +32,7 @@ public final class StateDict {
     private final Set<String> aliased = new LinkedHashSet<>();
     private java.util.function.Predicate<String> ownCopy = key -> false;
     private java.util.function.Predicate<String> float32 = key -> false;
+    private java.util.function.Predicate<String> quantize = key -> false;
     private final ScalarType dtype;
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
@@ -127,6 +128,64 @@ public final class StateDict {
             t = t.clone();   // may alias a read-only mapping; a tensor that training updates needs its own memory
         } else if (t.data_ptr().address() == read.data_ptr().address()) {
             aliased.add(key);   // no conversion was needed: the parameter is the file's bytes in place
+        }
+        parameters.put(key, t);
+        return t;
+    }
+
+    /**
+     * Takes a Linear's weight [out, in]: int8 with its scales when the checkpoint stores it so ({@code key} I8 and a
+     * {@code key + "_scale"} F32 [out] sibling, taken as they are: mapped in place), else dense as {@link #take};
+     * a dense weight is quantised here when {@link #quantizeLinears} asked for it (random or unconverted models).
+     */
+    public LinearWeight takeLinear(String key, long out, long in) {
+        String scaleKey = key + Int8Weight.SCALE_SUFFIX;
+        if (entries.containsKey(scaleKey)) {
+            Tensor values = takeAs(key, ScalarType.Char, out, in);
+            Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
+            return LinearWeight.of(new Int8Weight(values, scales));
+        }
+        Tensor dense = take(key, out, in);
+        if (quantize.test(key)) {
+            Int8Weight q = Int8Weight.quantize(dense);
+            parameters.remove(key);
+            parameters.put(key, q.values());
+            parameters.put(scaleKey, q.scales());
+            dense.close();
+            return LinearWeight.of(q);
+        }
+        return LinearWeight.of(dense);
+    }
+
+    /** Dense Linear weights whose keys match are quantised to int8 as they are taken. */
+    public void quantizeLinears(java.util.function.Predicate<String> keys) {
+        this.quantize = keys;
+    }
+
+    private Tensor takeAs(String key, ScalarType stored, long... shape) {
+        Tensor t = takeRaw(key, shape);
+        ScalarType type = t.scalar_type().intern();
+        if (type != stored) {
+            throw new ModelLoadException("tensor '" + key + "' from " + entries.get(key).origin() + " is " + type
+                    + " but a quantised Linear stores it as " + stored);
+        }
+        return t;
+    }
+
+    /** As {@link #take}, but in the dtype the file stores. */
+    private Tensor takeRaw(String key, long... expectedShape) {
+        Entry e = entries.get(key);
+        if (e == null) {
+            return take(key, expectedShape);   // the error message
+        }
+        if (!Arrays.equals(e.shape(), expectedShape)) {
+            return take(key, expectedShape);
+        }
+        taken.add(key);
+        Tensor read = e.reader().get();
+        Tensor t = read.to(device, read.scalar_type());
+        if (t.data_ptr().address() == read.data_ptr().address()) {
+            aliased.add(key);
         }
         parameters.put(key, t);
         return t;

@@ -1,0 +1,125 @@
+package org.emovit.model;
+
+import org.bytedeco.pytorch.Dispatcher;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.IValueVector;
+import org.bytedeco.pytorch.OperatorHandle;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * A Linear weight stored as symmetric int8 per output channel: {@code weight ≈ values * scales[:, None]}, values
+ * int8 [N, K] in [-127, 127], scales float32 [N] ({@code max|w_row| / 127}). {@link Ops#linear} runs it through
+ * libtorch's {@code aten::_weight_int8pack_mm} (the kernel PyTorch's own int8 weight-only CPU inference uses), reached
+ * through the {@link Dispatcher} since the presets generate no Java method for it. The kernel wants x 2-D and the
+ * scales in x's dtype; it reads each weight byte once per call (a decode step's matrix-vector product).
+ */
+public final class Int8Weight {
+    /**
+     * Key of the scales next to a quantised weight in a checkpoint: {@code <name>.weight} is I8 [N, K] and
+     * {@code <name>.weight_scale} F32 [N] (see {@link org.emovit.convert.ModelConverter}).
+     */
+    public static final String SCALE_SUFFIX = "_scale";
+
+    /** The operator's schema name, as registered by libtorch. */
+    static final String OP = "aten::_weight_int8pack_mm";
+
+    private final Tensor values;
+    private final Tensor scales;
+    /** The scales in bf16 (the kernel requires the activations' dtype), made once. */
+    private final Tensor scalesBf16;
+
+    public Int8Weight(Tensor values, Tensor scales) {
+        if (values.scalar_type().intern() != ScalarType.Char || values.dim() != 2) {
+            throw new IllegalArgumentException("int8 weight must be int8 [N, K]");
+        }
+        if (scales.dim() != 1 || scales.size(0) != values.size(0)) {
+            throw new IllegalArgumentException("scales must be [N] for an [N, K] weight");
+        }
+        this.values = values;
+        this.scales = scales.to(ScalarType.Float);
+        this.scalesBf16 = scales.to(ScalarType.BFloat16);
+    }
+
+    /** Symmetric per-output-channel quantisation of a float weight [N, K] (scale = max|w|/127, zero rows get scale 1). */
+    public static Int8Weight quantize(Tensor weight) {
+        Tensor w = weight.to(ScalarType.Float);
+        Tensor absMax = w.abs().amax(new long[] {1}, false);
+        Tensor scales = absMax.div(new Scalar(127.0)).masked_fill(absMax.eq(new Scalar(0)), new Scalar(1.0));
+        Tensor q = torch.round(w.div(scales.unsqueeze(1))).clamp_(new org.bytedeco.pytorch.ScalarOptional(new Scalar(-127)),
+                new org.bytedeco.pytorch.ScalarOptional(new Scalar(127))).to(ScalarType.Char);
+        return new Int8Weight(q, scales);
+    }
+
+    public Tensor values() {
+        return values;
+    }
+
+    /** float32 [N]. */
+    public Tensor scales() {
+        return scales;
+    }
+
+    public long outFeatures() {
+        return values.size(0);
+    }
+
+    public long inFeatures() {
+        return values.size(1);
+    }
+
+    /** values * scales in the given dtype (for tests and for devices without the kernel). */
+    public Tensor dequantize(ScalarType dtype) {
+        return values.to(ScalarType.Float).mul(scales.unsqueeze(1)).to(dtype);
+    }
+
+    /**
+     * x [..., K] @ W^T -> [..., N] in x's dtype. On the CPU float32 activations go through the kernel in bf16 and come
+     * back in float32: libtorch 2.10's kernel has vectorised paths for bf16/fp16 activations only, and with float32
+     * ones it ran 10-20x slower (Int8KernelProbeTest's probe: [1,4096]x[4096,11008] 60-96 ms against 3.5-8 ms), slower
+     * than f32 linear itself; the rounding of the activations to bf16 is of the order of the weights' own int8 error.
+     */
+    public Tensor matmul(Tensor x) {
+        ScalarType dtype = x.scalar_type().intern();
+        if (!x.device().is_cpu()) {
+            return torch.linear(x, dequantize(dtype));
+        }
+        if (dtype != ScalarType.BFloat16) {
+            return matmulExact(x.to(ScalarType.BFloat16), scalesBf16).to(dtype);
+        }
+        return matmulExact(x, scalesBf16);
+    }
+
+    /** The kernel with x in its own dtype (float32 activations take the kernel's slow, unvectorised path). */
+    Tensor matmulInOwnDtype(Tensor x) {
+        ScalarType dtype = x.scalar_type().intern();
+        return matmulExact(x, dtype == ScalarType.Float ? scales : dtype == ScalarType.BFloat16 ? scalesBf16 : scales.to(dtype));
+    }
+
+    private Tensor matmulExact(Tensor x, Tensor s) {
+        long k = x.size(-1);
+        Tensor x2 = x.dim() == 2 ? x : x.reshape(-1, k);
+        Tensor y = int8packMm(x2.is_contiguous() ? x2 : x2.contiguous(), values, s);
+        if (x.dim() == 2) {
+            return y;
+        }
+        long[] shape = Tensors.shape(x);
+        shape[shape.length - 1] = values.size(0);
+        return y.view(shape);
+    }
+
+    /** {@code aten::_weight_int8pack_mm(x [M, K], w int8 [N, K], scales [N] in x's dtype) -> [M, N]}, boxed. */
+    public static Tensor int8packMm(Tensor x, Tensor w, Tensor scales) {
+        // The handle is looked up per call (a hash lookup): a cached native object made under some PointerScope
+        // would be freed with that scope.
+        try (OperatorHandle op = Dispatcher.singleton().findSchemaOrThrow(OP, "");
+             IValue a = new IValue(x); IValue b = new IValue(w); IValue c = new IValue(scales);
+             IValueVector stack = new IValueVector(a, b, c)) {
+            op.callBoxed(stack);
+            // toTensor() is a reference into the stack's IValue: a new Tensor holds its own reference to the result.
+            return new Tensor(stack.get(0).toTensor());
+        }
+    }
+}

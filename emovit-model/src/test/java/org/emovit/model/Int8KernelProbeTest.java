@@ -1,0 +1,97 @@
+package org.emovit.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * aten::_weight_int8pack_mm through the Dispatcher gives torch.linear on the dequantised weight; the timing probe
+ * (-Demovit.probe=true) compares it with bf16 and f32 linear at the 7B decode shapes.
+ */
+class Int8KernelProbeTest {
+    private static final Device CPU = new Device("cpu");
+
+    private static double maxAbsDiff(Tensor a, Tensor b) {
+        return a.to(ScalarType.Float).sub(b.to(ScalarType.Float)).abs().max().item_double();
+    }
+
+    @Test
+    void int8packMmIsLinearOnTheDequantisedWeight() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(11);
+            Tensor w = torch.randn(new long[] {96, 64}, Tensors.options(ScalarType.Float, CPU));
+            Int8Weight q = Int8Weight.quantize(w);
+            for (long m : new long[] {1, 5}) {
+                Tensor x = torch.randn(new long[] {m, 64}, Tensors.options(ScalarType.Float, CPU));
+                Tensor ref = torch.linear(x, q.dequantize(ScalarType.Float));
+                Tensor f32 = q.matmulInOwnDtype(x);
+                assertThat(f32.scalar_type().intern()).isEqualTo(ScalarType.Float);
+                assertThat(maxAbsDiff(f32, ref)).isLessThan(1e-4);
+                Tensor viaBf16 = q.matmul(x);   // float32 in and out, bf16 activations inside
+                assertThat(viaBf16.scalar_type().intern()).isEqualTo(ScalarType.Float);
+                assertThat(maxAbsDiff(viaBf16, ref) / ref.abs().max().item_double()).isLessThan(0.02);
+                Tensor bf16 = q.matmul(x.to(ScalarType.BFloat16));
+                assertThat(bf16.scalar_type().intern()).isEqualTo(ScalarType.BFloat16);
+                assertThat(maxAbsDiff(bf16, ref) / ref.abs().max().item_double()).isLessThan(0.02);
+            }
+            Tensor x3 = torch.randn(new long[] {2, 3, 64}, Tensors.options(ScalarType.Float, CPU));
+            Tensor y3 = q.matmul(x3);
+            assertThat(Tensors.shape(y3)).containsExactly(2, 3, 96);
+            Tensor ref3 = torch.linear(x3, q.dequantize(ScalarType.Float));
+            assertThat(maxAbsDiff(y3, ref3) / ref3.abs().max().item_double()).isLessThan(0.02);
+        }
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "emovit.probe", matches = "true")
+    void timeAtTheDecodeShapes() {
+        System.out.println("threads " + torch.get_num_threads());
+        for (long[] nk : new long[][] {{11008, 4096}, {4096, 4096}, {4096, 11008}}) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+                long n = nk[0], k = nk[1];
+                Tensor w = torch.randn(new long[] {n, k}, Tensors.options(ScalarType.Float, CPU));
+                Int8Weight q = Int8Weight.quantize(w);
+                Tensor wb = w.to(ScalarType.BFloat16);
+                Tensor xf = torch.randn(new long[] {1, k}, Tensors.options(ScalarType.Float, CPU));
+                Tensor xb = xf.to(ScalarType.BFloat16);
+                report("f32 linear", n, k, 4, () -> torch.linear(xf, w));
+                report("bf16 linear", n, k, 2, () -> torch.linear(xb, wb));
+                report("int8pack_mm x=f32", n, k, 1, () -> q.matmulInOwnDtype(xf));
+                report("int8pack_mm f32 via bf16", n, k, 1, () -> q.matmul(xf));
+                report("int8pack_mm x=bf16", n, k, 1, () -> q.matmul(xb));
+                try {
+                    // FBGEMM's path: quantizes the weight itself (per tensor) and packs it.
+                    var qw = torch.fbgemm_linear_quantize_weight(w);
+                    Tensor packed = torch.fbgemm_pack_quantized_matrix(qw.get0());
+                    Tensor bias = torch.zeros(new long[] {n}, Tensors.options(ScalarType.Float, CPU));
+                    report("fbgemm int8 w/fp32 act", n, k, 1, () -> torch.fbgemm_linear_int8_weight_fp32_activation(
+                            xf, qw.get0(), packed, qw.get1(), new org.bytedeco.pytorch.Scalar(qw.get2()),
+                            new org.bytedeco.pytorch.Scalar(qw.get3()), bias));
+                } catch (RuntimeException e) {
+                    System.out.println("fbgemm unavailable: " + e.getMessage().lines().findFirst().orElse(""));
+                }
+            }
+        }
+    }
+
+    private static void report(String name, long n, long k, int bytesPerWeight, java.util.function.Supplier<Tensor> call) {
+        for (int i = 0; i < 3; i++) {
+            call.get().close();
+        }
+        int runs = 20;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < runs; i++) {
+            call.get().close();
+        }
+        double ms = (System.nanoTime() - t0) / 1e6 / runs;
+        double gbs = (double) n * k * bytesPerWeight / (ms / 1e3) / 1e9;
+        System.out.printf("PROBE [1,%d]x[%d,%d] %-24s %8.3f ms  %6.1f GB/s of weight bytes%n", k, k, n, name, ms, gbs);
+    }
+}
