@@ -1,0 +1,162 @@
+package org.emovit.attribution;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.emovit.api.EmbeddedModel;
+import org.emovit.api.EmoVit;
+import org.emovit.api.ModelSpec;
+import org.emovit.core.Emotion;
+import org.emovit.image.ImageDecoder;
+import org.emovit.image.RgbImage;
+import org.emovit.model.VisionConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Patch maps, their overlay and the deletion check on the embedded tiny model (random weights: shapes, not meaning). */
+class AttributionTest {
+    static EmoVit emoVit;
+    static Attribution attribution;
+    static RgbImage photo;
+
+    @BeforeAll
+    static void open() {
+        emoVit = ModelSpec.embedded().open();
+        attribution = new Attribution(emoVit);
+        photo = ImageDecoder.decode(EmbeddedModel.sample("photo.jpg"));
+    }
+
+    @AfterAll
+    static void close() {
+        emoVit.close();
+    }
+
+    static RgbImage noise(int width, int height, int seed) {
+        byte[] rgb = new byte[width * height * 3];
+        new java.util.Random(seed).nextBytes(rgb);
+        return new RgbImage(width, height, rgb);
+    }
+
+    static void assertDistributionOverTheGrid(PatchMap map) {
+        VisionConfig v = emoVit.model().config().vision();
+        assertThat(map.side()).isEqualTo(v.imageSize() / v.patchSize());
+        float[] w = map.weights();
+        assertThat(w).hasSize(map.side() * map.side());
+        double sum = 0;
+        for (float x : w) {
+            assertThat(x).isGreaterThanOrEqualTo(0f).isLessThanOrEqualTo(1f);
+            sum += x;
+        }
+        assertThat(sum).isCloseTo(1.0, within(1e-5));
+    }
+
+    @Test
+    void gradCamIsADistributionOverThePatchGridForAnyOfTheEight() {
+        for (Emotion e : List.of(Emotion.values()[0], Emotion.values()[Emotion.values().length - 1])) {
+            PatchMap map = attribution.gradCam(photo, e);
+            assertDistributionOverTheGrid(map);
+            assertThat(map.emotion()).isEqualTo(e);
+            assertThat(map.method()).isEqualTo(PatchMap.Method.GRAD_CAM);
+        }
+        assertDistributionOverTheGrid(attribution.gradCam(noise(40, 30, 1), Emotion.values()[3]));
+    }
+
+    @Test
+    void gradCamKeepsNoGradientOnTheFrozenWeights() {
+        attribution.gradCam(photo, Emotion.values()[2]);
+        Map<String, Tensor> parameters = emoVit.model().namedParameters();
+        assertThat(parameters).isNotEmpty();
+        for (Map.Entry<String, Tensor> p : parameters.entrySet()) {
+            assertThat(p.getValue().requires_grad()).as(p.getKey()).isFalse();
+            assertThat(p.getValue().grad().defined()).as(p.getKey() + " has a gradient").isFalse();
+        }
+    }
+
+    @Test
+    void gradCamRunsUnderTheCallersNoGradGuard() {
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            assertDistributionOverTheGrid(attribution.gradCam(photo, Emotion.values()[1]));
+        }
+    }
+
+    @Test
+    void rolloutIsADistributionThatDoesNotDependOnTheEmotion() {
+        PatchMap a = attribution.rollout(photo, Emotion.values()[0]);
+        PatchMap b = attribution.rollout(photo, Emotion.values()[5]);
+        assertDistributionOverTheGrid(a);
+        assertThat(a.method()).isEqualTo(PatchMap.Method.ROLLOUT);
+        assertThat(b.emotion()).isEqualTo(Emotion.values()[5]);
+        assertThat(b.weights()).containsExactly(a.weights());
+    }
+
+    @Test
+    void rolloutLeavesNoProbeInstalled() {
+        attribution.rollout(photo, Emotion.values()[0]);
+        // a second score-mode call must not pay for the probe: classification still works and matches
+        EmoVit.Result r = emoVit.classify(List.of(photo), EmoVit.Mode.SCORE, null).get(0);
+        assertThat(r.probabilities()).hasSize(8);
+    }
+
+    @Test
+    void overlayPngHasTheImagesSize(@TempDir Path dir) throws Exception {
+        for (RgbImage image : List.of(photo, noise(40, 30, 2), noise(3, 5, 3))) {
+            Path file = dir.resolve("overlay-" + image.width() + "x" + image.height() + ".png");
+            attribution.rollout(image, Emotion.values()[0]).overlayPng(image, file);
+            assertThat(Files.size(file)).isPositive();
+            BufferedImage read = ImageIO.read(file.toFile());
+            assertThat(read.getWidth()).isEqualTo(image.width());
+            assertThat(read.getHeight()).isEqualTo(image.height());
+        }
+    }
+
+    @Test
+    void overlayShowsTheHeaviestPatchInTheHottestColour() {
+        // a 2 x 2 map with all weight top-left: the top-left pixel is red-ish, the bottom-right blue-ish
+        RgbImage grey = new RgbImage(20, 20, new byte[20 * 20 * 3]);
+        PatchMap map = new PatchMap(2, new float[] {1, 0, 0, 0}, Emotion.values()[0], PatchMap.Method.GRAD_CAM);
+        BufferedImage out = Overlay.render(grey, map);
+        int topLeft = out.getRGB(0, 0), bottomLeft = out.getRGB(0, 19);
+        assertThat((topLeft >> 16) & 0xFF).isGreaterThan(topLeft & 0xFF);
+        assertThat(bottomLeft & 0xFF).isGreaterThan((bottomLeft >> 16) & 0xFF);
+    }
+
+    @Test
+    void deletionCurvesAreComputedForBothOrders() {
+        Emotion e = Emotion.values()[4];
+        PatchMap map = attribution.gradCam(photo, e);
+        int patches = map.side() * map.side();
+        Faithfulness.Deletion d = Faithfulness.deletionAuc(emoVit, photo, e, map, patches);
+        assertThat(d.mapCurve()).hasSize(patches + 1);
+        assertThat(d.randomCurve()).hasSize(patches + 1);
+        for (double[] curve : List.of(d.mapCurve(), d.randomCurve())) {
+            for (double p : curve) {
+                assertThat(p).isFinite().isBetween(0.0, 1.0);
+            }
+        }
+        // nothing masked: score mode's own probability; everything masked: the same image in both orders
+        double unmasked = emoVit.classify(List.of(photo), EmoVit.Mode.SCORE, null).get(0).probabilities().get(e.label());
+        assertThat(d.mapCurve()[0]).isCloseTo(unmasked, within(1e-4));
+        assertThat(d.randomCurve()[0]).isCloseTo(unmasked, within(1e-4));
+        assertThat(d.mapCurve()[patches]).isCloseTo(d.randomCurve()[patches], within(1e-5));
+        assertThat(d.mapAuc()).isFinite().isBetween(0.0, 1.0);
+        assertThat(d.randomAuc()).isFinite().isBetween(0.0, 1.0);
+        assertThat(Faithfulness.deletionAuc(emoVit, photo, e, map, patches).randomAuc()).isEqualTo(d.randomAuc());   // seeded
+    }
+
+    @Test
+    void deletionAreaIsTheTrapezoidRule() {
+        assertThat(Faithfulness.area(new double[] {1, 0})).isEqualTo(0.5);
+        assertThat(Faithfulness.area(new double[] {1, 1, 1})).isEqualTo(1.0);
+        assertThat(Faithfulness.area(new double[] {1, 0.5, 0})).isEqualTo(0.5);
+    }
+}
