@@ -50,6 +50,16 @@ public final class Attribution {
 
     /** Grad-CAM of this emotion's score-mode log-likelihood over the image's patches (see the class comment). */
     public PatchMap gradCam(RgbImage image, Emotion emotion) {
+        return PatchMap.normalised(gridSide(), patchScores(gradientTimesActivation(image, emotion), true), emotion,
+                PatchMap.Method.GRAD_CAM);
+    }
+
+    /**
+     * Per image token (CLS first, then the patches), the gradient of the emotion's log-likelihood with respect to
+     * the ViT's output token times that token, summed over channels: the first-order change of the log-likelihood
+     * when the token is scaled by (1 + eps), divided by eps. Signed; before ReLU and normalisation.
+     */
+    float[] gradientTimesActivation(RgbImage image, Emotion emotion) {
         try (PointerScope scope = new PointerScope()) {
             InstructBlipInputs inputs = inputs(image);
             Tensor features;
@@ -62,14 +72,10 @@ public final class Attribution {
                 PrefillInputs prefill = model.prefillInputs(leaf, inputs);
                 Tensor logLikelihood = new CandidateScorer(model.languageModel())
                         .logLikelihoodTensor(prefill, List.of(emoVit.answer(emotion)));
-                logLikelihood.sum().backward();
-                Tensor cam;
+                logLikelihood.sum().backward();   // frees the graph; only the leaf's grad is kept, freed with the scope
                 try (NoGradGuard noGrad = new NoGradGuard()) {
-                    cam = leaf.grad().mul(leaf.detach()).sum(new long[] {-1}).to(org.bytedeco.pytorch.global.torch.ScalarType.Float);
+                    return Tensors.toFloats(leaf.grad().mul(leaf.detach()).sum(new long[] {-1}));   // [1 + patches]
                 }
-                float[] tokens = Tensors.toFloats(cam);   // [1 + patches]: CLS first
-                leaf.requires_grad_(false);
-                return PatchMap.normalised(gridSide(), patchScores(tokens, true), emotion, PatchMap.Method.GRAD_CAM);
             }
         }
     }

@@ -9,7 +9,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.emovit.core.Prompts;
+import org.emovit.generate.CandidateScorer;
+import org.emovit.model.InstructBlipInputs;
+import org.emovit.model.PrefillInputs;
+import org.emovit.model.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.emovit.api.EmbeddedModel;
 import org.emovit.api.EmoVit;
@@ -69,6 +76,48 @@ class AttributionTest {
             assertThat(map.method()).isEqualTo(PatchMap.Method.GRAD_CAM);
         }
         assertDistributionOverTheGrid(attribution.gradCam(noise(40, 30, 1), Emotion.values()[3]));
+    }
+
+    /** log-likelihood of the emotion's answer with image token {@code token} of the ViT's output scaled by {@code factor}. */
+    static double logLikelihoodWithTokenScaled(RgbImage image, Emotion e, int token, double factor) {
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            InstructBlipInputs inputs = emoVit.processor().encode(List.of(image), List.of(Prompts.CLASSIFICATION_INSTRUCTION));
+            Tensor features = emoVit.model().encodeImage(inputs.pixelValues()).clone();
+            features.select(1, token).mul_(new Scalar(factor));
+            return new CandidateScorer(emoVit.model().languageModel())
+                    .logLikelihoods(emoVit.model().prefillInputs(features, inputs), List.of(emoVit.answer(e)))[0][0];
+        }
+    }
+
+    @Test
+    void gradientTimesActivationIsTheDerivativeOfScalingEachToken() {
+        Emotion e = Emotion.values()[6];
+        float[] raw = attribution.gradientTimesActivation(photo, e);
+        assertThat(raw).hasSize(attribution.gridSide() * attribution.gridSide() + 1);
+        double eps = 1e-2;
+        for (int token = 0; token < raw.length; token++) {
+            double numeric = (logLikelihoodWithTokenScaled(photo, e, token, 1 + eps)
+                    - logLikelihoodWithTokenScaled(photo, e, token, 1 - eps)) / (2 * eps);
+            System.out.printf("token %d: grad x activation %.6g, central difference %.6g%n", token, raw[token], numeric);
+            assertThat((double) raw[token]).as("token " + token).isCloseTo(numeric, within(1e-3 + 1e-2 * Math.abs(numeric)));
+        }
+    }
+
+    @Test
+    void theOneAnswerLogLikelihoodIsScoreModes() {
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            PrefillInputs prefill = emoVit.prefill(List.of(photo), List.of(Prompts.CLASSIFICATION_INSTRUCTION));
+            List<long[]> all = new java.util.ArrayList<>();
+            for (Emotion e : Emotion.values()) {
+                all.add(emoVit.answer(e));
+            }
+            CandidateScorer scorer = new CandidateScorer(emoVit.model().languageModel());
+            double[] eight = scorer.logLikelihoods(prefill, all)[0];
+            for (Emotion e : Emotion.values()) {
+                float[] one = Tensors.toFloats(scorer.logLikelihoodTensor(prefill, List.of(emoVit.answer(e))));
+                assertThat((double) one[0]).as(e.label()).isCloseTo(eight[e.ordinal()], within(1e-4));
+            }
+        }
     }
 
     @Test
