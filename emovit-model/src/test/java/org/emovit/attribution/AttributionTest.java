@@ -202,6 +202,50 @@ class AttributionTest {
         assertThat(Faithfulness.deletionAuc(emoVit, photo, e, map, patches).randomAuc()).isEqualTo(d.randomAuc());   // seeded
     }
 
+    /** kB of a /proc/self/status line (VmRSS, VmHWM), or -1 off Linux. */
+    static long statusKb(String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(field + ":")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (Exception ignored) {
+            // not Linux: no measurement
+        }
+        return -1;
+    }
+
+    /** The cost of one map, printed for the record (a measurement, not a limit: the tiny model is a few MB). */
+    @Test
+    void oneMapsTimeAndPeakMemory() throws Exception {
+        Emotion e = Emotion.values()[0];
+        attribution.gradCam(photo, e);   // warm-up: lazy native initialisation
+        attribution.rollout(photo, e);
+        emoVit.classify(List.of(photo), EmoVit.Mode.SCORE, null);
+        for (String method : List.of("gradCam", "rollout", "classify")) {
+            System.gc();
+            long before = statusKb("VmRSS");
+            try {
+                Files.writeString(Path.of("/proc/self/clear_refs"), "5");   // resets VmHWM to the current RSS
+            } catch (Exception ignored) {
+                // not Linux
+            }
+            int n = 20;
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                switch (method) {
+                    case "gradCam" -> assertDistributionOverTheGrid(attribution.gradCam(photo, e));
+                    case "rollout" -> assertDistributionOverTheGrid(attribution.rollout(photo, e));
+                    default -> emoVit.classify(List.of(photo), EmoVit.Mode.SCORE, null);   // for scale: score mode alone
+                }
+            }
+            double ms = (System.nanoTime() - start) / 1e6 / n;
+            System.out.printf("%s on the tiny model: %.1f ms per image, peak RSS %d kB above the %d kB before%n",
+                    method, ms, statusKb("VmHWM") - before, before);
+        }
+    }
+
     @Test
     void deletionAreaIsTheTrapezoidRule() {
         assertThat(Faithfulness.area(new double[] {1, 0})).isEqualTo(0.5);
