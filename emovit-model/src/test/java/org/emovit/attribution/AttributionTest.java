@@ -231,7 +231,7 @@ class AttributionTest {
             } catch (Exception ignored) {
                 // not Linux
             }
-            int n = 20;
+            int n = 5;
             long start = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 switch (method) {
