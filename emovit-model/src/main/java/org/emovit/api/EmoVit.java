@@ -88,6 +88,21 @@ public final class EmoVit implements AutoCloseable {
         return processor;
     }
 
+    /** The tokens score mode scores for this emotion ("Predict emotion: &lt;label&gt;" then EOS); a copy. */
+    public long[] answer(Emotion e) {
+        return answers.get(e.ordinal()).clone();
+    }
+
+    /**
+     * Score mode on inputs already processed (one row per image, the classification instruction as prompt): the
+     * deletion check edits the pixels the model sees, after the transform, and scores those.
+     */
+    public List<Result> score(org.emovit.model.InstructBlipInputs inputs) {
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            return score(model.prefillInputs(inputs));
+        }
+    }
+
     /** An answer as the model was tuned to produce it: the text's tokens without BOS, then EOS. */
     private long[] answerTokens(Emotion e) {
         int[] ids = processor.llmTokenizer().encode(Prompts.answer(e), false);

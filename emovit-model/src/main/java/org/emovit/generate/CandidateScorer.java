@@ -37,6 +37,54 @@ public final class CandidateScorer {
 
     /** As above, from the model's prefill inputs. */
     public double[][] logLikelihoods(PrefillInputs prefill, List<long[]> candidates) {
+        Scored s = tokenLogProbs(prefill, candidates);
+        int batch = (int) prefill.inputsEmbeds().size(0), count = candidates.size();
+        int shared = s.shared, added = s.added;
+        int[] offset = s.offset;
+        float[] lp = Tensors.toFloats(s.logProbs);
+        double[][] out = new double[batch][count];
+        for (int b = 0; b < batch; b++) {
+            double sharedSum = 0;
+            for (int j = 0; j < shared; j++) {
+                sharedSum += lp[b * added + j];
+            }
+            for (int c = 0; c < count; c++) {
+                double sum = sharedSum;
+                int len = candidates.get(c).length - shared;
+                for (int j = 0; j < len; j++) {
+                    sum += lp[b * added + shared + offset[c] + j];
+                }
+                out[b][c] = sum;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The same log-likelihoods as a tensor [B, C] (float) that stays in the autograd graph, so that a caller can
+     * back-propagate an answer's log-likelihood to the model's inputs (the patch attribution does). Each
+     * candidate's sum is the scored tokens' log-probabilities times a 0/1 membership matrix.
+     */
+    public Tensor logLikelihoodTensor(PrefillInputs prefill, List<long[]> candidates) {
+        Scored s = tokenLogProbs(prefill, candidates);
+        int count = candidates.size();
+        float[] member = new float[s.added * count];   // [added, C]: does token t count towards candidate c
+        for (int c = 0; c < count; c++) {
+            for (int j = 0; j < s.shared; j++) {
+                member[j * count + c] = 1;
+            }
+            int len = candidates.get(c).length - s.shared;
+            for (int j = 0; j < len; j++) {
+                member[(s.shared + s.offset[c] + j) * count + c] = 1;
+            }
+        }
+        return s.logProbs.matmul(Tensors.fromFloats(member, s.added, count).to(s.logProbs));
+    }
+
+    /** The scored tokens' log-probabilities [B, added] (float) and where each candidate's tokens are among them. */
+    private record Scored(Tensor logProbs, int shared, int[] offset, int added) {}
+
+    private Scored tokenLogProbs(PrefillInputs prefill, List<long[]> candidates) {
         int batch = (int) prefill.inputsEmbeds().size(0), count = candidates.size();
         int context = (int) prefill.inputsEmbeds().size(1);
         int shared = commonPrefix(candidates);
@@ -102,23 +150,8 @@ public final class CandidateScorer {
 
         // Only the positions that predict a scored token go through the LM head.
         Tensor predictors = h.index_select(1, Tensors.fromLongs(predictor, added).to(device, ScalarType.Long));
-        float[] lp = Tensors.toFloats(logSoftmax(predictors).gather(2, idsTensor.unsqueeze(-1)).squeeze(-1));
-        double[][] out = new double[batch][count];
-        for (int b = 0; b < batch; b++) {
-            double sharedSum = 0;
-            for (int j = 0; j < shared; j++) {
-                sharedSum += lp[b * added + j];
-            }
-            for (int c = 0; c < count; c++) {
-                double sum = sharedSum;
-                int len = candidates.get(c).length - shared;
-                for (int j = 0; j < len; j++) {
-                    sum += lp[b * added + shared + offset[c] + j];
-                }
-                out[b][c] = sum;
-            }
-        }
-        return out;
+        Tensor lp = logSoftmax(predictors).gather(2, idsTensor.unsqueeze(-1)).squeeze(-1);
+        return new Scored(lp, shared, offset, added);
     }
 
     private Tensor logSoftmax(Tensor hidden) {

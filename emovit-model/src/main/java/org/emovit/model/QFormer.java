@@ -41,6 +41,25 @@ public final class QFormer {
     private final Tensor embedNormWeight;
     private final Tensor embedNormBias;
     private final List<Layer> layers = new ArrayList<>();
+    private CrossAttentionProbe crossAttentionProbe;
+
+    /**
+     * Sees the cross-attention probabilities of each layer that has cross-attention, [B, heads, queries, image
+     * tokens], while the forward pass runs (attention rollout reads them; nothing else needs them). The tensor
+     * lives in the layer's scope: reduce or copy it before returning.
+     */
+    @FunctionalInterface
+    public interface CrossAttentionProbe {
+        void accept(int layer, Tensor probabilities);
+    }
+
+    /**
+     * Installs a probe (null removes it). Computing the probabilities costs a second score matrix per
+     * cross-attention layer, so it is off unless a caller asks; the model is driven by one caller at a time.
+     */
+    public void setCrossAttentionProbe(CrossAttentionProbe probe) {
+        this.crossAttentionProbe = probe;
+    }
 
     public QFormer(QFormerConfig config, StateDict w) {
         this.config = config;
@@ -120,6 +139,7 @@ public final class QFormer {
             Tensor h = attend(layer.selfAttention, in, in, selfBias);
             Tensor queryPart = slice(h, 1, 0, q);
             if (layer.crossAttention != null) {
+                probe(index, layer.crossAttention, queryPart, image);
                 queryPart = attend(layer.crossAttention, queryPart, image, null);
             }
             Tensor queryOut = feedForward(layer.queryFeedForward, queryPart);
@@ -137,10 +157,23 @@ public final class QFormer {
             Layer layer = layers.get(index);
             Tensor h = attend(layer.selfAttention, in, in, null);
             if (layer.crossAttention != null) {
+                probe(index, layer.crossAttention, h, image);
                 h = attend(layer.crossAttention, h, image, null);
             }
             return feedForward(layer.queryFeedForward, h);
         });
+    }
+
+    /** Hands the probe softmax(q k^T / sqrt(d)) of this cross-attention, when one is installed. */
+    private void probe(int index, Attention a, Tensor x, Tensor keysFrom) {
+        if (crossAttentionProbe == null) {
+            return;
+        }
+        long heads = config.numHeads(), hd = config.hiddenSize() / heads;
+        Tensor query = splitHeads(linear(x, a.queryWeight, a.queryBias), heads);
+        Tensor key = splitHeads(linear(keysFrom, a.keyWeight, a.keyBias), heads);
+        Tensor scores = query.matmul(key.transpose(-2, -1)).mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(hd)));
+        crossAttentionProbe.accept(index, torch.softmax(scores.to(torch.ScalarType.Float), -1));
     }
 
     private Tensor attend(Attention a, Tensor x, Tensor keysFrom, Tensor bias) {
