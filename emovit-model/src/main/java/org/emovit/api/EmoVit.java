@@ -246,7 +246,7 @@ public final class EmoVit implements AutoCloseable {
      * Classify then explain, the one way every front door does it: each image's emotion ({@link #classify}) and,
      * when {@code explanation} is not null, why it evokes the predicted label ({@link #explain}), decoded with those
      * settings. A failure fails the whole call; callers that must lose only one image retry image by image. (The
-     * server decodes the same explanation prompt as a generation in its running batch: {@link #explanationPrompt}.)
+     * server decodes the same explanation prompt as a generation in its running batch: {@link Prompts#explanationQuestion}.)
      */
     public List<Classified> classify(List<RgbImage> images, Mode mode, GenerationConfig generation, GenerationConfig explanation) {
         List<Result> results = classify(images, mode, generation);
@@ -260,7 +260,7 @@ public final class EmoVit implements AutoCloseable {
 
     /** One explanation per image of why it evokes the given label, decoded greedily with the config's settings. */
     public List<String> explain(List<RgbImage> images, List<String> labels, GenerationConfig generation) {
-        List<String> prompts = labels.stream().map(EmoVit::explanationPrompt).toList();
+        List<String> prompts = labels.stream().map(Prompts::explanationQuestion).toList();
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             List<String> out = new ArrayList<>();
             for (long[] t : decode(prefill(images, prompts), generation.withNumBeams(1), null)) {
@@ -274,11 +274,6 @@ public final class EmoVit implements AutoCloseable {
     @Override
     public void close() {
         model.close();
-    }
-
-    /** The question whose answer explains why an image evokes {@code label} (a generation like any other). */
-    public static String explanationPrompt(String label) {
-        return Prompts.explanationQuestion(label);
     }
 
     /** Decodes a classification answer or explanation as EmoVIT's test.py does: a generated id 0 (unk) becomes EOS first. */

@@ -36,6 +36,7 @@ public final class RowSlotCache implements AttentionCache, AutoCloseable {
     private long[] lengths = new long[0];   // per live slot: positions held
     private int rows;            // live slots: 0 .. rows-1
     private Tensor writeAt;      // [rows] the column each row's new position goes to in this forward (owned)
+    private Tensor writeIndex;   // writeAt expanded to [rows, kvHeads, 1, headDim]: scatter_'s index, made once per forward
 
     public RowSlotCache(int layers) {
         this.layers = layers;
@@ -123,6 +124,7 @@ public final class RowSlotCache implements AttentionCache, AutoCloseable {
         }
         reserve(rows, length() + 1, keys[0]);
         writeAt = Owned.replaceOwned(writeAt, Tensors.fromLongs(Arrays.copyOf(lengths, rows), rows).to(mask.device(), ScalarType.Long));
+        writeIndex = Owned.replaceOwned(writeIndex, writeAt.view(rows, 1, 1, 1).expand(new long[] {rows, keys[0].size(1), 1, keys[0].size(3)}));
         Tensor live = mask.narrow(0, 0, rows);
         live.scatter_(1, writeAt.view(rows, 1), newPositions.to(ScalarType.Long));
         for (int r = 0; r < rows; r++) {
@@ -133,11 +135,10 @@ public final class RowSlotCache implements AttentionCache, AutoCloseable {
 
     @Override
     public Tensor[] append(int layer, Tensor k, Tensor v) {
-        Tensor index = writeAt.view(rows, 1, 1, 1).expand(new long[] {rows, k.size(1), 1, k.size(3)});
         Tensor liveKeys = keys[layer].narrow(0, 0, rows);
         Tensor liveValues = values[layer].narrow(0, 0, rows);
-        liveKeys.scatter_(2, index, k);
-        liveValues.scatter_(2, index, v);
+        liveKeys.scatter_(2, writeIndex, k);
+        liveValues.scatter_(2, writeIndex, v);
         return new Tensor[] {liveKeys, liveValues};
     }
 
@@ -239,10 +240,9 @@ public final class RowSlotCache implements AttentionCache, AutoCloseable {
     @Override
     public void close() {
         freeBuffers();
-        if (writeAt != null) {
-            writeAt.close();
-            writeAt = null;
-        }
+        Owned.free(writeIndex, writeAt);
+        writeIndex = null;
+        writeAt = null;
         rows = 0;
         lengths = new long[0];
     }

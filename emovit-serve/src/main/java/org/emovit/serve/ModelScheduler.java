@@ -155,14 +155,9 @@ public final class ModelScheduler implements AutoCloseable {
             while (true) {
                 dropInadmissible();
                 List<Job> jobs = new ArrayList<>(waiting);
-                List<SchedulePlanner.Waiting> seen = new ArrayList<>();
-                long timeout = settings.timeout().toNanos();
-                for (Job j : jobs) {
-                    long arrivedAt = j.deadlineNanos() - timeout;
-                    seen.add(j instanceof Job.Classify c ? SchedulePlanner.Waiting.classification(c.mode(), arrivedAt)
-                            : SchedulePlanner.Waiting.generation(arrivedAt));
-                }
-                SchedulePlanner.Plan plan = planner.plan(seen, running.size(), System.nanoTime());
+                // shutting down: what waits runs now, as if it had waited long enough for a fuller batch
+                long now = accepting ? System.nanoTime() : Long.MAX_VALUE / 2;
+                SchedulePlanner.Plan plan = planner.plan(seen(jobs), running.size(), now);
                 if (!plan.idle() || !running.isEmpty()) {
                     plan.classify().forEach(i -> classify.add((Job.Classify) jobs.get(i)));
                     plan.join().forEach(i -> join.add((Job.Generate) jobs.get(i)));
@@ -173,18 +168,10 @@ public final class ModelScheduler implements AutoCloseable {
                 if (waiting.isEmpty() && !accepting) {
                     return false;
                 }
-                if (plan.waitNanos() > 0 && accepting) {
+                if (plan.waitNanos() > 0) {
                     arrived.awaitNanos(plan.waitNanos());
-                } else if (waiting.isEmpty()) {
+                } else {
                     arrived.await();
-                } else if (!accepting) {
-                    // shutting down: what waits runs now, without waiting for a fuller batch
-                    SchedulePlanner.Plan now = planner.plan(seen, running.size(), Long.MAX_VALUE / 2);
-                    now.classify().forEach(i -> classify.add((Job.Classify) jobs.get(i)));
-                    now.join().forEach(i -> join.add((Job.Generate) jobs.get(i)));
-                    waiting.removeAll(classify);
-                    waiting.removeAll(join);
-                    return true;
                 }
             }
         } catch (InterruptedException e) {
@@ -193,6 +180,18 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The waiting jobs as the planner sees them (a job arrived a timeout before its deadline). */
+    private List<SchedulePlanner.Waiting> seen(List<Job> jobs) {
+        long timeout = settings.timeout().toNanos();
+        List<SchedulePlanner.Waiting> seen = new ArrayList<>();
+        for (Job j : jobs) {
+            long arrivedAt = j.deadlineNanos() - timeout;
+            seen.add(j instanceof Job.Classify c ? SchedulePlanner.Waiting.classification(c.mode(), arrivedAt)
+                    : SchedulePlanner.Waiting.generation(arrivedAt));
+        }
+        return seen;
     }
 
     /** Waiting requests that will not run: their caller gave up, their deadline passed, or their client left. */

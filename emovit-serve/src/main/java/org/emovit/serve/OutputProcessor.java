@@ -93,7 +93,7 @@ final class OutputProcessor {
                 job.result().complete(new Classification(result, g.text()));
             }
         });
-        return new Job.Generate(job.image(), EmoVit.explanationPrompt(result.label()), ModelScheduler.EXPLANATION, row,
+        return new Job.Generate(job.image(), org.emovit.core.Prompts.explanationQuestion(result.label()), ModelScheduler.EXPLANATION, row,
                 job.deadlineNanos(), done);
     }
 

@@ -114,7 +114,7 @@ class ContinuousBatchingTest {
         String explanationWant = Fixtures.reference().explain(List.of(Fixtures.image(SAMPLE)), List.of(classWant.label()),
                 ModelScheduler.EXPLANATION).get(0);
         long explanationTokens = Fixtures.reference().generate(List.of(Fixtures.image(SAMPLE)),
-                List.of(EmoVit.explanationPrompt(classWant.label())), ModelScheduler.EXPLANATION, null).get(0).tokens().length;
+                List.of(org.emovit.core.Prompts.explanationQuestion(classWant.label())), ModelScheduler.EXPLANATION, null).get(0).tokens().length;
         assertThat(explanationTokens).as("an explanation long enough to see the stream flow").isGreaterThanOrEqualTo(8);
         for (int attempt = 1; ; attempt++) {
             try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
