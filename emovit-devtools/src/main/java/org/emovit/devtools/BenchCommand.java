@@ -25,6 +25,7 @@ import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.InstructBlipConfig;
+import org.emovit.convert.ModelConverter;
 import org.emovit.model.CpuInfo;
 import org.emovit.model.NativeEnvironment;
 import org.emovit.model.KvCache;
@@ -57,6 +58,18 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--dtype", defaultValue = "bf16", description = DTYPE_HELP)
     String dtype;
+
+    @Option(names = "--llm-layers", defaultValue = "0", paramLabel = "N",
+            description = "LLM decoder layers instead of the config's (same widths; 4 makes a quick comparison at 7B widths).")
+    int llmLayers;
+
+    @Option(names = "--vit-layers", defaultValue = "0", paramLabel = "N", description = "ViT blocks instead of the config's (same widths).")
+    int vitLayers;
+
+    @Option(names = "--quantize", defaultValue = "none", paramLabel = "int8|none",
+            description = "int8: the LLM's Linears as symmetric int8 per output channel, as `emovit convert --quantize int8` "
+                    + "stores them, run through libtorch's int8 kernel (default: ${DEFAULT-VALUE}).")
+    String quantize;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
     String device;
@@ -96,18 +109,28 @@ public final class BenchCommand implements Callable<Integer> {
         if (threads > 0) {
             torch.set_num_threads(threads);
         }
+        ModelConverter.Quantization quantization = ModelConverter.Quantization.parse(quantize);
         InstructBlipConfig cfg = config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
-        out.printf(Locale.ROOT, "model: %s, random weights, %s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
-                config != null ? config : preset, precision, device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
+        if (llmLayers > 0) {
+            cfg = cfg.withText(cfg.text().withLayers(llmLayers));
+        }
+        if (vitLayers > 0) {
+            cfg = cfg.withVision(cfg.vision().withLayers(vitLayers));
+        }
+        out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), random weights, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
+                config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(), precision,
+                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's Linears int8)" : "", device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println(NativeEnvironment.describe(System::getenv));
         out.flush();
 
         try (NoGradGuard noGrad = new NoGradGuard(); Owned.Scope scope = Owned.scope()) {
             // Before the model exists, so the probes' buffers do not add to the model's peak memory.
-            Machine machine = measureMachine(cfg, precision, dev, promptTokens);
+            Machine machine = measureMachine(cfg, precision, quantization, dev, promptTokens);
             long t0 = System.nanoTime();
-            InstructBlip model = new InstructBlip(cfg, StateDict.random(precision.scalarType(), dev, 42), List.of());
+            StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
+            weights.quantizeLinears(quantization::quantizes);   // each as it is made: never the whole LLM dense
+            InstructBlip model = new InstructBlip(cfg, weights, List.of());
             out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
             out.flush();
 
@@ -188,7 +211,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** This machine's rates in this run, at the model's shapes and the run's dtype. */
     private record Machine(long tokens, long visionTokens, double llmRate, double vitRate, long copyBytes,
-                           double bandwidth, Precision precision) {
+                           double bandwidth, Precision precision, boolean int8) {
         double peak() {
             return Math.max(llmRate, vitRate);
         }
@@ -198,13 +221,13 @@ public final class BenchCommand implements Callable<Integer> {
      * A matmul of the LLM's and of the ViT's MLP shapes in the run's dtype (the higher rate is the peak), and a
      * large copy for memory bandwidth (decode streams weights).
      */
-    private Machine measureMachine(InstructBlipConfig cfg, Precision precision, Device dev, long prompt) {
+    private Machine measureMachine(InstructBlipConfig cfg, Precision precision, ModelConverter.Quantization quantization, Device dev, long prompt) {
         long tokens = (long) batch * (cfg.numQueryTokens() + prompt), visionTokens = (long) batch * (cfg.vision().numPatches() + 1);
         double llmRate = MachinePeak.matmulGflops(tokens, cfg.text().hiddenSize(), cfg.text().intermediateSize(), precision.scalarType(), dev);
         double vitRate = MachinePeak.matmulGflops(visionTokens, cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), precision.scalarType(), dev);
         long copyBytes = dev.is_cuda() ? 4L << 30 : 512L << 20;   // well past the caches either way
         return new Machine(tokens, visionTokens, llmRate, vitRate, copyBytes,
-                MachinePeak.copyGbps(copyBytes, dev), precision);
+                MachinePeak.copyGbps(copyBytes, dev), precision, quantization == ModelConverter.Quantization.INT8);
     }
 
     /** Each stage's achieved rate against the machine's, measured in this same run. */
@@ -224,7 +247,8 @@ public final class BenchCommand implements Callable<Integer> {
                     names[i], flops[i] / 1e9, med[i], rate, 100 * rate / peak);
         }
         if (newTokens > 0) {
-            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.precision().bytes());
+            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.precision().bytes(),
+                    m.int8() ? 1 + 4.0 / cfg.text().hiddenSize() : m.precision().bytes());   // int8: a byte per weight plus the rows' f32 scales
             double rate = bytes / (med[3] / 1e3) / 1e9;
             out.printf(Locale.ROOT, "ratio decode: %.4g MB of weights + KV cache per token in %.2f ms = %.3g GB/s = %.0f%% of the copy bandwidth%n",
                     bytes / 1e6, med[3], rate, 100 * rate / bandwidth);
