@@ -11,7 +11,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.emovit.attribution.PatchMap;
 import org.emovit.core.EmotionJson;
@@ -118,8 +120,8 @@ public final class ClassifyCommand implements Callable<Integer> {
     }
 
     /** What made a results file; with --heatmap its method too, so a rerun never mixes lines with and without maps. */
-    private java.util.Map<String, String> provenance(PatchMap.Method method) {
-        java.util.Map<String, String> p = new java.util.TreeMap<>(options.provenance());
+    private Map<String, String> provenance(PatchMap.Method method) {
+        Map<String, String> p = new TreeMap<>(options.provenance());
         if (method != null) {
             p.put("heatmap", method.label());
         }
