@@ -80,20 +80,23 @@ public final class ModelConverter {
         }
     }
 
-    /** The parameters to write: as they are, or with the LLM's Linear weights replaced by int8 values and scales. */
-    private static java.util.Map<String, org.bytedeco.pytorch.Tensor> tensorsToWrite(InstructBlip model, Quantization quantization) {
-        if (quantization == Quantization.NONE) {
-            return model.namedParameters();
-        }
-        java.util.Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>();
+    /**
+     * The parameters to write: as they are, or with the LLM's Linear weights replaced by int8 values and scales, each
+     * quantised when the writer reaches it (quantising them all first held the whole int8 LLM, 6.5 GB at 7B, on top
+     * of the mapped source).
+     */
+    private static List<SafetensorsDirectoryWriter.Entry> tensorsToWrite(InstructBlip model, Quantization quantization) {
+        List<SafetensorsDirectoryWriter.Entry> out = new ArrayList<>();
         for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> e : model.namedParameters().entrySet()) {
             org.bytedeco.pytorch.Tensor t = e.getValue();
             if (quantization.quantizes(e.getKey()) && t.scalar_type().intern() != org.bytedeco.pytorch.global.torch.ScalarType.Char) {
-                org.emovit.model.Int8Weight q = org.emovit.model.Int8Weight.quantize(t);
-                out.put(e.getKey(), q.values());
-                out.put(e.getKey() + org.emovit.model.Int8Weight.SCALE_SUFFIX, q.scales());
+                long[] shape = org.emovit.model.Tensors.shape(t);
+                out.add(new SafetensorsDirectoryWriter.Entry(e.getKey(), shape, org.bytedeco.pytorch.global.torch.ScalarType.Char, false,
+                        () -> org.emovit.model.Int8Weight.quantize(t).values()));
+                out.add(new SafetensorsDirectoryWriter.Entry(e.getKey() + org.emovit.model.Int8Weight.SCALE_SUFFIX, new long[] {shape[0]},
+                        org.bytedeco.pytorch.global.torch.ScalarType.Float, true, () -> org.emovit.model.Int8Weight.scalesOf(t)));
             } else {
-                out.put(e.getKey(), t);
+                out.add(SafetensorsDirectoryWriter.Entry.of(e.getKey(), t));
             }
         }
         return out;
@@ -116,7 +119,7 @@ public final class ModelConverter {
             // Loaded as stored (mapped in place where the files allow) and converted by the writer a piece at a time:
             // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
             try (InstructBlip model = InstructBlipLoader.load(source, null, new Device("cpu"))) {
-                java.util.Map<String, org.bytedeco.pytorch.Tensor> tensors = tensorsToWrite(model, quantization);
+                List<SafetensorsDirectoryWriter.Entry> tensors = tensorsToWrite(model, quantization);
                 SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, tensors, precision.scalarType(), maxShardBytes);
                 List<Path> files = new ArrayList<>(written.files());
                 Path sourceConfig = source.isHuggingFace() ? source.hfDirectory().resolve("config.json") : source.config();
@@ -124,11 +127,6 @@ public final class ModelConverter {
                 Files.write(config, ModelConfigJson.of(model.config(), sourceConfig, precision.torchName()));
                 files.add(config);
                 result = new Result(files, tensors.size(), written.tensorBytes());
-                for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> t : tensors.entrySet()) {
-                    if (t.getValue() != model.namedParameters().get(t.getKey())) {
-                        t.getValue().close();   // the int8 copies made for the writer
-                    }
-                }
             }
             Files.copy(tokenizer, staging.resolve("tokenizer.model"));
             Files.copy(vocab, staging.resolve("qformer_tokenizer").resolve("vocab.txt"));

@@ -48,8 +48,22 @@ public final class SafetensorsDirectoryWriter {
     /** What {@link #write} wrote: the files in order, and the bytes of tensor data in them. */
     public record Written(List<Path> files, long tensorBytes) {}
 
-    /** One tensor to write: its name, the tensor as it is, and the dtype (and its size) to store it in. */
-    private record Item(String name, Tensor tensor, ScalarType type, String dtype, long bytes) {}
+    /**
+     * One tensor to write, made when its turn comes: a converter can derive it (an int8 weight) while writing, so the
+     * derived model is never held whole.
+     *
+     * @param floating whether it is a floating-point tensor (stored in the target dtype)
+     * @param data     the tensor; what it allocates is freed once its bytes are written
+     */
+    public record Entry(String name, long[] shape, ScalarType type, boolean floating, java.util.function.Supplier<Tensor> data) {
+        /** A tensor that exists already. */
+        public static Entry of(String name, Tensor t) {
+            return new Entry(name, org.emovit.model.Tensors.shape(t), t.scalar_type().intern(), t.is_floating_point(), () -> t);
+        }
+    }
+
+    /** One tensor to write, and the dtype (and its size) to store it in. */
+    private record Item(String name, Entry entry, ScalarType type, String dtype, long bytes) {}
 
     /**
      * @param tensors       by name, each in any dtype and on any device
@@ -59,15 +73,22 @@ public final class SafetensorsDirectoryWriter {
      * @return the files written, in order, and the tensor bytes they store
      */
     public static Written write(Path dir, Map<String, Tensor> tensors, ScalarType dtype, long maxShardBytes) {
+        return write(dir, tensors.entrySet().stream().map(e -> Entry.of(e.getKey(), e.getValue())).toList(), dtype, maxShardBytes);
+    }
+
+    /** As {@link #write(Path, Map, ScalarType, long)}, for tensors made as they are written. */
+    public static Written write(Path dir, List<Entry> entries, ScalarType dtype, long maxShardBytes) {
         List<Item> items = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            Tensor t = e.getValue();
-            ScalarType own = t.scalar_type().intern();
+        for (Entry e : entries) {
             // Int8 weights' scales stay F32 whatever the target dtype (the key scheme ModelConverter documents).
-            boolean scale = e.getKey().endsWith(".weight" + org.emovit.model.Int8Weight.SCALE_SUFFIX);
-            ScalarType type = dtype != null && t.is_floating_point() && !scale ? dtype.intern() : own;
-            long bytes = t.numel() * elementBytes(e.getKey(), type);
-            items.add(new Item(e.getKey(), t, type, dtypeName(e.getKey(), type), bytes));
+            boolean scale = e.name().endsWith(".weight" + org.emovit.model.Int8Weight.SCALE_SUFFIX);
+            ScalarType type = dtype != null && e.floating() && !scale ? dtype.intern() : e.type();
+            long numel = 1;
+            for (long d : e.shape()) {
+                numel *= d;
+            }
+            long bytes = numel * elementBytes(e.name(), type);
+            items.add(new Item(e.name(), e, type, dtypeName(e.name(), type), bytes));
         }
         items.sort(Comparator.comparing((Item i) -> i.bytes % ALIGNMENT != 0).thenComparing(Item::name));
 
@@ -121,8 +142,8 @@ public final class SafetensorsDirectoryWriter {
             ObjectNode entry = header.putObject(i.name);
             entry.put("dtype", i.dtype);
             ArrayNode shape = entry.putArray("shape");
-            for (int d = 0; d < i.tensor.dim(); d++) {
-                shape.add(i.tensor.size(d));
+            for (long d : i.entry.shape()) {
+                shape.add(d);
             }
             entry.putArray("data_offsets").add(offset).add(offset + i.bytes);
             offset += i.bytes;
@@ -180,7 +201,12 @@ public final class SafetensorsDirectoryWriter {
      */
     private static void writeTensor(FileChannel ch, Item i) throws IOException {
         try (PointerScope scope = new PointerScope()) {
-            Tensor flat = i.tensor.contiguous().reshape(-1);
+            Tensor t = i.entry.data().get();
+            if (!java.util.Arrays.equals(org.emovit.model.Tensors.shape(t), i.entry.shape())) {
+                throw new IllegalStateException(i.name + " was announced as " + java.util.Arrays.toString(i.entry.shape())
+                        + " but is " + java.util.Arrays.toString(org.emovit.model.Tensors.shape(t)));
+            }
+            Tensor flat = t.contiguous().reshape(-1);
             long n = flat.numel();
             long elem = elementBytes(i.name, i.type);
             long perPiece = PIECE / Math.max(elem, flat.element_size());

@@ -60,14 +60,33 @@ public final class Int8Weight {
             long rows = Math.min(QUANTIZE_ROWS, n - row);
             try (PointerScope scope = new PointerScope()) {
                 Tensor w = weight.narrow(0, row, rows).to(ScalarType.Float);
-                Tensor absMax = w.abs().amax(new long[] {1}, false);
-                Tensor s = absMax.div(new Scalar(127.0)).masked_fill(absMax.eq(new Scalar(0)), new Scalar(1.0));
+                Tensor s = rowScales(w);
                 values.narrow(0, row, rows).copy_(torch.round(w.div(s.unsqueeze(1))).clamp_(
                         new org.bytedeco.pytorch.ScalarOptional(new Scalar(-127)), new org.bytedeco.pytorch.ScalarOptional(new Scalar(127))));
                 scales.narrow(0, row, rows).copy_(s);
             }
         }
         return new Int8Weight(values, scales);
+    }
+
+    /** The scales {@link #quantize} gives a weight [N, K], alone: one pass over the weight, nothing [N, K] kept. */
+    public static Tensor scalesOf(Tensor weight) {
+        long n = weight.size(0);
+        Tensor scales = torch.empty(new long[] {n}, Tensors.options(ScalarType.Float, weight.device()),
+                new org.bytedeco.pytorch.MemoryFormatOptional());
+        for (long row = 0; row < n; row += QUANTIZE_ROWS) {
+            long rows = Math.min(QUANTIZE_ROWS, n - row);
+            try (PointerScope scope = new PointerScope()) {
+                scales.narrow(0, row, rows).copy_(rowScales(weight.narrow(0, row, rows).to(ScalarType.Float)));
+            }
+        }
+        return scales;
+    }
+
+    /** max|w_row| / 127 per row of a float32 block; an all-zero row gets 1 (its values are 0 either way). */
+    private static Tensor rowScales(Tensor w) {
+        Tensor absMax = w.abs().amax(new long[] {1}, false);
+        return absMax.div(new Scalar(127.0)).masked_fill(absMax.eq(new Scalar(0)), new Scalar(1.0));
     }
 
     /**
