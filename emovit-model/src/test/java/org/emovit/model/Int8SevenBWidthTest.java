@@ -137,6 +137,73 @@ class Int8SevenBWidthTest {
         }
     }
 
+    /**
+     * -Demovit.probe=true: a decode step's time split by op kind, int8 against bf16 Linears: the whole one-token
+     * forward over 4 layers with a 96-position KV cache, each layer's 7 Linears alone at [1, 1, 4096], the LM head; the
+     * rest (norms, rotary, cache append, attention) is the difference.
+     */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "emovit.probe", matches = "true")
+    void profileADecodeStep() {
+        for (boolean quantize : new boolean[] {true, false}) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+                StateDict w = StateDict.random(ScalarType.BFloat16, CPU, 42);
+                if (quantize) {
+                    w.quantizeLinears(key -> true);
+                }
+                LlamaDecoder llm = new LlamaDecoder(WIDE, w);
+                long[] prompt = new long[96];
+                java.util.Arrays.fill(prompt, 17);
+                Tensor ids = Tensors.fromLongs(prompt, 1, prompt.length);
+                Tensor mask = org.bytedeco.pytorch.global.torch.ones_like(ids);
+                try (KvCache cache = new KvCache(WIDE.numLayers())) {
+                    llm.forward(llm.embed(ids), mask, Ops.positionsFromMask(mask), cache);
+                    Tensor one = Tensors.fromLongs(new long[] {17}, 1, 1);
+                    Tensor oneMask = org.bytedeco.pytorch.global.torch.ones_like(one);
+                    Tensor embeds = llm.embed(one);
+                    long[] pos = {96};
+                    double step = median(() -> {
+                        // the cache grows by one position per step, as in decoding
+                        Tensor h = llm.forward(embeds, oneMask, Tensors.fromLongs(new long[] {pos[0]++}, 1, 1), cache);
+                        llm.logits(h);
+                    });
+                    double head = median(() -> llm.logits(embeds));
+                    Tensor x = embeds;
+                    java.util.Map<String, LinearWeight> linears = new java.util.LinkedHashMap<>();
+                    StateDict probe = StateDict.random(ScalarType.BFloat16, CPU, 43);
+                    if (quantize) {
+                        probe.quantizeLinears(key -> true);
+                    }
+                    linears.put("q/k/v/o 4096x4096 (x4)", probe.takeLinear("q", 4096, 4096));
+                    linears.put("gate/up 11008x4096 (x2)", probe.takeLinear("g", 11008, 4096));
+                    Tensor xf = org.bytedeco.pytorch.global.torch.randn(new long[] {1, 1, 11008}, Tensors.options(ScalarType.BFloat16, CPU));
+                    double qkvo = median(() -> Ops.linear(x, linears.get("q/k/v/o 4096x4096 (x4)"), null));
+                    double gateUp = median(() -> Ops.linear(x, linears.get("gate/up 11008x4096 (x2)"), null));
+                    LinearWeight down = probe.takeLinear("d", 4096, 11008);
+                    double downMs = median(() -> Ops.linear(xf, down, null));
+                    double linearsMs = 4 * (4 * qkvo + 2 * gateUp + downMs);
+                    System.out.printf("PROBE decode step, 7B widths, 4 layers, %s, %d threads: step %.1f ms = Linears %.1f ms (q/k/v/o %.2f, "
+                                    + "gate/up %.2f, down %.2f ms each) + LM head %.1f ms + the rest %.1f ms%n",
+                            quantize ? "int8" : "bf16", org.bytedeco.pytorch.global.torch.get_num_threads(), step, linearsMs, qkvo, gateUp, downMs,
+                            head, step - linearsMs - head);
+                }
+            }
+        }
+    }
+
+    private static double median(Runnable op) {
+        double[] ms = new double[9];
+        for (int i = 0; i < ms.length; i++) {
+            try (PointerScope scope = new PointerScope()) {
+                long t0 = System.nanoTime();
+                op.run();
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        java.util.Arrays.sort(ms);
+        return ms[ms.length / 2];
+    }
+
     /** Per prompt, every position's logits [T][vocab], from one model. */
     private static float[][][] logits(boolean quantize, long[]... prompts) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
