@@ -95,8 +95,8 @@ public final class RandomLlamaGguf {
                     Tensor t = tensors.get(k);
                     int rowsPerChunk = Math.max(1, CHUNK_VALUES / t.rowLength());
                     for (int row = 0, chunk = 0; row < t.rows(); row += rowsPerChunk, chunk++) {
-                        int tensorIndex = k, chunkIndex = chunk, first = row, rows = Math.min(rowsPerChunk, t.rows() - row);
-                        inFlight.add(pool.submit(() -> chunk(t, tensorIndex, chunkIndex, first, rows)));
+                        int tensorIndex = k, chunkIndex = chunk, rows = Math.min(rowsPerChunk, t.rows() - row);
+                        inFlight.add(pool.submit(() -> chunk(t, tensorIndex, chunkIndex, rows)));
                         if (inFlight.size() >= 2 * threads) {
                             done += drainOne(inFlight, w);
                         }
@@ -157,7 +157,7 @@ public final class RandomLlamaGguf {
         return x;
     }
 
-    private ByteBuffer chunk(Tensor t, int k, int chunk, int first, int rows) {
+    private ByteBuffer chunk(Tensor t, int k, int chunk, int rows) {
         float[] x = values(t, k, chunk, rows);
         GgmlType tt = t.matrix() ? type : GgmlType.F32;
         ByteBuffer out = ByteBuffer.allocate((int) tt.bytes(x.length)).order(ByteOrder.LITTLE_ENDIAN);
