@@ -11,9 +11,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import org.emovit.attribution.PatchMap;
 import org.emovit.core.EmotionJson;
+import org.emovit.core.Errors;
 import org.emovit.core.ProgressBar;
 import org.emovit.core.ResultsFile;
 import org.emovit.api.EmbeddedModel;
@@ -30,7 +34,8 @@ import picocli.CommandLine.Spec;
         description = {"Classify images (files or directories) into the 8 emotions.",
                 "On a terminal: a table; with --output or when piped: JSON Lines {\"image\", \"emotion\", \"probabilities\"}.",
                 "Images that cannot be read are reported one by one (an \"error\" field) and the exit code is 2; the rest are classified.",
-                "With --output, a rerun skips the images already in the file."})
+                "With --output, a rerun skips the images already in the file.",
+                "With --heatmap DIR, where in each image its emotion comes from: an overlay PNG per image and the patch grid in the JSON."})
 public final class ClassifyCommand implements Callable<Integer> {
 
     @Mixin
@@ -44,6 +49,14 @@ public final class ClassifyCommand implements Callable<Integer> {
 
     @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Write JSON Lines here (appending; images already present are skipped).")
     Path output;
+
+    @Option(names = "--heatmap", paramLabel = "DIR",
+            description = "Also map where in each image its emotion comes from: an overlay PNG per image in DIR, the grid in the JSON (\"heatmap\").")
+    Path heatmap;
+
+    @Option(names = "--heatmap-method", defaultValue = "grad-cam", paramLabel = "grad-cam|rollout",
+            description = "grad-cam: the answer's gradient x the patches (a backward pass per image; default); rollout: the Q-Former's attention (no gradients, the same map for every emotion).")
+    String heatmapMethod;
 
     @Spec
     CommandSpec spec;
@@ -60,7 +73,9 @@ public final class ClassifyCommand implements Callable<Integer> {
         if (options.model().isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
-        ResultsFile file = output == null ? null : ResultsFile.open(output, "image", options.provenance(), fresh);
+        PatchMap.Method method = heatmap == null ? null : PatchMap.Method.parse(heatmapMethod, "--heatmap-method");
+        HeatmapFiles overlays = heatmap == null ? null : new HeatmapFiles(heatmap);
+        ResultsFile file = output == null ? null : ResultsFile.open(output, "image", provenance(method), fresh);
         Set<String> done = file != null ? file.done() : Set.of();
         List<BatchClassifier.Item> todo = new ArrayList<>();
         for (Path p : images) {
@@ -76,11 +91,11 @@ public final class ClassifyCommand implements Callable<Integer> {
         List<String[]> rows = new ArrayList<>();
         try (file; EmoVit emovit = options.model().spec().open();
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
-            options.classifier(emovit).run(todo, outcome -> {
-                if (outcome.error() != null) {
+            options.classifier(emovit).mapping(method).run(todo, outcome -> {
+                ObjectNode line = jsonLine(outcome, overlays);
+                if (line.hasNonNull("error")) {
                     failures[0]++;
                 }
-                ObjectNode line = jsonLine(outcome);
                 try {
                     if (file != null) {
                         file.append(line);
@@ -91,7 +106,7 @@ public final class ClassifyCommand implements Callable<Integer> {
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot write " + output + ": " + e.getMessage(), e);
                 }
-                rows.add(tableRow(outcome));
+                rows.add(tableRow(outcome, line));
             }, progress);
         }
         if (table) {
@@ -104,15 +119,37 @@ public final class ClassifyCommand implements Callable<Integer> {
         return 0;
     }
 
-    static ObjectNode jsonLine(BatchClassifier.Outcome o) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("image", o.item().id());
-        return o.error() != null ? EmotionJson.writeError(n, o.error()) : EmotionJson.write(n, o.result(), o.explanation());
+    /** What made a results file; with --heatmap its method too, so a rerun never mixes lines with and without maps. */
+    private Map<String, String> provenance(PatchMap.Method method) {
+        Map<String, String> p = new TreeMap<>(options.provenance());
+        if (method != null) {
+            p.put("heatmap", method.label());
+        }
+        return p;
     }
 
-    private static String[] tableRow(BatchClassifier.Outcome o) {
+    /** The image's JSON line; its overlay is drawn first, and an overlay that cannot be written fails the image. */
+    static ObjectNode jsonLine(BatchClassifier.Outcome o, HeatmapFiles overlays) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("image", o.item().id());
         if (o.error() != null) {
-            return new String[] {o.item().id(), "ERROR", o.error()};
+            return EmotionJson.writeError(n, o.error());
+        }
+        String overlay = null;
+        if (o.heatmap() != null) {
+            try {
+                overlay = overlays.write(o.item().image(), o.heatmap()).toString();
+            } catch (IOException | RuntimeException e) {
+                return EmotionJson.writeError(n, "heat map not written: " + Errors.forUser(e));
+            }
+        }
+        EmotionJson.write(n, o.result(), o.explanation());
+        return o.heatmap() == null ? n : o.heatmap().map().writeJson(n, overlay);
+    }
+
+    private static String[] tableRow(BatchClassifier.Outcome o, ObjectNode line) {
+        if (line.hasNonNull("error")) {
+            return new String[] {o.item().id(), "ERROR", line.get("error").asText()};
         }
         EmoVit.Result r = o.result();
         String detail = r.probabilities().isEmpty() ? r.generated()

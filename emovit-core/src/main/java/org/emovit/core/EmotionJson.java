@@ -48,6 +48,28 @@ public final class EmotionJson {
         return into;
     }
 
+    /**
+     * Adds where in the image the emotion comes from as the "heatmap" field: {"method" (grad-cam or rollout),
+     * "emotion" (the one explained), "side" (patches per row and column), "weights" (side x side, row-major from the
+     * top-left patch, summing to 1, written as the floats they are: a 16 x 16 map's weights are near 0.004, which 6
+     * decimals, as the probabilities are written, would keep to 3 digits only), "overlay" (the picture: a file or
+     * a data URL) unless null}.
+     */
+    public static ObjectNode writeHeatmap(ObjectNode into, String method, String emotion, int side, float[] weights, String overlay) {
+        ObjectNode h = into.putObject("heatmap");
+        h.put("method", method);
+        h.put("emotion", emotion);
+        h.put("side", side);
+        com.fasterxml.jackson.databind.node.ArrayNode w = h.putArray("weights");
+        for (float x : weights) {
+            w.add(x);
+        }
+        if (overlay != null) {
+            h.put("overlay", overlay);
+        }
+        return into;
+    }
+
     /** Adds a failed image's fields to {@code into}: "emotion": null and the "error". */
     public static ObjectNode writeError(ObjectNode into, String error) {
         into.putNull("emotion");

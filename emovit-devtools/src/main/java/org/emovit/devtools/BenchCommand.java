@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.LongOptional;
@@ -25,11 +26,13 @@ import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.InstructBlipConfig;
+import org.emovit.convert.ModelConverter;
 import org.emovit.model.CpuInfo;
 import org.emovit.model.NativeEnvironment;
 import org.emovit.model.KvCache;
 import org.emovit.model.Ops;
 import org.emovit.model.Precision;
+import org.emovit.model.PrecisionChoice;
 import org.emovit.model.StateDict;
 import org.emovit.model.Tensors;
 import picocli.CommandLine.Command;
@@ -52,11 +55,23 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "config.json", description = "HF InstructBLIP config.json for the sizes instead of --preset.")
     Path config;
 
-    private static final String DTYPE_HELP = "f32 or bf16 (default: ${DEFAULT-VALUE}, unlike the other commands' f32: at the 7B "
-            + "sizes timed here bf16 is how the model is run, and f32 needs twice the memory, about 31 GB).";
+    private static final String DTYPE_HELP = "f32, bf16 or auto: the machine's choice for the model, as every command makes it "
+            + "(default: ${DEFAULT-VALUE}; the choice and its reason are printed).";
 
-    @Option(names = "--dtype", defaultValue = "bf16", description = DTYPE_HELP)
+    @Option(names = "--dtype", defaultValue = "auto", description = DTYPE_HELP)
     String dtype;
+
+    @Option(names = "--llm-layers", defaultValue = "0", paramLabel = "N",
+            description = "LLM decoder layers instead of the config's (same widths; 4 makes a quick comparison at 7B widths).")
+    int llmLayers;
+
+    @Option(names = "--vit-layers", defaultValue = "0", paramLabel = "N", description = "ViT blocks instead of the config's (same widths).")
+    int vitLayers;
+
+    @Option(names = "--quantize", defaultValue = "none", paramLabel = "int8|none",
+            description = "int8: the LLM's Linears as symmetric int8 per output channel, as `emovit convert --quantize int8` "
+                    + "stores them, run through libtorch's int8 kernel (default: ${DEFAULT-VALUE}).")
+    String quantize;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
     String device;
@@ -91,23 +106,35 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        Precision precision = Precision.parse(dtype);
         Device dev = ModelSpec.torchDevice(device);
         if (threads > 0) {
             torch.set_num_threads(threads);
         }
+        ModelConverter.Quantization quantization = ModelConverter.Quantization.parse(quantize);
         InstructBlipConfig cfg = config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
-        out.printf(Locale.ROOT, "model: %s, random weights, %s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
-                config != null ? config : preset, precision, device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
+        if (llmLayers > 0) {
+            cfg = cfg.withText(cfg.text().withLayers(llmLayers));
+        }
+        if (vitLayers > 0) {
+            cfg = cfg.withVision(cfg.vision().withLayers(vitLayers));
+        }
+        PrecisionChoice choice = PrecisionChoice.of(dtype, cfg, dev.is_cuda(), quantization == ModelConverter.Quantization.INT8);
+        Precision precision = choice.precision();
+        out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), random weights, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
+                config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(), precision,
+                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's Linears int8)" : "", device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
+        out.println("compute type: " + choice);
         out.println(NativeEnvironment.describe(System::getenv));
         out.flush();
 
         try (NoGradGuard noGrad = new NoGradGuard(); Owned.Scope scope = Owned.scope()) {
             // Before the model exists, so the probes' buffers do not add to the model's peak memory.
-            Machine machine = measureMachine(cfg, precision, dev, promptTokens);
+            Machine machine = measureMachine(cfg, precision, quantization, dev, promptTokens);
             long t0 = System.nanoTime();
-            InstructBlip model = new InstructBlip(cfg, StateDict.random(precision.scalarType(), dev, 42), List.of());
+            StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
+            weights.quantizeLinears(quantization::quantizes);   // each as it is made: never the whole LLM dense
+            InstructBlip model = new InstructBlip(cfg, weights, List.of());
             out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
             out.flush();
 
@@ -186,35 +213,51 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** This machine's rates in this run, at the model's shapes and the run's dtype. */
-    private record Machine(long tokens, long visionTokens, double llmRate, double vitRate, long copyBytes,
-                           double bandwidth, Precision precision) {
+    /**
+     * This machine's rates in this run at the model's shapes, in f32 and bf16: the peak the stages are held against
+     * is the best rate among the types (on a CPU without native bf16 that is f32's, not the slow bf16 kernel's).
+     */
+    private record Machine(long tokens, long visionTokens, Map<Precision, double[]> rates, long copyBytes,
+                           double bandwidth, Precision precision, boolean int8) {
+        /** The best of every type's LLM- and ViT-shaped rate. */
         double peak() {
-            return Math.max(llmRate, vitRate);
+            return rates.values().stream().flatMapToDouble(java.util.Arrays::stream).max().orElseThrow();
+        }
+
+        Precision peakType() {
+            return rates.entrySet().stream().max(java.util.Comparator.comparingDouble(e -> Math.max(e.getValue()[0], e.getValue()[1])))
+                    .orElseThrow().getKey();
         }
     }
 
     /**
-     * A matmul of the LLM's and of the ViT's MLP shapes in the run's dtype (the higher rate is the peak), and a
-     * large copy for memory bandwidth (decode streams weights).
+     * A matmul of the LLM's and of the ViT's MLP shapes in each type ({LLM rate, ViT rate} per type), and a large
+     * copy for memory bandwidth (decode streams weights).
      */
-    private Machine measureMachine(InstructBlipConfig cfg, Precision precision, Device dev, long prompt) {
+    private Machine measureMachine(InstructBlipConfig cfg, Precision precision, ModelConverter.Quantization quantization, Device dev, long prompt) {
         long tokens = (long) batch * (cfg.numQueryTokens() + prompt), visionTokens = (long) batch * (cfg.vision().numPatches() + 1);
-        double llmRate = MachinePeak.matmulGflops(tokens, cfg.text().hiddenSize(), cfg.text().intermediateSize(), precision.scalarType(), dev);
-        double vitRate = MachinePeak.matmulGflops(visionTokens, cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), precision.scalarType(), dev);
+        Map<Precision, double[]> rates = new java.util.EnumMap<>(Precision.class);
+        for (Precision p : Precision.values()) {
+            rates.put(p, new double[] {
+                    MachinePeak.matmulGflops(tokens, cfg.text().hiddenSize(), cfg.text().intermediateSize(), p.scalarType(), dev),
+                    MachinePeak.matmulGflops(visionTokens, cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), p.scalarType(), dev)});
+        }
         long copyBytes = dev.is_cuda() ? 4L << 30 : 512L << 20;   // well past the caches either way
-        return new Machine(tokens, visionTokens, llmRate, vitRate, copyBytes,
-                MachinePeak.copyGbps(copyBytes, dev), precision);
+        return new Machine(tokens, visionTokens, rates, copyBytes,
+                MachinePeak.copyGbps(copyBytes, dev), precision, quantization == ModelConverter.Quantization.INT8);
     }
 
     /** Each stage's achieved rate against the machine's, measured in this same run. */
     private void printRatios(PrintWriter out, InstructBlipConfig cfg, Machine m, long qformerText, long llmTokens, double[] med) {
         double peak = m.peak(), bandwidth = m.bandwidth();
-        out.printf(Locale.ROOT, "machine (this run): %s matmul [%dx%d]x[%dx%d] %.0f GFLOP/s, [%dx%d]x[%dx%d] %.0f GFLOP/s (peak %.0f); "
-                        + "copy of %.1f GB %.1f GB/s%n",
-                m.precision(), m.tokens(), cfg.text().hiddenSize(), cfg.text().hiddenSize(), cfg.text().intermediateSize(), m.llmRate(),
-                m.visionTokens(), cfg.vision().hiddenSize(), cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), m.vitRate(), peak,
-                m.copyBytes() / 1e9, bandwidth);
+        for (Map.Entry<Precision, double[]> r : m.rates().entrySet()) {
+            out.printf(Locale.ROOT, "machine (this run): %s matmul [%dx%d]x[%dx%d] %.0f GFLOP/s, [%dx%d]x[%dx%d] %.0f GFLOP/s%s%n",
+                    r.getKey(), m.tokens(), cfg.text().hiddenSize(), cfg.text().hiddenSize(), cfg.text().intermediateSize(), r.getValue()[0],
+                    m.visionTokens(), cfg.vision().hiddenSize(), cfg.vision().hiddenSize(), cfg.vision().intermediateSize(), r.getValue()[1],
+                    r.getKey() == m.precision() ? " (the run's type)" : "");
+        }
+        out.printf(Locale.ROOT, "machine (this run): matmul peak %.0f GFLOP/s (%s, the best type here); copy of %.1f GB %.1f GB/s%n",
+                peak, m.peakType(), m.copyBytes() / 1e9, bandwidth);
         StageWork work = StageWork.of(cfg, batch, qformerText, promptTokens);
         String[] names = {"vision", "qformer+proj", "llm prefill"};
         double[] flops = {work.vision(), work.qformer(), work.prefill()};
@@ -224,7 +267,8 @@ public final class BenchCommand implements Callable<Integer> {
                     names[i], flops[i] / 1e9, med[i], rate, 100 * rate / peak);
         }
         if (newTokens > 0) {
-            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.precision().bytes());
+            double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.precision().bytes(),
+                    m.int8() ? 1 + 4.0 / cfg.text().hiddenSize() : m.precision().bytes());   // int8: a byte per weight plus the rows' f32 scales
             double rate = bytes / (med[3] / 1e3) / 1e9;
             out.printf(Locale.ROOT, "ratio decode: %.4g MB of weights + KV cache per token in %.2f ms = %.3g GB/s = %.0f%% of the copy bandwidth%n",
                     bytes / 1e6, med[3], rate, 100 * rate / bandwidth);

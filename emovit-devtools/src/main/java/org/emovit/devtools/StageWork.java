@@ -57,11 +57,11 @@ record StageWork(double vision, double qformer, double prefill) {
      * Bytes a decode step must read per token: every LLM weight but the embedding table (one row of it), i.e. the
      * layers and the LM head, plus the KV cache of {@code contextTokens} positions.
      */
-    static double decodeBytes(LlamaConfig t, long batch, long contextTokens, int elementBytes) {
+    static double decodeBytes(LlamaConfig t, long batch, long contextTokens, int elementBytes, double linearBytes) {
         double d = t.hiddenSize(), kv = (double) t.numKvHeads() * t.headDim(), ff = t.intermediateSize();
-        double perLayer = 2 * d * d + 2 * d * kv + 3 * d * ff + 2 * d;
-        double weights = t.numLayers() * perLayer + d + d * t.vocabSize();
+        double linears = 2 * d * d + 2 * d * kv + 3 * d * ff;
+        double others = t.numLayers() * 2 * d + d + d * t.vocabSize();
         double cache = batch * t.numLayers() * 2.0 * contextTokens * kv;
-        return (weights + cache) * elementBytes;
+        return t.numLayers() * linears * linearBytes + (others + cache) * elementBytes;
     }
 }

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import org.emovit.attribution.Attribution;
+import org.emovit.attribution.PatchMap;
 import org.emovit.core.ProgressBar;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
@@ -22,13 +24,26 @@ public final class BatchClassifier {
 
     public record Item(String id, Path image) {}
 
-    public record Outcome(Item item, EmoVit.Result result, String explanation, String error) {}
+    /** A patch map with the image it maps, to draw its overlay on. */
+    public record Heatmap(PatchMap map, RgbImage image) {}
+
+    /**
+     * What became of an item: its result (null when it failed), the explanation asked for, the heat map asked for
+     * (null without one, or when the answer is none of the 8, so there is no emotion to map), or the error.
+     */
+    public record Outcome(Item item, EmoVit.Result result, String explanation, Heatmap heatmap, String error) {
+        static Outcome failed(Item item, String error) {
+            return new Outcome(item, null, null, null, error);
+        }
+    }
 
     private final EmoVit classifier;
     private final EmoVit.Mode mode;
     private final GenerationConfig generation;
     private final int batchSize;
     private GenerationConfig explanation;
+    private PatchMap.Method heatmaps;
+    private Attribution attribution;
 
     public BatchClassifier(EmoVit classifier, EmoVit.Mode mode, GenerationConfig generation, int batchSize) {
         if (batchSize < 1) {
@@ -46,6 +61,13 @@ public final class BatchClassifier {
         return this;
     }
 
+    /** Also map where each predicted emotion comes from in its image, this way (null: no maps). */
+    public BatchClassifier mapping(PatchMap.Method method) {
+        this.heatmaps = method;
+        this.attribution = method == null ? null : new Attribution(classifier);
+        return this;
+    }
+
     public void run(List<Item> items, Consumer<Outcome> sink, ProgressBar progress) {
         for (int start = 0; start < items.size(); start += batchSize) {
             List<Item> chunk = items.subList(start, Math.min(items.size(), start + batchSize));
@@ -56,7 +78,7 @@ public final class BatchClassifier {
                     images.add(ImageDecoder.decode(item.image()));
                     readable.add(item);
                 } catch (RuntimeException | OutOfMemoryError e) {
-                    sink.accept(new Outcome(item, null, null, Errors.forUser(e)));
+                    sink.accept(Outcome.failed(item, Errors.forUser(e)));
                     step(progress, true);
                 }
             }
@@ -78,14 +100,32 @@ public final class BatchClassifier {
                 }
                 return;
             }
-            sink.accept(new Outcome(items.get(0), null, null, "classification failed: " + Errors.forUser(e)));
+            sink.accept(Outcome.failed(items.get(0), "classification failed: " + Errors.forUser(e)));
             step(progress, true);
             return;
         }
         for (int i = 0; i < items.size(); i++) {
-            sink.accept(new Outcome(items.get(i), results.get(i).result(), results.get(i).explanation(), null));
+            EmoVit.Result result = results.get(i).result();
+            Heatmap heatmap;
+            try {
+                heatmap = heatmap(images.get(i), result);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // the image's line says so and a rerun tries it again, map included
+                sink.accept(Outcome.failed(items.get(i), "heat map failed: " + Errors.forUser(e)));
+                step(progress, true);
+                continue;
+            }
+            sink.accept(new Outcome(items.get(i), result, results.get(i).explanation(), heatmap, null));
             step(progress, false);
         }
+    }
+
+    /** The map of the predicted emotion, one image at a time (a backward pass per image), or null. */
+    private Heatmap heatmap(RgbImage image, EmoVit.Result result) {
+        if (heatmaps == null || result.emotion() == null) {
+            return null;
+        }
+        return new Heatmap(heatmaps.compute(attribution, image, result.emotion()), image);
     }
 
     private static void step(ProgressBar progress, boolean failed) {

@@ -14,6 +14,7 @@ import org.emovit.model.StateDict;
 import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelSource;
 import org.emovit.model.Precision;
+import org.emovit.model.PrecisionChoice;
 
 /**
  * Which model to run and how, as plain strings: what the command-line options, the server and a Spark job (which
@@ -28,7 +29,7 @@ import org.emovit.model.Precision;
  * @param config       LAVIS layout: an HF config.json giving the sizes
  * @param qformerVocab the Q-Former's BERT vocab.txt (default: beside the checkpoint)
  * @param overlay      EmoVIT's tuned tensors over the base model
- * @param dtype        f32 or bf16 (the names {@link Precision#parse} accepts)
+ * @param dtype        f32, bf16 (the names {@link Precision#parse} accepts) or auto ({@link PrecisionChoice})
  * @param device       cpu, cuda or cuda:N
  */
 public record ModelSpec(String model, String vit, String qformer, String llm, String preset, String config,
@@ -71,9 +72,44 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         return overlay == null ? s : s.withOverlay(Path.of(overlay));
     }
 
-    /** {@code --dtype}: f32 (also when null) or bf16. */
+    /** {@code --dtype}: f32, bf16, or auto (also when null): what {@link PrecisionChoice} picks for this model here. */
     public Precision precision() {
-        return Precision.parse(dtype);
+        return precisionChoice().precision();
+    }
+
+    /** Each spec's choice, made once per process: the memory rule must not flip between loading and reporting. */
+    private static final java.util.Map<ModelSpec, PrecisionChoice> CHOICES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The precision and why ({@code emovit bench} and the server's start line print it). */
+    public PrecisionChoice precisionChoice() {
+        if (!PrecisionChoice.isAuto(dtype)) {
+            return PrecisionChoice.of(dtype, null, false, false);
+        }
+        return CHOICES.computeIfAbsent(this, s -> PrecisionChoice.of(dtype, s.sizes(),
+                device != null && device.toLowerCase(Locale.ROOT).startsWith("cuda"), s.llmStoredInt8()));
+    }
+
+    /** The model's sizes, read from its config (or preset) without loading a weight. */
+    public InstructBlipConfig sizes() {
+        if (isEmbedded()) {
+            return InstructBlipConfig.read(config != null ? Path.of(config) : EmbeddedModel.directory().resolve("config.json"));
+        }
+        if (model != null) {
+            return InstructBlipConfig.read(Path.of(model).resolve("config.json"));
+        }
+        return config != null ? InstructBlipConfig.read(Path.of(config)) : InstructBlipConfig.preset(preset == null ? "vicuna7b" : preset);
+    }
+
+    /** Whether a Hugging Face folder stores the LLM's Linears int8 ({@code emovit convert --quantize int8}). */
+    private boolean llmStoredInt8() {
+        if (model == null) {
+            return false;
+        }
+        try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(Path.of(model))) {
+            return files.keys().stream().anyMatch(k -> k.endsWith(".weight" + org.emovit.model.Int8Weight.SCALE_SUFFIX));
+        } catch (RuntimeException e) {
+            return false;   // not safetensors, or unreadable: loading reports that properly
+        }
     }
 
     public ScalarType scalarType() {

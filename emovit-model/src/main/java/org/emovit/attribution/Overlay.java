@@ -30,6 +30,18 @@ final class Overlay {
         }
     }
 
+    static byte[] png(RgbImage image, PatchMap map) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try {
+            if (!ImageIO.write(render(image, map), "png", bytes)) {
+                throw new IllegalStateException("no PNG writer available");
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);   // a byte array does not fail to take bytes
+        }
+        return bytes.toByteArray();
+    }
+
     static BufferedImage render(RgbImage image, PatchMap map) {
         int w = image.width(), h = image.height(), side = map.side();
         float[] weights = map.weights();

@@ -1,8 +1,10 @@
 package org.emovit.attribution;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.emovit.core.Emotion;
+import org.emovit.core.EmotionJson;
 import org.emovit.image.RgbImage;
 
 /**
@@ -20,9 +22,35 @@ public record PatchMap(int side, float[] weights, Emotion emotion, Method method
     /** How a map was computed. */
     public enum Method {
         /** gradient x activation on the ViT's patch tokens, summed over channels, ReLU (Grad-CAM for ViTs). */
-        GRAD_CAM,
+        GRAD_CAM("grad-cam"),
         /** the Q-Former's cross-attention over the image tokens, averaged over heads, queries and layers. */
-        ROLLOUT
+        ROLLOUT("rollout");
+
+        private final String label;
+
+        Method(String label) {
+            this.label = label;
+        }
+
+        /** The name options, the API and the JSON use: grad-cam, rollout. */
+        public String label() {
+            return label;
+        }
+
+        /** The method with this label; otherwise an error naming {@code field} and the choices. */
+        public static Method parse(String s, String field) {
+            for (Method m : values()) {
+                if (m.label.equalsIgnoreCase(s == null ? "" : s.strip())) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException(field + ": '" + s + "' is not a heat map method (grad-cam or rollout)");
+        }
+
+        /** Computes this method's map of the emotion over the image. */
+        public PatchMap compute(Attribution attribution, RgbImage image, Emotion emotion) {
+            return this == GRAD_CAM ? attribution.gradCam(image, emotion) : attribution.rollout(image, emotion);
+        }
     }
 
     public PatchMap {
@@ -64,5 +92,18 @@ public record PatchMap(int side, float[] weights, Emotion emotion, Method method
     /** Writes the image with this map blended over it as a colour map, and a legend bar (see {@link Overlay}). */
     public void overlayPng(RgbImage image, Path file) throws IOException {
         Overlay.writePng(image, this, file);
+    }
+
+    /** The same overlay as PNG bytes (for a data URL). */
+    public byte[] overlayPng(RgbImage image) {
+        return Overlay.png(image, this);
+    }
+
+    /**
+     * Adds this map as the result's "heatmap" field, written as every front door writes it (see
+     * {@link EmotionJson#writeHeatmap}); {@code overlay} is where its picture is (a file or a data URL), or null.
+     */
+    public ObjectNode writeJson(ObjectNode into, String overlay) {
+        return EmotionJson.writeHeatmap(into, method.label(), emotion.label(), side, weights, overlay);
     }
 }

@@ -59,6 +59,11 @@ public final class ModelConverter {
                 default -> throw new IllegalArgumentException("--quantize: int8 or none, not '" + name + "'");
             };
         }
+
+        /** Whether this parameter is stored quantised: with INT8, the LLM's Linear weights. */
+        public boolean quantizes(String key) {
+            return this == INT8 && LLM_LINEAR.matcher(key).matches();
+        }
     }
 
     /** The LLM's Linear weights that {@link Quantization#INT8} stores as int8. */
@@ -83,7 +88,7 @@ public final class ModelConverter {
         java.util.Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>();
         for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> e : model.namedParameters().entrySet()) {
             org.bytedeco.pytorch.Tensor t = e.getValue();
-            if (LLM_LINEAR.matcher(e.getKey()).matches() && t.scalar_type().intern() != org.bytedeco.pytorch.global.torch.ScalarType.Char) {
+            if (quantization.quantizes(e.getKey()) && t.scalar_type().intern() != org.bytedeco.pytorch.global.torch.ScalarType.Char) {
                 org.emovit.model.Int8Weight q = org.emovit.model.Int8Weight.quantize(t);
                 out.put(e.getKey(), q.values());
                 out.put(e.getKey() + org.emovit.model.Int8Weight.SCALE_SUFFIX, q.scales());

@@ -48,6 +48,10 @@ public record InstructBlipConfig(VisionConfig vision, QFormerConfig qformer, Lla
         return new InstructBlipConfig(vision, qformer, t, numQueryTokens, imageTokenIndex);
     }
 
+    public InstructBlipConfig withVision(VisionConfig v) {
+        return new InstructBlipConfig(v, qformer, text, numQueryTokens, imageTokenIndex);
+    }
+
     public InstructBlipConfig withImageTokenIndex(int index) {
         return new InstructBlipConfig(vision, qformer, text, numQueryTokens, index);
     }

@@ -38,7 +38,7 @@ public enum Precision {
                 return p;
             }
         }
-        throw new IllegalArgumentException("--dtype must be f32 or bf16, not '" + dtype + "'");
+        throw new IllegalArgumentException("--dtype must be f32, bf16 or auto, not '" + dtype + "'");
     }
 
     /** The precision of a libtorch type; the model holds no other floating-point weights. */

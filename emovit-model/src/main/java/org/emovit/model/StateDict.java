@@ -71,13 +71,18 @@ public final class StateDict {
             for (long d : shape) {
                 n *= d;
             }
-            Tensor out = torch.empty(shape, o, new org.bytedeco.pytorch.MemoryFormatOptional());
-            Tensor flat = out.view(-1);
-            for (long at = 0; at < n; at += poolSize) {
-                long len = Math.min(poolSize, n - at);
-                flat.narrow(0, at, len).copy_(pool.narrow(0, 0, len));
+            Tensor out;
+            // The views hold the storage: freed here, so a tensor the caller closes (a weight quantised as it is
+            // taken) really goes, instead of living on in views until the caller's scope ends.
+            try (org.bytedeco.javacpp.PointerScope views = new org.bytedeco.javacpp.PointerScope()) {
+                out = Owned.own(torch.empty(shape, o, new org.bytedeco.pytorch.MemoryFormatOptional()));
+                Tensor flat = out.view(-1);
+                for (long at = 0; at < n; at += poolSize) {
+                    long len = Math.min(poolSize, n - at);
+                    flat.narrow(0, at, len).copy_(pool.narrow(0, 0, len));
+                }
             }
-            return out;
+            return Owned.handBack(out);
         });
     }
 

@@ -26,4 +26,9 @@ public record VisionConfig(int hiddenSize, int intermediateSize, int numLayers, 
     public int numPatches() {
         return (imageSize / patchSize) * (imageSize / patchSize);
     }
+
+    /** The same widths with another depth (benchmarks at ViT-g widths with few blocks). */
+    public VisionConfig withLayers(int layers) {
+        return new VisionConfig(hiddenSize, intermediateSize, layers, numHeads, imageSize, patchSize, layerNormEps);
+    }
 }

@@ -28,7 +28,7 @@ class Int8KernelProbeTest {
             torch.manual_seed(11);
             Tensor w = torch.randn(new long[] {96, 64}, Tensors.options(ScalarType.Float, CPU));
             Int8Weight q = Int8Weight.quantize(w);
-            for (long m : new long[] {1, 5}) {
+            for (long m : new long[] {1, 5, Int8Weight.GEMM_ROWS + 4}) {   // the kernel and the GEMM path
                 Tensor x = torch.randn(new long[] {m, 64}, Tensors.options(ScalarType.Float, CPU));
                 Tensor ref = torch.linear(x, q.dequantize(ScalarType.Float));
                 Tensor f32 = q.matmulInOwnDtype(x);
@@ -81,17 +81,50 @@ class Int8KernelProbeTest {
         }
     }
 
+    /**
+     * Prefill shapes (M = -Demovit.probe.m, default 96 = 32 query + 64 prompt tokens): the int8 kernel against
+     * dequantising the weight to the compute dtype and a dense linear, and the dense types themselves. Run with
+     * ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 to see an AVX2-only CPU's kernels.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "emovit.probe", matches = "true")
+    void timeAtThePrefillShapes() {
+        long m = Long.getLong("emovit.probe.m", 96);
+        System.out.println("threads " + torch.get_num_threads() + ", capability " + torch.get_cpu_capability().getString() + ", M " + m);
+        for (long[] nk : new long[][] {{11008, 4096}, {4096, 11008}}) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+                long n = nk[0], k = nk[1];
+                Tensor w = torch.randn(new long[] {n, k}, Tensors.options(ScalarType.Float, CPU));
+                Int8Weight q = Int8Weight.quantize(w);
+                Tensor wb = w.to(ScalarType.BFloat16);
+                Tensor xf = torch.randn(new long[] {m, k}, Tensors.options(ScalarType.Float, CPU));
+                Tensor xb = xf.to(ScalarType.BFloat16);
+                report("f32 linear", m, n, k, 4, () -> torch.linear(xf, w));
+                report("bf16 linear", m, n, k, 2, () -> torch.linear(xb, wb));
+                report("int8pack_mm x=bf16", m, n, k, 1, () -> q.matmul(xb));
+                Tensor sb = q.scales().to(ScalarType.BFloat16);
+                report("to bf16, linear, * s", m, n, k, 1, () -> torch.linear(xb, q.values().to(ScalarType.BFloat16)).mul_(sb));
+                report("to f32, linear, * s", m, n, k, 1, () -> torch.linear(xf, q.values().to(ScalarType.Float)).mul_(q.scales()));
+            }
+        }
+    }
+
     private static void report(String name, long n, long k, int bytesPerWeight, java.util.function.Supplier<Tensor> call) {
+        report(name, 1, n, k, bytesPerWeight, call);
+    }
+
+    private static void report(String name, long m, long n, long k, int bytesPerWeight, java.util.function.Supplier<Tensor> call) {
         for (int i = 0; i < 3; i++) {
             call.get().close();
         }
-        int runs = 20;
+        int runs = m > 1 ? 5 : 20;
         long t0 = System.nanoTime();
         for (int i = 0; i < runs; i++) {
             call.get().close();
         }
         double ms = (System.nanoTime() - t0) / 1e6 / runs;
         double gbs = (double) n * k * bytesPerWeight / (ms / 1e3) / 1e9;
-        System.out.printf("PROBE [1,%d]x[%d,%d] %-24s %8.3f ms  %6.1f GB/s of weight bytes%n", k, k, n, name, ms, gbs);
+        System.out.printf("PROBE [%d,%d]x[%d,%d] %-24s %8.3f ms  %6.1f GB/s of weight bytes  %6.1f GFLOP/s%n", m, k, k, n, name, ms, gbs,
+                2.0 * m * n * k / (ms / 1e3) / 1e9);
     }
 }

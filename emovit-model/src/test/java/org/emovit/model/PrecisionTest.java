@@ -22,7 +22,7 @@ class PrecisionTest {
     @Test
     void anUnknownNameIsRefusedNamingTheOption() {
         assertThatThrownBy(() -> Precision.parse("f16")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("--dtype must be f32 or bf16, not 'f16'");
+                .hasMessage("--dtype must be f32, bf16 or auto, not 'f16'");
     }
 
     @Test

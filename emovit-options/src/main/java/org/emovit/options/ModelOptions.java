@@ -41,7 +41,9 @@ public final class ModelOptions {
     @Option(names = "--overlay", paramLabel = "FILE", description = "EmoVIT tuned tensors (e.g. model_weights1.pth) over the base model.")
     Path overlay;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "f32 or bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "auto", description = "f32, bf16 or auto: on CUDA bf16; on a CPU f32 for small models, "
+            + "bf16 where the CPU has native bf16 (avx512_bf16, amx_bf16), else f32 unless that would not fit in memory "
+            + "(default: ${DEFAULT-VALUE}; `emovit bench` prints the choice and why).")
     String dtype;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")

@@ -7,13 +7,17 @@ import io.javalin.http.Handler;
 import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Base64;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import org.emovit.attribution.PatchMap;
+import org.emovit.core.Emotion;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.Prompts;
 import org.emovit.api.EmoVit;
+import org.emovit.image.PilResize;
 import org.emovit.image.RgbImage;
 
 /**
@@ -22,6 +26,11 @@ import org.emovit.image.RgbImage;
  * ("file") or as JSON {"image": "data:..."}; options (explain, mode, stream) as form fields, JSON fields or query
  * parameters. With stream=true the answer is server-sent events: the emotion first, then the explanation as it is
  * generated ({"explanation_delta"}), then {"explanation", "timing_ms"} and [DONE] — what the web page shows.
+ *
+ * <p>With heatmap=true the answer (the first event when streaming) has classify --heatmap's "heatmap" field, its
+ * "overlay" a PNG data URL: the map of heatmap_emotion (any of the 8; default the predicted one) by heatmap_method
+ * (grad-cam, the default, or rollout), computed on the model's thread after the classification, its picture drawn
+ * here, off that thread.
  */
 final class EmotionsHandler implements Handler {
     private final ModelScheduler scheduler;
@@ -36,16 +45,19 @@ final class EmotionsHandler implements Handler {
         this.model = model;
     }
 
-    private record Request(CompletableFuture<RgbImage> image, boolean explain, EmoVit.Mode mode, boolean stream) {}
+    /** The longest side of an overlay sent back: the page shows it in a box of a few hundred pixels. */
+    static final int OVERLAY_MAX_SIDE = 512;
+
+    private record Request(CompletableFuture<RgbImage> image, boolean explain, EmoVit.Mode mode, boolean stream, Job.Heatmap heatmap) {}
 
     @Override
     public void handle(Context ctx) {
         long start = System.nanoTime();
         Request r = ctx.isMultipartFormData() ? multipart(ctx) : json(ctx);
         if (!r.stream()) {
-            ctx.future(() -> r.image().thenCompose(img -> scheduler.classify(img, r.mode(), r.explain()))
-                    .thenAccept(c -> ctx.status(200).contentType("application/json")
-                            .result(body(c.result(), c.explanation(), start).toString())));
+            ctx.future(() -> r.image().thenCompose(img -> scheduler.classify(img, r.mode(), r.explain(), r.heatmap())
+                            .thenApply(c -> body(r, c, img, start)))
+                    .thenAccept(body -> ctx.status(200).contentType("application/json").result(body.toString())));
             return;
         }
         SseStream stream = new SseStream(ctx.res(), writer, delta -> {
@@ -54,8 +66,8 @@ final class EmotionsHandler implements Handler {
             return n.toString();
         });
         ctx.future(() -> r.image()
-                .thenCompose(img -> scheduler.classify(img, r.mode(), false).thenCompose(c -> {
-                    stream.send(body(c.result(), null, start).toString());
+                .thenCompose(img -> scheduler.classify(img, r.mode(), false, r.heatmap()).thenCompose(c -> {
+                    stream.send(body(r, c, img, start).toString());
                     if (!r.explain()) {
                         return CompletableFuture.completedFuture((Generation) null);
                     }
@@ -78,11 +90,26 @@ final class EmotionsHandler implements Handler {
                 .thenCompose(done -> done));
     }
 
-    private ObjectNode body(EmoVit.Result result, String explanation, long start) {
-        ObjectNode n = EmotionJson.write(Json.object(), result, explanation);
+    private ObjectNode body(Request r, Classification c, RgbImage image, long start) {
+        ObjectNode n = EmotionJson.write(Json.object(), c.result(), c.explanation());
+        if (c.heatmap() != null) {
+            c.heatmap().writeJson(n, "data:image/png;base64," + Base64.getEncoder().encodeToString(c.heatmap().overlayPng(shown(image))));
+        } else if (r.heatmap() != null) {
+            n.putNull("heatmap");   // asked for, but a generated answer outside the 8 leaves no emotion to map
+        }
         n.put("model", model);
         n.put("timing_ms", (System.nanoTime() - start) / 1_000_000);
         return n;
+    }
+
+    /** The image the overlay is drawn on: the upload, shrunk to {@link #OVERLAY_MAX_SIDE} when larger. */
+    private static RgbImage shown(RgbImage image) {
+        int longest = Math.max(image.width(), image.height());
+        if (longest <= OVERLAY_MAX_SIDE) {
+            return image;
+        }
+        double s = (double) OVERLAY_MAX_SIDE / longest;
+        return PilResize.bicubic(image, Math.max(1, (int) Math.round(image.width() * s)), Math.max(1, (int) Math.round(image.height() * s)));
     }
 
     private Request multipart(Context ctx) {
@@ -101,7 +128,7 @@ final class EmotionsHandler implements Handler {
         }
         RgbImage image = ImageLoader.decode(bytes, "file");
         return new Request(CompletableFuture.completedFuture(image), flag(option(ctx, null, "explain"), "explain"),
-                mode(option(ctx, null, "mode")), flag(option(ctx, null, "stream"), "stream"));
+                mode(option(ctx, null, "mode")), flag(option(ctx, null, "stream"), "stream"), heatmap(ctx, null));
     }
 
     private Request json(Context ctx) {
@@ -118,7 +145,32 @@ final class EmotionsHandler implements Handler {
             throw ApiException.badRequest("image", "missing: send {\"image\": \"data:image/...;base64,...\"} or a multipart field 'file'");
         }
         return new Request(images.load(url.asText(), field), flag(option(ctx, body, "explain"), "explain"),
-                mode(option(ctx, body, "mode")), flag(option(ctx, body, "stream"), "stream"));
+                mode(option(ctx, body, "mode")), flag(option(ctx, body, "stream"), "stream"), heatmap(ctx, body));
+    }
+
+    /**
+     * The heat map asked for (heatmap=true, with heatmap_emotion and heatmap_method), or null. Either of those two
+     * without heatmap=true is refused rather than ignored: the caller expects a map.
+     */
+    private static Job.Heatmap heatmap(Context ctx, JsonNode body) {
+        String emotion = option(ctx, body, "heatmap_emotion");
+        String method = option(ctx, body, "heatmap_method");
+        if (!flag(option(ctx, body, "heatmap"), "heatmap")) {
+            if (emotion != null || method != null) {
+                throw ApiException.badRequest(emotion != null ? "heatmap_emotion" : "heatmap_method", "only with heatmap=true");
+            }
+            return null;
+        }
+        Emotion chosen = null;
+        if (emotion != null && !emotion.isEmpty()) {
+            chosen = Emotion.fromLabel(emotion).orElseThrow(() -> ApiException.badRequest("heatmap_emotion",
+                    "'" + emotion + "' is not one of " + String.join(", ", Emotion.labels())));
+        }
+        try {
+            return new Job.Heatmap(method == null || method.isEmpty() ? PatchMap.Method.GRAD_CAM : PatchMap.Method.parse(method, "heatmap_method"), chosen);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, "invalid_request_error", "heatmap_method", null, e.getMessage(), null);
+        }
     }
 
     /** An option from the JSON body, the form or the query string, as text (null when absent). */

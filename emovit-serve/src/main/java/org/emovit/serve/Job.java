@@ -2,6 +2,8 @@ package org.emovit.serve;
 
 import java.util.concurrent.CompletableFuture;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.PatchMap;
+import org.emovit.core.Emotion;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.image.RgbImage;
 
@@ -14,8 +16,14 @@ sealed interface Job permits Job.Classify, Job.Generate {
 
     CompletableFuture<?> result();
 
-    /** Classification of one image (score or generate mode), with an explanation when asked for. */
-    record Classify(RgbImage image, EmoVit.Mode mode, boolean explain, long deadlineNanos,
+    /** A heat map asked for with a classification: this method, of this emotion (null: the predicted one). */
+    record Heatmap(PatchMap.Method method, Emotion emotion) {}
+
+    /**
+     * Classification of one image (score or generate mode), with an explanation and a heat map when asked for
+     * (heatmap null: none). Maps are computed one image at a time after the batch's pass; they do not split batches.
+     */
+    record Classify(RgbImage image, EmoVit.Mode mode, boolean explain, Heatmap heatmap, long deadlineNanos,
                     CompletableFuture<Classification> result) implements Job {
         @Override
         public Object batchKey() {

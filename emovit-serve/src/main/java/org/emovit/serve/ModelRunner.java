@@ -4,6 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.emovit.generate.DecodingBatch;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.Attribution;
+import org.emovit.attribution.PatchMap;
+import org.emovit.core.Emotion;
 import org.emovit.generate.GenerationConfig;
 
 /**
@@ -14,6 +17,7 @@ import org.emovit.generate.GenerationConfig;
 final class ModelRunner implements AutoCloseable {
     private final EmoVit emoVit;
     private final DecodingBatch batch;
+    private final Attribution attribution;
     // Read by /metrics on other threads: copied here by the model's thread after each change, never read off the cache.
     private volatile long cacheLength;
     private volatile long cacheBytes;
@@ -22,10 +26,20 @@ final class ModelRunner implements AutoCloseable {
         this.emoVit = emoVit;
         // every row joins with its own request's settings; this default is never used
         this.batch = emoVit.decodingBatch(GenerationConfig.emovit().withNumBeams(1));
+        this.attribution = new Attribution(emoVit);
     }
 
     List<EmoVit.Result> classify(List<Job.Classify> jobs) {
         return emoVit.classify(jobs.stream().map(Job.Classify::image).toList(), jobs.get(0).mode(), GenerationConfig.emovit());
+    }
+
+    /**
+     * The heat map a classified job asked for: of the emotion it named, else of the predicted one; null when it
+     * named none and the answer is none of the 8 (generate mode), so there is nothing to map.
+     */
+    PatchMap heatmap(Job.Classify job, EmoVit.Result result) {
+        Emotion emotion = job.heatmap().emotion() != null ? job.heatmap().emotion() : result.emotion();
+        return emotion == null ? null : job.heatmap().method().compute(attribution, job.image(), emotion);
     }
 
     /**

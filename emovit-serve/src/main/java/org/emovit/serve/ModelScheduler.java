@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.PatchMap;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.DecodingBatch;
 import org.emovit.image.RgbImage;
@@ -60,9 +61,10 @@ public final class ModelScheduler implements AutoCloseable {
         worker.start();
     }
 
-    public CompletableFuture<Classification> classify(RgbImage image, EmoVit.Mode mode, boolean explain) {
+    /** @param heatmap the heat map to compute with the classification, on the model's thread, or null */
+    public CompletableFuture<Classification> classify(RgbImage image, EmoVit.Mode mode, boolean explain, Job.Heatmap heatmap) {
         CompletableFuture<Classification> f = timed(new CompletableFuture<>());
-        submit(new Job.Classify(resized(image), mode, explain, deadline(), f));
+        submit(new Job.Classify(resized(image), mode, explain, heatmap, deadline(), f));
         return f;
     }
 
@@ -219,7 +221,8 @@ public final class ModelScheduler implements AutoCloseable {
             List<EmoVit.Result> results = runner.classify(jobs);
             metrics.batch("classify", jobs.size(), System.nanoTime() - start);
             metrics.images(jobs.size());
-            List<Job.Generate> explanations = output.classified(jobs, results);
+            Mapped mapped = heatmaps(jobs, results);
+            List<Job.Generate> explanations = output.classified(mapped.jobs(), mapped.results(), mapped.maps());
             lock.lock();
             try {
                 for (int i = explanations.size() - 1; i >= 0; i--) {
@@ -233,6 +236,35 @@ public final class ModelScheduler implements AutoCloseable {
         } finally {
             inPass = running.size();
         }
+    }
+
+    /** Classified jobs still to answer, with their results and heat maps (null where none), in step. */
+    private record Mapped(List<Job.Classify> jobs, List<EmoVit.Result> results, List<PatchMap> maps) {}
+
+    /**
+     * The heat maps the classified jobs asked for, one image at a time (Grad-CAM is a backward pass per image). A map
+     * that fails fails its request alone: it is answered with the error here and left out of what is returned.
+     */
+    private Mapped heatmaps(List<Job.Classify> jobs, List<EmoVit.Result> results) {
+        Mapped out = new Mapped(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        for (int i = 0; i < jobs.size(); i++) {
+            Job.Classify job = jobs.get(i);
+            PatchMap map = null;
+            if (job.heatmap() != null && !job.result().isDone()) {   // not for a caller who has given up
+                long start = System.nanoTime();
+                try {
+                    map = runner.heatmap(job, results.get(i));
+                    metrics.batch("heatmap", 1, System.nanoTime() - start);
+                } catch (RuntimeException | OutOfMemoryError e) {
+                    output.fail(job, ApiException.internal("the heat map failed: " + org.emovit.core.Errors.firstLine(e)));
+                    continue;
+                }
+            }
+            out.jobs().add(job);
+            out.results().add(results.get(i));
+            out.maps().add(map);
+        }
+        return out;
     }
 
     /** Generations join the running batch (their prefill is one model pass); a failure fails only them. */

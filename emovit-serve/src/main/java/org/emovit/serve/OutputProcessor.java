@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.PatchMap;
 
 /**
  * What the model's outputs become: each decoding step's tokens are fed to their rows (which stream text and end at
@@ -55,24 +56,25 @@ final class OutputProcessor {
     }
 
     /**
-     * Answers the classified images; those that asked for an explanation come back as generations to run.
+     * Answers the classified images with their heat maps (null where none); those that asked for an explanation come
+     * back as generations to run.
      */
-    List<Job.Generate> classified(List<Job.Classify> jobs, List<EmoVit.Result> results) {
+    List<Job.Generate> classified(List<Job.Classify> jobs, List<EmoVit.Result> results, List<PatchMap> maps) {
         List<Job.Generate> explanations = new ArrayList<>();
         for (int i = 0; i < jobs.size(); i++) {
             Job.Classify job = jobs.get(i);
             EmoVit.Result result = results.get(i);
             if (job.explain()) {
-                explanations.add(explanation(job, result));
+                explanations.add(explanation(job, result, maps.get(i)));
             } else {
-                answer(job.result(), new Classification(result, null));
+                answer(job.result(), new Classification(result, null, maps.get(i)));
             }
         }
         return explanations;
     }
 
     /** The explanation of a classification as a generation: EmoVIT's question about its label, greedy, 80 tokens. */
-    private Job.Generate explanation(Job.Classify job, EmoVit.Result result) {
+    private Job.Generate explanation(Job.Classify job, EmoVit.Result result, PatchMap map) {
         CompletableFuture<Generation> done = new CompletableFuture<>();
         TokenSink sink = new TokenSink() {
             @Override
@@ -90,7 +92,7 @@ final class OutputProcessor {
             if (e != null) {
                 job.result().completeExceptionally(e);
             } else {
-                job.result().complete(new Classification(result, g.text()));
+                job.result().complete(new Classification(result, g.text(), map));
             }
         });
         return new Job.Generate(job.image(), org.emovit.core.Prompts.explanationQuestion(result.label()), ModelScheduler.EXPLANATION, row,

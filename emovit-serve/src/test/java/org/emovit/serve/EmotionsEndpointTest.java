@@ -13,6 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.Attribution;
+import org.emovit.attribution.PatchMap;
+import org.emovit.core.Emotion;
+import org.emovit.image.RgbImage;
 import org.emovit.generate.GenerationConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -120,5 +124,86 @@ class EmotionsEndpointTest {
         JsonNode last = events.get(events.size() - 1);
         assertThat(pieces.toString()).isEqualTo(last.get("explanation").asText());
         assertThat(events.stream().filter(e -> e.has("explanation_delta")).count()).isGreaterThan(1);
+    }
+
+    /** The grid as served, checked against Attribution's own map of the same image to 1e-6. */
+    static void assertSameGrid(JsonNode heatmap, PatchMap want) {
+        assertThat(heatmap.get("method").asText()).isEqualTo(want.method().label());
+        assertThat(heatmap.get("emotion").asText()).isEqualTo(want.emotion().label());
+        assertThat(heatmap.get("side").asInt()).isEqualTo(want.side());
+        assertThat(heatmap.get("weights").size()).isEqualTo(want.side() * want.side());
+        double sum = 0;
+        for (int i = 0; i < want.weights().length; i++) {
+            double w = heatmap.get("weights").get(i).asDouble();
+            assertThat(w).as("patch " + i).isCloseTo(want.weights()[i], within(1e-6));
+            sum += w;
+        }
+        assertThat(sum).isCloseTo(1.0, within(1e-5));
+    }
+
+    static java.awt.image.BufferedImage overlay(JsonNode heatmap) throws Exception {
+        String url = heatmap.get("overlay").asText();
+        assertThat(url).startsWith("data:image/png;base64,");
+        return javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                java.util.Base64.getDecoder().decode(url.substring("data:image/png;base64,".length()))));
+    }
+
+    @Test
+    void heatmapGivesAttributionsGridOfTheTopEmotionOrOfTheOneAskedForAndAnOverlay() throws Exception {
+        Attribution attribution = new Attribution(Fixtures.reference());
+        for (String sample : List.of("photo.jpg", "palette.gif")) {
+            HttpResponse<String> r = Fixtures.post(server, "/v1/emotions", "{\"image\":\"" + Fixtures.dataUrl(sample) + "\",\"heatmap\":true}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode got = JSON.readTree(r.body());
+            EmoVit.Result want = expected(sample, EmoVit.Mode.SCORE);
+            assertSame(got, want);
+            assertSameGrid(got.get("heatmap"), attribution.gradCam(Fixtures.image(sample), want.emotion()));
+            java.awt.image.BufferedImage png = overlay(got.get("heatmap"));
+            RgbImage image = Fixtures.image(sample);
+            // the upload's own proportions, its longest side at most the page's size
+            assertThat(Math.max(png.getWidth(), png.getHeight())).isEqualTo(Math.min(EmotionsHandler.OVERLAY_MAX_SIDE, Math.max(image.width(), image.height())));
+            assertThat((double) png.getWidth() / png.getHeight()).isCloseTo((double) image.width() / image.height(), within(0.02));
+        }
+        // any of the 8 on request, by multipart with query parameters, and by the other method
+        for (Emotion e : List.of(Emotion.FEAR, Emotion.CONTENTMENT)) {
+            HttpResponse<String> r = multipart("photo.jpg", "?heatmap=true&heatmap_emotion=" + e.label());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertSameGrid(JSON.readTree(r.body()).get("heatmap"), attribution.gradCam(Fixtures.image("photo.jpg"), e));
+        }
+        HttpResponse<String> rollout = multipart("gray.png", "?heatmap=true&heatmap_method=rollout&heatmap_emotion=awe");
+        assertThat(rollout.statusCode()).as(rollout.body()).isEqualTo(200);
+        assertSameGrid(JSON.readTree(rollout.body()).get("heatmap"), attribution.rollout(Fixtures.image("gray.png"), Emotion.AWE));
+    }
+
+    @Test
+    void withoutHeatmapThereIsNoneAndStreamingSendsItWithTheEmotion() throws Exception {
+        HttpResponse<String> plain = multipart("photo.jpg", "");
+        assertThat(JSON.readTree(plain.body()).has("heatmap")).isFalse();
+
+        HttpResponse<String> r = multipart("photo.jpg", "?stream=true&heatmap=true&heatmap_emotion=sadness");
+        String first = r.body().lines().filter(l -> l.startsWith("data: ")).findFirst().orElseThrow();
+        JsonNode event = JSON.readTree(first.substring(6));
+        assertThat(event.get("emotion").asText()).isEqualTo(expected("photo.jpg", EmoVit.Mode.SCORE).label());
+        assertSameGrid(event.get("heatmap"), new Attribution(Fixtures.reference()).gradCam(Fixtures.image("photo.jpg"), Emotion.SADNESS));
+    }
+
+    @Test
+    void badHeatmapParametersAre400sNamingTheFieldAndTheServerGoesOn() throws Exception {
+        String image = "\"image\":\"" + Fixtures.dataUrl("gray.png") + "\"";
+        Map<String, String> bad = Map.of(
+                "{" + image + ",\"heatmap\":true,\"heatmap_emotion\":\"joy\"}", "heatmap_emotion",
+                "{" + image + ",\"heatmap\":true,\"heatmap_method\":\"saliency\"}", "heatmap_method",
+                "{" + image + ",\"heatmap\":\"maybe\"}", "heatmap",
+                "{" + image + ",\"heatmap_emotion\":\"awe\"}", "heatmap_emotion");
+        for (Map.Entry<String, String> b : bad.entrySet()) {
+            HttpResponse<String> r = Fixtures.post(server, "/v1/emotions", b.getKey());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            JsonNode error = JSON.readTree(r.body()).get("error");
+            assertThat(error.get("param").asText()).isEqualTo(b.getValue());
+            assertThat(error.get("message").asText()).startsWith(b.getValue() + ":").doesNotContain("\n");
+        }
+        HttpResponse<String> ok = Fixtures.post(server, "/v1/emotions", "{" + image + ",\"heatmap\":true}");
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(JSON.readTree(ok.body()).get("heatmap").get("weights").size()).isGreaterThan(0);
     }
 }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebElement;
@@ -96,12 +97,82 @@ class WebPageTest {
         assertThat(browser.findElement(By.id("explanation")).getText()).isNotEmpty();
         assertThat(browser.findElements(By.cssSelector("#recent li"))).hasSize(1);
 
+        heatMapOverTheImageWithAToggleAnOpacitySliderAndOneMapPerEmotionOnClick(wait, api.get("emotion").asText());
+
         browser.findElement(By.id("question")).sendKeys("What is the mood here?");
         browser.findElement(By.id("ask")).click();
         wait.until(d -> d.findElement(By.id("ask")).isEnabled() && !d.findElement(By.id("answer")).getText().isEmpty()
                 && !d.findElement(By.id("answer")).getAttribute("class").contains("typing"));
         Thread.sleep(700);   // let the bars finish their transition before the picture
         Path shot = Path.of("target", "web-page.png");
+        Files.createDirectories(shot.getParent());
+        Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+        assertThat(Files.size(shot)).isGreaterThan(10_000);
+    }
+
+    /** The overlay /v1/emotions gives for photo.jpg's map of this emotion (heatmap=true), as a data URL. */
+    static JsonNode apiHeatmap(String emotion) throws Exception {
+        String body = "{\"image\":\"" + Fixtures.dataUrl("photo.jpg") + "\",\"heatmap\":true,\"heatmap_emotion\":\"" + emotion + "\"}";
+        var r = Fixtures.post(server, "/v1/emotions", body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return new ObjectMapper().readTree(r.body()).get("heatmap");
+    }
+
+    /** Issue 18's page: the map of the top emotion over the upload, the toggle, the slider, a bar's click maps its emotion. */
+    void heatMapOverTheImageWithAToggleAnOpacitySliderAndOneMapPerEmotionOnClick(WebDriverWait wait, String top) throws Exception {
+        wait.until(d -> !d.findElements(By.id("heatmap")).isEmpty() && d.findElement(By.id("heatmap")).isDisplayed());
+        WebElement overlay = browser.findElement(By.id("heatmap"));
+        assertThat(overlay.getAttribute("data-emotion")).isEqualTo(top);
+        assertThat(overlay.getAttribute("src").equals(apiHeatmap(top).get("overlay").asText()))
+                .as("the page shows the overlay the API gives for the top emotion").isTrue();
+        assertThat(browser.findElement(By.cssSelector("#bars .bar.mapped")).getAttribute("data-label")).isEqualTo(top);
+        WebElement image = browser.findElement(By.cssSelector("#preview img:not(.heatmap)"));
+        assertThat(overlay.getRect()).as("the overlay covers the image's box").isEqualTo(image.getRect());
+
+        WebElement toggle = browser.findElement(By.id("heatmap-toggle"));
+        toggle.click();
+        wait.until(d -> !d.findElement(By.id("heatmap")).isDisplayed());
+        toggle.click();
+        wait.until(d -> d.findElement(By.id("heatmap")).isDisplayed());
+
+        WebElement slider = browser.findElement(By.id("heatmap-opacity"));
+        assertThat(Double.parseDouble(overlay.getCssValue("opacity"))).isCloseTo(0.8, within(1e-6));
+        for (int i = 0; i < 3; i++) {
+            slider.sendKeys(Keys.ARROW_LEFT);   // 10 % a step
+        }
+        wait.until(d -> Math.abs(Double.parseDouble(d.findElement(By.id("heatmap")).getCssValue("opacity")) - 0.5) < 1e-6);
+        assertThat(slider.getAttribute("value")).isEqualTo("50");
+
+        // an emotion whose map differs from the top one's (random weights: most do), by its bar
+        String other = null;
+        JsonNode otherMap = null;
+        JsonNode topWeights = apiHeatmap(top).get("weights");
+        for (String label : org.emovit.core.Emotion.labels()) {
+            if (!label.equals(top)) {
+                otherMap = apiHeatmap(label);
+                if (!otherMap.get("weights").equals(topWeights)) {
+                    other = label;
+                    break;
+                }
+            }
+        }
+        assertThat(other).as("some emotion's map differs from the top one's").isNotNull();
+        String before = overlay.getAttribute("src");
+        String label = other;
+        browser.findElement(By.cssSelector("#bars .bar[data-label='" + label + "'] .name")).click();
+        wait.until(d -> label.equals(d.findElement(By.id("heatmap")).getAttribute("data-emotion")));
+        String after = browser.findElement(By.id("heatmap")).getAttribute("src");
+        assertThat(after).isNotEqualTo(before);
+        assertThat(after.equals(otherMap.get("overlay").asText())).as("the page shows the API's map of " + label).isTrue();
+        assertThat(browser.findElement(By.cssSelector("#bars .bar.mapped")).getAttribute("data-label")).isEqualTo(label);
+        assertThat(browser.findElement(By.id("heatmap-what")).getText()).containsIgnoringCase(label);
+
+        for (int i = 0; i < 3; i++) {
+            slider.sendKeys(Keys.ARROW_RIGHT);   // back to 80 % for the picture
+        }
+        browser.executeScript("document.activeElement.blur()");   // no focus ring in the picture
+        Thread.sleep(700);
+        Path shot = Path.of("target", "heatmap-page.png");
         Files.createDirectories(shot.getParent());
         Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
         assertThat(Files.size(shot)).isGreaterThan(10_000);

@@ -42,7 +42,8 @@ class LauncherSmokeTest {
     static void classifyOnce() throws Exception {
         images = Inputs.images(dir.resolve("images"), 5);
         Path out = dir.resolve("classify.jsonl");
-        Result r = emovit(dir, "classify", "--batch-size", "2", "--output", out.toString(), images.toString());
+        Path maps = dir.resolve("heatmaps");
+        Result r = emovit(dir, "classify", "--batch-size", "2", "--heatmap", maps.toString(), "--output", out.toString(), images.toString());
         assertThat(r.code()).as(r.both()).isZero();
         assertThat(r.err()).as("the launcher found the jar the build made").doesNotContain("emovit: building");
         assertThat(r.err()).contains("random-weight");   // the tiny model says its answers are noise
@@ -56,8 +57,27 @@ class LauncherSmokeTest {
             }
             assertThat(sum).isCloseTo(1.0, within(1e-5));
             assertThat(Inputs.EMOTIONS).contains(n.get("emotion").asText());
+            // --heatmap: the predicted emotion's grid, a distribution, and its overlay, a PNG in the folder asked for
+            JsonNode heatmap = n.get("heatmap");
+            assertThat(heatmap.get("emotion").asText()).isEqualTo(n.get("emotion").asText());
+            int side = heatmap.get("side").asInt();
+            assertThat(heatmap.get("weights").size()).isEqualTo(side * side);
+            double mass = 0;
+            for (JsonNode w : heatmap.get("weights")) {
+                assertThat(w.asDouble()).isGreaterThanOrEqualTo(0);
+                mass += w.asDouble();
+            }
+            assertThat(mass).isCloseTo(1.0, within(1e-5));
+            Path png = Path.of(heatmap.get("overlay").asText());
+            assertThat(png.getParent()).isEqualTo(maps);
+            assertThat(javax.imageio.ImageIO.read(png.toFile())).as(png.toString()).isNotNull();
         }
-        assertThat(JSON.readTree(Path.of(out + ".provenance.json").toFile()).get("mode").asText()).isEqualTo("score");
+        try (var pngs = Files.list(maps)) {
+            assertThat(pngs.filter(p -> p.toString().endsWith(".png")).count()).isEqualTo(5);
+        }
+        JsonNode provenance = JSON.readTree(Path.of(out + ".provenance.json").toFile());
+        assertThat(provenance.get("mode").asText()).isEqualTo("score");
+        assertThat(provenance.get("heatmap").asText()).isEqualTo("grad-cam");
     }
 
     static double p(JsonNode result, String emotion) {
@@ -82,7 +102,7 @@ class LauncherSmokeTest {
             String content = JSON.readTree(chat.body()).get("choices").get(0).get("message").get("content").asText();
             assertThat(terminalSafe(content)).isEqualTo(asked.out().strip());
 
-            HttpResponse<String> emotions = post(url + "/v1/emotions", "{\"image\":\"" + image + "\"}");
+            HttpResponse<String> emotions = post(url + "/v1/emotions", "{\"image\":\"" + image + "\",\"heatmap\":true}");
             assertThat(emotions.statusCode()).as(emotions.body()).isEqualTo(200);
             JsonNode served = JSON.readTree(emotions.body());
             JsonNode want = classified.get("img0.jpg");
@@ -90,6 +110,15 @@ class LauncherSmokeTest {
             for (String e : Inputs.EMOTIONS) {
                 assertThat(p(served, e)).as(e).isCloseTo(p(want, e), within(1e-5));
             }
+            // the same grid as classify --heatmap wrote for this image (issue 18: to 1e-6)
+            JsonNode servedMap = served.get("heatmap"), wantMap = want.get("heatmap");
+            assertThat(servedMap.get("emotion").asText()).isEqualTo(wantMap.get("emotion").asText());
+            assertThat(servedMap.get("weights").size()).isEqualTo(wantMap.get("weights").size());
+            for (int i = 0; i < wantMap.get("weights").size(); i++) {
+                assertThat(servedMap.get("weights").get(i).asDouble()).as("patch " + i)
+                        .isCloseTo(wantMap.get("weights").get(i).asDouble(), within(1e-6));
+            }
+            assertThat(servedMap.get("overlay").asText()).startsWith("data:image/png;base64,");
 
             Result bench = emovit(dir, "serve-bench", "--url", url, "--concurrency", "2", "--duration", "2", "--warmup", "1");
             assertThat(bench.code()).as(bench.both()).isZero();

@@ -92,7 +92,7 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
         config = new Param<>(this, "config", "LAVIS layout: HF InstructBLIP config.json giving the sizes");
         qformerVocab = new Param<>(this, "qformerVocab", "Q-Former BERT vocab.txt");
         overlay = new Param<>(this, "overlay", "EmoVIT tuned tensors over the base model");
-        dtype = new Param<>(this, "dtype", "precision: f32 or bf16");
+        dtype = new Param<>(this, "dtype", "precision: f32, bf16 or auto (the machine's choice for the model)");
         device = new Param<>(this, "device", "cpu, cuda (the task's GPU) or cuda:N");
 
         mode = new Param<>(this, "mode", "score (likelihood of each of the 8 answers) or generate");
@@ -110,7 +110,7 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
         setDefault(pathCol, "path");
         setDefault(contentCol, "content");
         setDefault(preset, "vicuna7b");
-        setDefault(dtype, "f32");
+        setDefault(dtype, "auto");
         setDefault(device, "cpu");
         setDefault(mode, "score");
         setDefault(batchSize, 4);

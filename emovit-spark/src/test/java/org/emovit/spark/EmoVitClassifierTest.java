@@ -84,7 +84,7 @@ class EmoVitClassifierTest {
         assertThatThrownBy(() -> c.copy(ParamMap.empty()).setContentCol("bytes").transformSchema(files.schema()))
                 .hasMessageContaining("no column 'bytes' (contentCol)");
         assertThatThrownBy(() -> c.copy(ParamMap.empty()).setDtype("f16").transformSchema(files.schema()))
-                .hasMessageContaining("--dtype must be f32 or bf16, not 'f16'");
+                .hasMessageContaining("--dtype must be f32, bf16 or auto, not 'f16'");
         assertThatThrownBy(() -> c.copy(ParamMap.empty()).setMode("vote").transformSchema(files.schema()))
                 .hasMessageContaining("mode must be score or generate, not 'vote'");
 
