@@ -48,6 +48,11 @@ public final class Attribution {
         return v.imageSize() / v.patchSize();
     }
 
+    /** The map of this emotion by this method. */
+    public PatchMap map(RgbImage image, Emotion emotion, PatchMap.Method method) {
+        return method == PatchMap.Method.GRAD_CAM ? gradCam(image, emotion) : rollout(image, emotion);
+    }
+
     /** Grad-CAM of this emotion's score-mode log-likelihood over the image's patches (see the class comment). */
     public PatchMap gradCam(RgbImage image, Emotion emotion) {
         return PatchMap.normalised(gridSide(), patchScores(gradientTimesActivation(image, emotion), true), emotion,

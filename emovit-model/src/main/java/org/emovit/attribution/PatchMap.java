@@ -22,7 +22,22 @@ public record PatchMap(int side, float[] weights, Emotion emotion, Method method
         /** gradient x activation on the ViT's patch tokens, summed over channels, ReLU (Grad-CAM for ViTs). */
         GRAD_CAM,
         /** the Q-Former's cross-attention over the image tokens, averaged over heads, queries and layers. */
-        ROLLOUT
+        ROLLOUT;
+
+        /** The method's name on command lines and in outputs: grad-cam or rollout. */
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+
+        /** The method named {@code value} ({@link #id()}, any case); an unknown name is an error naming {@code option}. */
+        public static Method parse(String value, String option) {
+            for (Method m : values()) {
+                if (m.id().equalsIgnoreCase(value == null ? "" : value.trim())) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException(option + " must be grad-cam or rollout, not '" + value + "'");
+        }
     }
 
     public PatchMap {
