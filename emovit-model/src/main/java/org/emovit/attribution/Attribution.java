@@ -44,6 +44,10 @@ public final class Attribution {
 
     /** Patches per side of the ViT's grid: image_size / patch_size (16 at 224 px with 14 px patches). */
     public int gridSide() {
+        return gridSide(model);
+    }
+
+    static int gridSide(InstructBlip model) {
         VisionConfig v = model.config().vision();
         return v.imageSize() / v.patchSize();
     }
@@ -55,7 +59,17 @@ public final class Attribution {
 
     /** Grad-CAM of this emotion's score-mode log-likelihood over the image's patches (see the class comment). */
     public PatchMap gradCam(RgbImage image, Emotion emotion) {
-        return PatchMap.normalised(gridSide(), patchScores(gradientTimesActivation(image, emotion), true), emotion,
+        return PatchMap.normalised(gridSide(), patchScores(model, gradientTimesActivation(image, emotion), true), emotion,
+                PatchMap.Method.GRAD_CAM);
+    }
+
+    /**
+     * Grad-CAM from inputs already encoded (one image) and the answer's token ids: what {@link #gradCam(RgbImage,
+     * Emotion)} runs after the processor, for callers without a tokenizer (the benchmark at 7B shapes with random
+     * weights). {@code emotion} is only recorded.
+     */
+    public static PatchMap gradCam(InstructBlip model, InstructBlipInputs inputs, long[] answer, Emotion emotion) {
+        return PatchMap.normalised(gridSide(model), patchScores(model, gradientTimesActivation(model, inputs, answer), true), emotion,
                 PatchMap.Method.GRAD_CAM);
     }
 
@@ -66,7 +80,12 @@ public final class Attribution {
      */
     float[] gradientTimesActivation(RgbImage image, Emotion emotion) {
         try (PointerScope scope = new PointerScope()) {
-            InstructBlipInputs inputs = inputs(image);
+            return gradientTimesActivation(model, inputs(image), emoVit.answer(emotion));
+        }
+    }
+
+    private static float[] gradientTimesActivation(InstructBlip model, InstructBlipInputs inputs, long[] answer) {
+        try (PointerScope scope = new PointerScope()) {
             Tensor features;
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 features = model.encodeImage(inputs.pixelValues());   // frozen: no graph through the ViT
@@ -76,7 +95,7 @@ public final class Attribution {
                 Tensor leaf = features.detach().clone().requires_grad_(true);
                 PrefillInputs prefill = model.prefillInputs(leaf, inputs);
                 Tensor logLikelihood = new CandidateScorer(model.languageModel())
-                        .logLikelihoodTensor(prefill, List.of(emoVit.answer(emotion)));
+                        .logLikelihoodTensor(prefill, List.of(answer));
                 logLikelihood.sum().backward();   // frees the graph; only the leaf's grad is kept, freed with the scope
                 try (NoGradGuard noGrad = new NoGradGuard()) {
                     return Tensors.toFloats(leaf.grad().mul(leaf.detach()).sum(new long[] {-1}));   // [1 + patches]
@@ -87,10 +106,16 @@ public final class Attribution {
 
     /** The Q-Former's cross-attention over the image's patches (see the class comment); {@code emotion} is only recorded. */
     public PatchMap rollout(RgbImage image, Emotion emotion) {
-        float[] sum = new float[gridSide() * gridSide() + 1];   // summed over the cross-attention layers
+        try (PointerScope scope = new PointerScope()) {
+            return rollout(model, inputs(image), emotion);
+        }
+    }
+
+    /** The rollout from inputs already encoded (one image), as {@link #gradCam(InstructBlip, InstructBlipInputs, long[], Emotion)}. */
+    public static PatchMap rollout(InstructBlip model, InstructBlipInputs inputs, Emotion emotion) {
+        float[] sum = new float[gridSide(model) * gridSide(model) + 1];   // summed over the cross-attention layers
         int[] layers = {0};
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            InstructBlipInputs inputs = inputs(image);
             model.qformer().setCrossAttentionProbe((layer, probabilities) -> {
                 // [1, heads, queries, 1 + patches] -> the mean over heads and queries, per image token
                 float[] mean = Tensors.toFloats(probabilities.mean(new long[] {1, 2}));
@@ -108,7 +133,7 @@ public final class Attribution {
         if (layers[0] == 0) {
             throw new IllegalStateException("the Q-Former has no cross-attention layer to read");
         }
-        return PatchMap.normalised(gridSide(), patchScores(sum, false), emotion, PatchMap.Method.ROLLOUT);
+        return PatchMap.normalised(gridSide(model), patchScores(model, sum, false), emotion, PatchMap.Method.ROLLOUT);
     }
 
     /** The one image with the classification instruction, as score mode processes it. */
@@ -120,8 +145,8 @@ public final class Attribution {
      * The patch tokens' scores, the CLS token (first) dropped: it is no place in the image. With {@code relu},
      * negative scores (patches that argue against the answer) become 0, as Grad-CAM does.
      */
-    private double[] patchScores(float[] tokens, boolean relu) {
-        int patches = gridSide() * gridSide();
+    private static double[] patchScores(InstructBlip model, float[] tokens, boolean relu) {
+        int patches = gridSide(model) * gridSide(model);
         if (tokens.length != patches + 1) {
             throw new IllegalStateException("expected CLS + " + patches + " image tokens, got " + tokens.length);
         }
