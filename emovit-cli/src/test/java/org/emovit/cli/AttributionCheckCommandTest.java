@@ -24,6 +24,17 @@ import org.junit.jupiter.api.io.TempDir;
 class AttributionCheckCommandTest {
 
     /** A grey noisy 28 x 28 image with one 14 x 14 quadrant white (the tiny model's 2 x 2 patch grid). */
+    @Test
+    void explainsTheEmotionAskedForInsteadOfThePredictedOne(@TempDir Path dir) throws Exception {
+        Path f = square(dir, 2, 5);
+        CommandsTest.Result r = CommandsTest.run("attribution-check", "--steps", "2", "--emotion", "fear", f.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("(?m)^" + java.util.regex.Pattern.quote(f.toString()) + "\tfear\t");
+        CommandsTest.Result bad = CommandsTest.run("attribution-check", "--emotion", "joy", f.toString());
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("--emotion").contains("joy");
+    }
+
     static Path square(Path dir, int patch, int seed) throws Exception {
         Random r = new Random(seed);
         BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_INT_RGB);

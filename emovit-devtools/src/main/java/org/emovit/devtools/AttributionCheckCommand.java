@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
  * probability (below 1 beats random; lower is more faithful). The means over the set decide the winner.
  */
 @Command(name = "attribution-check", mixinStandardHelpOptions = true,
-        description = {"Deletion check of Grad-CAM and rollout maps over a set of images: per image and mean deletion AUC "
+        description = {"Deletion check of Grad-CAM and rollout maps of each image's predicted emotion (or --emotion) over a set of images: per image and mean deletion AUC "
                 + "by the map and in a random order, and which method is more faithful (lower AUC relative to random).",
                 "Every file under a directory is read; one that is not a readable image is reported at the end (exit code 2)."})
 public final class AttributionCheckCommand implements Callable<Integer> {
@@ -50,6 +50,10 @@ public final class AttributionCheckCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "" + Faithfulness.DEFAULT_SEED, description = "Seed of the random order (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--emotion", paramLabel = "LABEL",
+            description = "Explain this emotion in every image (one of the 8) instead of each image's predicted one.")
+    String emotion;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGES", description = "Image files or directories.")
     List<Path> inputs;
@@ -66,6 +70,8 @@ public final class AttributionCheckCommand implements Callable<Integer> {
         if (modelOptions.isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
+        Emotion chosen = emotion == null ? null : Emotion.fromLabel(emotion).orElseThrow(() -> new IllegalArgumentException(
+                "--emotion must be one of the 8 (amusement, anger, awe, contentment, disgust, excitement, fear, sadness), not '" + emotion + "'"));
         List<Path> files = files(inputs);
         List<Checked> checked = new ArrayList<>();
         List<String> failures = new ArrayList<>();
@@ -78,7 +84,7 @@ public final class AttributionCheckCommand implements Callable<Integer> {
             out.println("image\temotion\tgrad-cam AUC\trollout AUC\trandom AUC\tgrad-cam/random\trollout/random");
             for (Path f : files) {
                 try {
-                    Checked c = check(emoVit, attribution, f, n);
+                    Checked c = check(emoVit, attribution, f, n, chosen);
                     checked.add(c);
                     out.printf(Locale.ROOT, "%s\t%s\t%.4g\t%.4g\t%.4g\t%.3f\t%.3f%n", f, c.emotion().label(), c.gradCam().mapAuc(),
                             c.rollout().mapAuc(), c.gradCam().randomAuc(), ratio(c.gradCam()), ratio(c.rollout()));
@@ -95,10 +101,13 @@ public final class AttributionCheckCommand implements Callable<Integer> {
         return failures.isEmpty() ? 0 : 2;
     }
 
-    /** The predicted emotion (score mode), both maps of it, and both deletion checks with the same random order. */
-    private Checked check(EmoVit emoVit, Attribution attribution, Path file, int n) {
+    /**
+     * The chosen emotion (null: the predicted one, score mode), both maps of it, and both deletion checks with the
+     * same random order.
+     */
+    private Checked check(EmoVit emoVit, Attribution attribution, Path file, int n, Emotion chosen) {
         RgbImage image = ImageDecoder.decode(file);
-        Emotion emotion = emoVit.classify(List.of(image), EmoVit.Mode.SCORE, null).get(0).emotion();
+        Emotion emotion = chosen != null ? chosen : emoVit.classify(List.of(image), EmoVit.Mode.SCORE, null).get(0).emotion();
         PatchMap gradCam = attribution.gradCam(image, emotion), rollout = attribution.rollout(image, emotion);
         return new Checked(file, emotion, Faithfulness.deletionAuc(emoVit, image, emotion, gradCam, n, seed),
                 Faithfulness.deletionAuc(emoVit, image, emotion, rollout, n, seed));
