@@ -12,6 +12,7 @@ import org.emovit.generate.CandidateScorer;
 import org.emovit.image.RgbImage;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
+import org.emovit.model.LayerCheckpoints;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 import org.emovit.model.VisionConfig;
@@ -23,7 +24,9 @@ import org.emovit.model.VisionConfig;
  *   <li>{@link #gradCam}: the log-likelihood of "Predict emotion: &lt;label&gt;" after EmoVIT's instruction,
  *       back-propagated to the ViT's output tokens; gradient x activation summed over channels, ReLU, CLS dropped,
  *       normalised (Grad-CAM as used for vision transformers). The gradient is taken on a leaf copy of the ViT's
- *       output only: no weight requires grad, so none accumulates one, and the ViT itself runs without a graph.</li>
+ *       output only: no weight requires grad, so none accumulates one, and the ViT itself runs without a graph.
+ *       The Q-Former's and the LLM's layers are checkpointed ({@link LayerCheckpoints}): their activations are
+ *       recomputed layer by layer in the backward pass instead of kept for the whole stack.</li>
  *   <li>{@link #rollout}: gradient-free, the Q-Former's cross-attention probabilities over the image tokens, averaged
  *       over heads, queries and cross-attention layers. The Q-Former sees the instruction, not the answer, so
  *       this map is the same for every emotion: it says what the model looked at, Grad-CAM says what made it
@@ -90,13 +93,15 @@ public final class Attribution {
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 features = model.encodeImage(inputs.pixelValues());   // frozen: no graph through the ViT
             }
-            // The caller may hold a no-grad guard (the server, tests): enable autograd for this pass alone.
-            try (AutoGradMode grad = new AutoGradMode(true)) {
+            // The caller may hold a no-grad guard (the server, tests): enable autograd for this pass alone. The
+            // Q-Former's and the LLM's layers are checkpointed: one layer's activations at a time, not the stack's.
+            try (AutoGradMode grad = new AutoGradMode(true); LayerCheckpoints checkpoints = LayerCheckpoints.open()) {
                 Tensor leaf = features.detach().clone().requires_grad_(true);
                 PrefillInputs prefill = model.prefillInputs(leaf, inputs);
                 Tensor logLikelihood = new CandidateScorer(model.languageModel())
                         .logLikelihoodTensor(prefill, List.of(answer));
-                logLikelihood.sum().backward();   // frees the graph; only the leaf's grad is kept, freed with the scope
+                logLikelihood.sum().backward();   // to the LLM's output; only leaves' grads are kept, freed with the scope
+                checkpoints.backward();           // on through the LLM's and the Q-Former's layers to the ViT's output
                 try (NoGradGuard noGrad = new NoGradGuard()) {
                     return Tensors.toFloats(leaf.grad().mul(leaf.detach()).sum(new long[] {-1}));   // [1 + patches]
                 }
