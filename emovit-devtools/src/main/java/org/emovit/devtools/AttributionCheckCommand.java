@@ -61,6 +61,12 @@ public final class AttributionCheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /**
+     * Two AUC ratios closer than this are a tie: it is a thousandth of the random order's AUC, below what the
+     * probabilities' float32 rounding and the maps' equal orderings (a coarse grid ranks patches alike) can separate.
+     */
+    static final double TIE = 1e-3;
+
     /** One image's check: its predicted emotion and each method's deletion. */
     record Checked(Path file, Emotion emotion, Faithfulness.Deletion gradCam, Faithfulness.Deletion rollout) {}
 
@@ -133,10 +139,17 @@ public final class AttributionCheckCommand implements Callable<Integer> {
         int n = checked.size();
         out.printf(Locale.ROOT, "mean\t\t%.4g\t%.4g\t%.4g\t%.3f\t%.3f%n", g / n, r / n, random / n, gRatio / n, rRatio / n);
         out.printf(Locale.ROOT, "beats random: grad-cam on %d of %d image(s), rollout on %d of %d%n", gBeats, n, rBeats, n);
-        String verdict = gRatio == rRatio ? "neither method: equal mean AUC relative to random"
-                : (gRatio < rRatio ? "grad-cam" : "rollout") + String.format(Locale.ROOT,
-                        " (mean deletion AUC relative to random: grad-cam %.3f, rollout %.3f; lower = more faithful)", gRatio / n, rRatio / n);
-        out.println("more faithful: " + verdict);
+        int gLower = 0, rLower = 0;
+        for (Checked c : checked) {
+            gLower += ratio(c.gradCam()) < ratio(c.rollout()) - TIE ? 1 : 0;
+            rLower += ratio(c.rollout()) < ratio(c.gradCam()) - TIE ? 1 : 0;
+        }
+        out.printf(Locale.ROOT, "lower AUC: grad-cam on %d image(s), rollout on %d, within %.3f of each other on %d%n", gLower, rLower, TIE,
+                n - gLower - rLower);
+        String means = String.format(Locale.ROOT, "mean deletion AUC relative to random: grad-cam %.4f, rollout %.4f; lower = more faithful",
+                gRatio / n, rRatio / n);
+        out.println("more faithful: " + (Math.abs(gRatio - rRatio) / n < TIE ? "neither, a tie within " + TIE + " (" + means + ")"
+                : (gRatio < rRatio ? "grad-cam" : "rollout") + " (" + means + ")"));
     }
 
     /** The files named, and every regular file under the directories named, in order. */
