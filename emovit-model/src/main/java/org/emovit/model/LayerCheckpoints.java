@@ -24,8 +24,9 @@ import org.bytedeco.pytorch.TensorArrayRefOptional;
  * must be a pure function of its input and what it captures: one that writes state (appends to a KV cache) would
  * write it twice, so only one-shot passes (score mode's, without a cache) run under this.
  *
- * <p>Measured with {@code emovit bench --heatmap} at 7B widths with 8 LLM layers, bf16 on the CPU: a Grad-CAM map
- * needed 0.21 GB of resident memory beyond what the process held without this, 0.04 GB with it.
+ * <p>Measured with {@code emovit bench --heatmap}, bf16 on a 2-core CPU: at the 7B shapes a Grad-CAM map needed
+ * 0.62-0.87 GB of resident memory beyond what the process held (15.2 GB) without this, 0.03-0.04 GB with it, for
+ * about a fifth more time (the extra forward pass of the stacks); at 7B widths with 8 LLM layers 0.21 GB and 0.04-0.06 GB.
  */
 public final class LayerCheckpoints implements AutoCloseable {
     private static final ThreadLocal<LayerCheckpoints> OPEN = new ThreadLocal<>();
