@@ -1,6 +1,7 @@
 package org.emovit.cli;
 
 import org.emovit.options.ErrorMessages;
+import org.emovit.devtools.AttributionCheckCommand;
 import org.emovit.devtools.BenchCommand;
 import org.emovit.devtools.PeerModelCommand;
 import org.emovit.devtools.ForwardCommand;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "emovit", mixinStandardHelpOptions = true, version = "emovit 0.1.0",
         description = "EmoVIT (InstructBLIP-Vicuna emotion model) on the JVM.",
         subcommands = {AskCommand.class, ClassifyCommand.class, EvalCommand.class, TrainCommand.class, DataCommand.class, ForwardCommand.class,
-                BenchCommand.class, PeerModelCommand.class, ConvertCommand.class, ServeCommand.class, ServeBenchCommand.class,
+                BenchCommand.class, PeerModelCommand.class, AttributionCheckCommand.class, ConvertCommand.class, ServeCommand.class, ServeBenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -100,6 +100,11 @@ public final class BenchCommand implements Callable<Integer> {
                     + "the prompt plus 16 answer tokens per sample, --batch samples).")
     int trainSteps;
 
+    @Option(names = "--heatmap",
+            description = "Also time one Grad-CAM map (a backward pass through the LLM and Q-Former) and one rollout map of one image, "
+                    + "beside a score-mode classification of it, each with the resident memory it needed (peak during it less RSS before).")
+    boolean heatmap;
+
     @Spec
     CommandSpec spec;
 
@@ -204,6 +209,9 @@ public final class BenchCommand implements Callable<Integer> {
             }
             for (int b : classifyBatches) {
                 benchClassify(out, model, cfg, dev, b, med[0] + med[1] + med[2]);
+            }
+            if (heatmap) {   // before training, which leaves the tuned weights requiring grad
+                benchHeatmap(out, model, cfg, dev);
             }
             if (trainSteps > 0) {
                 benchTrain(out, model, cfg, dev);
@@ -361,34 +369,13 @@ public final class BenchCommand implements Callable<Integer> {
      * (4 shared tokens, 1-3 label tokens, EOS), since random weights come without a tokenizer.
      */
     private void benchClassify(PrintWriter out, InstructBlip model, InstructBlipConfig cfg, Device dev, int b, double forwardMs) {
-        int size = cfg.vision().imageSize();
-        int vocab = cfg.text().vocabSize();
-        List<long[]> answers = new ArrayList<>();
-        int[] labelLengths = {3, 2, 1, 3, 3, 3, 1, 3};
-        for (int c = 0; c < 8; c++) {
-            long[] a = new long[4 + labelLengths[c] + 1];
-            for (int j = 0; j < a.length - 1; j++) {
-                a[j] = j < 4 ? 100 + j : (200 + 10 * c + j) % vocab;
-            }
-            a[a.length - 1] = cfg.text().eosTokenId();
-            answers.add(a);
-        }
-        long[][] ids = new long[b][cfg.numQueryTokens() + promptTokens];
-        for (long[] row : ids) {
-            for (int j = 0; j < row.length; j++) {
-                row[j] = j < cfg.numQueryTokens() ? (cfg.imageTokenIndex() >= 0 ? cfg.imageTokenIndex() : 0) : 3 + j % (vocab - 4);
-            }
-        }
+        List<long[]> answers = syntheticAnswers(cfg);
         double best = Double.MAX_VALUE;
         for (int run = 0; run <= runs; run++) {
             try (Owned.Scope step = Owned.scope()) {
-                Tensor pixels = torch.randn(new long[] {b, 3, size, size}, Tensors.options(ScalarType.Float, dev));
-                Tensor qIds = torch.randint(3, Math.min(2000, cfg.qformer().vocabSize() - 1),
-                        new long[] {b, Math.min(promptTokens, Math.min(128, cfg.qformer().maxPositions()))}, Tensors.options(ScalarType.Long, dev));
-                Tensor qMask = torch.ones(new long[] {b, qIds.size(1)}, Tensors.options(ScalarType.Long, dev));
-                Tensor mask = torch.ones(new long[] {b, ids[0].length}, Tensors.options(ScalarType.Long, dev));
+                InstructBlipInputs inputs = syntheticInputs(cfg, dev, b);
                 long a = System.nanoTime();
-                PrefillInputs prefill = model.prefillInputs(new InstructBlipInputs(pixels, qIds, qMask, ids, mask));
+                PrefillInputs prefill = model.prefillInputs(inputs);
                 double[][] ll = new CandidateScorer(model.languageModel()).logLikelihoods(prefill, answers);
                 double ms = (System.nanoTime() - a) / 1e6;
                 if (ll.length != b) {
@@ -403,6 +390,90 @@ public final class BenchCommand implements Callable<Integer> {
                 b * 1000.0 / best, peakRssGb(),
                 b == 1 ? String.format(Locale.ROOT, ", %.2fx one forward of image + prompt", best / forwardMs) : "");
         out.flush();
+    }
+
+    /**
+     * The 8 answers' ids, shaped as "Predict emotion: &lt;label&gt;&lt;/s&gt;" in LLaMA tokens (4 shared tokens,
+     * 1-3 label tokens, EOS), since random weights come without a tokenizer.
+     */
+    private static List<long[]> syntheticAnswers(InstructBlipConfig cfg) {
+        int vocab = cfg.text().vocabSize();
+        List<long[]> answers = new ArrayList<>();
+        int[] labelLengths = {3, 2, 1, 3, 3, 3, 1, 3};
+        for (int c = 0; c < 8; c++) {
+            long[] a = new long[4 + labelLengths[c] + 1];
+            for (int j = 0; j < a.length - 1; j++) {
+                a[j] = j < 4 ? 100 + j : (200 + 10 * c + j) % vocab;
+            }
+            a[a.length - 1] = cfg.text().eosTokenId();
+            answers.add(a);
+        }
+        return answers;
+    }
+
+    /** b random images with a random Q-Former instruction and the 32 query slots + --prompt-tokens LLM prompt. */
+    private InstructBlipInputs syntheticInputs(InstructBlipConfig cfg, Device dev, int b) {
+        int size = cfg.vision().imageSize(), vocab = cfg.text().vocabSize();
+        long[][] ids = new long[b][cfg.numQueryTokens() + promptTokens];
+        for (long[] row : ids) {
+            for (int j = 0; j < row.length; j++) {
+                row[j] = j < cfg.numQueryTokens() ? (cfg.imageTokenIndex() >= 0 ? cfg.imageTokenIndex() : 0) : 3 + j % (vocab - 4);
+            }
+        }
+        Tensor pixels = torch.randn(new long[] {b, 3, size, size}, Tensors.options(ScalarType.Float, dev));
+        Tensor qIds = torch.randint(3, Math.min(2000, cfg.qformer().vocabSize() - 1),
+                new long[] {b, Math.min(promptTokens, Math.min(128, cfg.qformer().maxPositions()))}, Tensors.options(ScalarType.Long, dev));
+        Tensor qMask = torch.ones(new long[] {b, qIds.size(1)}, Tensors.options(ScalarType.Long, dev));
+        Tensor mask = torch.ones(new long[] {b, ids[0].length}, Tensors.options(ScalarType.Long, dev));
+        return new InstructBlipInputs(pixels, qIds, qMask, ids, mask);
+    }
+
+    /**
+     * One image three ways, in this order: score-mode classification (the 8 answers), the rollout map (no backward
+     * pass) and the Grad-CAM map of one answer (a backward pass from its log-likelihood through the LLM and the
+     * Q-Former). Each: the median time of --runs after a warm-up, and the resident memory it needed. The kernel's
+     * high-water mark (VmHWM) is reset to the current RSS before each (/proc/self/clear_refs), so "peak" is each
+     * one's own peak; "needed" is that peak less RSS before it (memory freed earlier but kept by the allocator is
+     * in RSS and can be reused, so this is what the step added, not all it touched).
+     */
+    private void benchHeatmap(PrintWriter out, InstructBlip model, InstructBlipConfig cfg, Device dev) {
+        List<long[]> answers = syntheticAnswers(cfg);
+        org.emovit.core.Emotion emotion = org.emovit.core.Emotion.values()[0];
+        String[] names = {"classify (score mode, 8 answers)", "rollout map", "grad-cam map"};
+        for (int stage = 0; stage < names.length; stage++) {
+            boolean reset = resetPeakRss();
+            double before = rssGb();
+            double[] ms = new double[runs + 1];
+            for (int run = 0; run <= runs; run++) {
+                try (Owned.Scope step = Owned.scope()) {
+                    InstructBlipInputs inputs = syntheticInputs(cfg, dev, 1);
+                    long a = System.nanoTime();
+                    switch (stage) {
+                        case 0 -> new CandidateScorer(model.languageModel()).logLikelihoods(model.prefillInputs(inputs), answers);
+                        case 1 -> org.emovit.attribution.Attribution.rollout(model, inputs, emotion);
+                        default -> org.emovit.attribution.Attribution.gradCam(model, inputs, answers.get(0), emotion);
+                    }
+                    ms[run] = (System.nanoTime() - a) / 1e6;
+                }
+            }
+            double[] timed = Arrays.copyOfRange(ms, 1, ms.length);
+            Arrays.sort(timed);
+            double peak = peakRssGb();
+            out.printf(Locale.ROOT, "heatmap bench: %s %.0f ms (median of %d, warm-up %.0f ms); RSS before %.2f GB, %s %.2f GB, needed %.2f GB%n",
+                    names[stage], timed[timed.length / 2], runs, ms[0], before, reset ? "peak during it" : "peak so far (VmHWM not resettable here)",
+                    peak, peak - before);
+            out.flush();
+        }
+    }
+
+    /** Sets VmHWM to the current RSS (Linux 4.0+: "5" to /proc/self/clear_refs); false where that is not allowed. */
+    static boolean resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static void sync(Tensor t, Device dev) {

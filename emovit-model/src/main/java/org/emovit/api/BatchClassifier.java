@@ -125,7 +125,7 @@ public final class BatchClassifier {
         if (heatmaps == null || result.emotion() == null) {
             return null;
         }
-        return new Heatmap(heatmaps.compute(attribution, image, result.emotion()), image);
+        return new Heatmap(attribution.map(image, result.emotion(), heatmaps), image);
     }
 
     private static void step(ProgressBar progress, boolean failed) {

@@ -12,6 +12,7 @@ import org.emovit.generate.CandidateScorer;
 import org.emovit.image.RgbImage;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
+import org.emovit.model.LayerCheckpoints;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 import org.emovit.model.VisionConfig;
@@ -23,7 +24,9 @@ import org.emovit.model.VisionConfig;
  *   <li>{@link #gradCam}: the log-likelihood of "Predict emotion: &lt;label&gt;" after EmoVIT's instruction,
  *       back-propagated to the ViT's output tokens; gradient x activation summed over channels, ReLU, CLS dropped,
  *       normalised (Grad-CAM as used for vision transformers). The gradient is taken on a leaf copy of the ViT's
- *       output only: no weight requires grad, so none accumulates one, and the ViT itself runs without a graph.</li>
+ *       output only: no weight requires grad, so none accumulates one, and the ViT itself runs without a graph.
+ *       The Q-Former's and the LLM's layers are checkpointed ({@link LayerCheckpoints}): their activations are
+ *       recomputed layer by layer in the backward pass instead of kept for the whole stack.</li>
  *   <li>{@link #rollout}: gradient-free, the Q-Former's cross-attention probabilities over the image tokens, averaged
  *       over heads, queries and cross-attention layers. The Q-Former sees the instruction, not the answer, so
  *       this map is the same for every emotion: it says what the model looked at, Grad-CAM says what made it
@@ -44,13 +47,32 @@ public final class Attribution {
 
     /** Patches per side of the ViT's grid: image_size / patch_size (16 at 224 px with 14 px patches). */
     public int gridSide() {
+        return gridSide(model);
+    }
+
+    static int gridSide(InstructBlip model) {
         VisionConfig v = model.config().vision();
         return v.imageSize() / v.patchSize();
     }
 
+    /** The map of this emotion by this method. */
+    public PatchMap map(RgbImage image, Emotion emotion, PatchMap.Method method) {
+        return method == PatchMap.Method.GRAD_CAM ? gradCam(image, emotion) : rollout(image, emotion);
+    }
+
     /** Grad-CAM of this emotion's score-mode log-likelihood over the image's patches (see the class comment). */
     public PatchMap gradCam(RgbImage image, Emotion emotion) {
-        return PatchMap.normalised(gridSide(), patchScores(gradientTimesActivation(image, emotion), true), emotion,
+        return PatchMap.normalised(gridSide(), patchScores(model, gradientTimesActivation(image, emotion), true), emotion,
+                PatchMap.Method.GRAD_CAM);
+    }
+
+    /**
+     * Grad-CAM from inputs already encoded (one image) and the answer's token ids: what {@link #gradCam(RgbImage,
+     * Emotion)} runs after the processor, for callers without a tokenizer (the benchmark at 7B shapes with random
+     * weights). {@code emotion} is only recorded.
+     */
+    public static PatchMap gradCam(InstructBlip model, InstructBlipInputs inputs, long[] answer, Emotion emotion) {
+        return PatchMap.normalised(gridSide(model), patchScores(model, gradientTimesActivation(model, inputs, answer), true), emotion,
                 PatchMap.Method.GRAD_CAM);
     }
 
@@ -61,18 +83,25 @@ public final class Attribution {
      */
     float[] gradientTimesActivation(RgbImage image, Emotion emotion) {
         try (PointerScope scope = new PointerScope()) {
-            InstructBlipInputs inputs = inputs(image);
+            return gradientTimesActivation(model, inputs(image), emoVit.answer(emotion));
+        }
+    }
+
+    private static float[] gradientTimesActivation(InstructBlip model, InstructBlipInputs inputs, long[] answer) {
+        try (PointerScope scope = new PointerScope()) {
             Tensor features;
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 features = model.encodeImage(inputs.pixelValues());   // frozen: no graph through the ViT
             }
-            // The caller may hold a no-grad guard (the server, tests): enable autograd for this pass alone.
-            try (AutoGradMode grad = new AutoGradMode(true)) {
+            // The caller may hold a no-grad guard (the server, tests): enable autograd for this pass alone. The
+            // Q-Former's and the LLM's layers are checkpointed: one layer's activations at a time, not the stack's.
+            try (AutoGradMode grad = new AutoGradMode(true); LayerCheckpoints checkpoints = LayerCheckpoints.open()) {
                 Tensor leaf = features.detach().clone().requires_grad_(true);
                 PrefillInputs prefill = model.prefillInputs(leaf, inputs);
                 Tensor logLikelihood = new CandidateScorer(model.languageModel())
-                        .logLikelihoodTensor(prefill, List.of(emoVit.answer(emotion)));
-                logLikelihood.sum().backward();   // frees the graph; only the leaf's grad is kept, freed with the scope
+                        .logLikelihoodTensor(prefill, List.of(answer));
+                logLikelihood.sum().backward();   // to the LLM's output; only leaves' grads are kept, freed with the scope
+                checkpoints.backward();           // on through the LLM's and the Q-Former's layers to the ViT's output
                 try (NoGradGuard noGrad = new NoGradGuard()) {
                     return Tensors.toFloats(leaf.grad().mul(leaf.detach()).sum(new long[] {-1}));   // [1 + patches]
                 }
@@ -82,10 +111,16 @@ public final class Attribution {
 
     /** The Q-Former's cross-attention over the image's patches (see the class comment); {@code emotion} is only recorded. */
     public PatchMap rollout(RgbImage image, Emotion emotion) {
-        float[] sum = new float[gridSide() * gridSide() + 1];   // summed over the cross-attention layers
+        try (PointerScope scope = new PointerScope()) {
+            return rollout(model, inputs(image), emotion);
+        }
+    }
+
+    /** The rollout from inputs already encoded (one image), as {@link #gradCam(InstructBlip, InstructBlipInputs, long[], Emotion)}. */
+    public static PatchMap rollout(InstructBlip model, InstructBlipInputs inputs, Emotion emotion) {
+        float[] sum = new float[gridSide(model) * gridSide(model) + 1];   // summed over the cross-attention layers
         int[] layers = {0};
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            InstructBlipInputs inputs = inputs(image);
             model.qformer().setCrossAttentionProbe((layer, probabilities) -> {
                 // [1, heads, queries, 1 + patches] -> the mean over heads and queries, per image token
                 float[] mean = Tensors.toFloats(probabilities.mean(new long[] {1, 2}));
@@ -103,7 +138,7 @@ public final class Attribution {
         if (layers[0] == 0) {
             throw new IllegalStateException("the Q-Former has no cross-attention layer to read");
         }
-        return PatchMap.normalised(gridSide(), patchScores(sum, false), emotion, PatchMap.Method.ROLLOUT);
+        return PatchMap.normalised(gridSide(model), patchScores(model, sum, false), emotion, PatchMap.Method.ROLLOUT);
     }
 
     /** The one image with the classification instruction, as score mode processes it. */
@@ -115,8 +150,8 @@ public final class Attribution {
      * The patch tokens' scores, the CLS token (first) dropped: it is no place in the image. With {@code relu},
      * negative scores (patches that argue against the answer) become 0, as Grad-CAM does.
      */
-    private double[] patchScores(float[] tokens, boolean relu) {
-        int patches = gridSide() * gridSide();
+    private static double[] patchScores(InstructBlip model, float[] tokens, boolean relu) {
+        int patches = gridSide(model) * gridSide(model);
         if (tokens.length != patches + 1) {
             throw new IllegalStateException("expected CLS + " + patches + " image tokens, got " + tokens.length);
         }

@@ -46,11 +46,6 @@ public record PatchMap(int side, float[] weights, Emotion emotion, Method method
             }
             throw new IllegalArgumentException(field + ": '" + s + "' is not a heat map method (grad-cam or rollout)");
         }
-
-        /** Computes this method's map of the emotion over the image. */
-        public PatchMap compute(Attribution attribution, RgbImage image, Emotion emotion) {
-            return this == GRAD_CAM ? attribution.gradCam(image, emotion) : attribution.rollout(image, emotion);
-        }
     }
 
     public PatchMap {

@@ -65,9 +65,14 @@ public final class Owned {
      * Runs {@code count} layers one after another and keeps only the output: each layer runs in a scope of its
      * own, so its temporaries are freed as soon as it is done and only one hidden state lives between layers
      * (the peak is one layer's working set, not the whole stack's). The input stays the caller's; the output
-     * is handed to the caller's scope. The one place the own/step/close/handBack sequence is written.
+     * is handed to the caller's scope. The one place the own/step/close/handBack sequence is written. With
+     * {@link LayerCheckpoints} open and autograd on, the stack is checkpointed instead.
      */
     public static Tensor layerByLayer(Tensor input, int count, Layer layer) {
+        LayerCheckpoints checkpoints = LayerCheckpoints.active();
+        if (checkpoints != null) {
+            return checkpoints.run(input, count, layer);   // a backward pass through frozen layers: see LayerCheckpoints
+        }
         Tensor x = null;   // owned between layers
         for (int i = 0; i < count; i++) {
             Tensor in = x == null ? input : x;

@@ -103,6 +103,38 @@ class AttributionTest {
         }
     }
 
+    /**
+     * The checkpointed backward pass (Attribution's) against plain autograd keeping every layer's activations: the
+     * same operations recomputed, so the same gradient.
+     */
+    @Test
+    void checkpointedGradientIsPlainAutogradsGradient() {
+        for (RgbImage image : List.of(photo, noise(40, 30, 2))) {
+            Emotion e = Emotion.values()[2];
+            float[] checkpointed = attribution.gradientTimesActivation(image, e);
+            float[] plain;
+            try (PointerScope scope = new PointerScope(); org.bytedeco.pytorch.AutoGradMode grad = new org.bytedeco.pytorch.AutoGradMode(true)) {
+                InstructBlipInputs inputs = emoVit.processor().encode(List.of(image), List.of(Prompts.CLASSIFICATION_INSTRUCTION));
+                Tensor features;
+                try (NoGradGuard noGrad = new NoGradGuard()) {
+                    features = emoVit.model().encodeImage(inputs.pixelValues());
+                }
+                Tensor leaf = features.detach().clone().requires_grad_(true);
+                new CandidateScorer(emoVit.model().languageModel())
+                        .logLikelihoodTensor(emoVit.model().prefillInputs(leaf, inputs), List.of(emoVit.answer(e))).sum().backward();
+                plain = Tensors.toFloats(leaf.grad().mul(leaf.detach()).sum(new long[] {-1}));
+            }
+            float max = 0;
+            for (float v : plain) {
+                max = Math.max(max, Math.abs(v));
+            }
+            assertThat(max).as("a gradient that is not all zero").isGreaterThan(0f);
+            for (int i = 0; i < plain.length; i++) {
+                assertThat(checkpointed[i]).as("token " + i).isCloseTo(plain[i], within(1e-5f * max));
+            }
+        }
+    }
+
     @Test
     void theOneAnswerLogLikelihoodIsScoreModes() {
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {

@@ -70,10 +70,11 @@ class SquareAttributionTest {
             long start = System.nanoTime();
             tune(emoVit, size, patchSize, patches);
             System.out.printf("tuned in %.1f s%n", (System.nanoTime() - start) / 1e9);
+            saveTunedIfAsked(emoVit);
 
             Attribution attribution = new Attribution(emoVit);
             Random r = new Random(7);
-            double mapAuc = 0, randomAuc = 0;
+            double mapAuc = 0, randomAuc = 0, rolloutAuc = 0;
             for (int patch = 0; patch < patches; patch++) {
                 RgbImage img = image(size, patchSize, patch, r);
                 EmoVit.Result result = emoVit.classify(List.of(img), EmoVit.Mode.SCORE, null).get(0);
@@ -88,15 +89,36 @@ class SquareAttributionTest {
                 Faithfulness.Deletion d = Faithfulness.deletionAuc(emoVit, img, SQUARE, map, patches);
                 mapAuc += d.mapAuc();
                 randomAuc += d.randomAuc();
+                // measured beside Grad-CAM, not asserted: which method is more faithful is the finding, not a requirement
+                rolloutAuc += Faithfulness.deletionAuc(emoVit, img, SQUARE, attribution.rollout(img, SQUARE), patches).mapAuc();
                 System.out.printf("square at %d: map %s, p(%s) %.4g, deletion by the map %s, at random %s%n", patch,
                         java.util.Arrays.toString(map.weights()), SQUARE.label(), result.probabilities().get(SQUARE.label()),
                         java.util.Arrays.toString(d.mapCurve()), java.util.Arrays.toString(d.randomCurve()));
             }
-            System.out.printf("deletion AUC: by the map %.4g, at random %.4g (mean over square positions)%n",
-                    mapAuc / patches, randomAuc / patches);
+            System.out.printf("deletion AUC: by the map %.4g, at random %.4g, by the rollout map %.4g (mean over square positions)%n",
+                    mapAuc / patches, randomAuc / patches, rolloutAuc / patches);
             // by the map the square goes first and the probability drops at once (about 10x); at random it goes later
             assertThat(mapAuc).isLessThan(0.75 * randomAuc);
         }
+    }
+
+    /**
+     * With {@code -Demovit.squareOverlay=FILE.safetensors}, writes the tuned tensors as an overlay (--overlay), so the
+     * commands can be run on the square model, e.g. {@code emovit attribution-check --overlay FILE DIR}.
+     */
+    static void saveTunedIfAsked(EmoVit emoVit) {
+        String file = System.getProperty("emovit.squareOverlay");
+        if (file == null) {
+            return;
+        }
+        Map<String, org.emovit.weights.RawTensor> out = new java.util.TreeMap<>();
+        emoVit.model().namedParameters().forEach((k, t) -> {
+            if (tuned(k)) {
+                out.put(k, Tensors.toRawF32(t.detach()));
+            }
+        });
+        org.emovit.weights.Safetensors.write(java.nio.file.Path.of(file), out, Map.of("producer", "SquareAttributionTest"));
+        System.out.println("wrote the tuned tensors to " + file);
     }
 
     /** What EmoVIT tunes, less ln_vision (this test keeps the whole ViT frozen). */

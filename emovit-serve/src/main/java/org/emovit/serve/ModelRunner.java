@@ -39,7 +39,7 @@ final class ModelRunner implements AutoCloseable {
      */
     PatchMap heatmap(Job.Classify job, EmoVit.Result result) {
         Emotion emotion = job.heatmap().emotion() != null ? job.heatmap().emotion() : result.emotion();
-        return emotion == null ? null : job.heatmap().method().compute(attribution, job.image(), emotion);
+        return emotion == null ? null : attribution.map(job.image(), emotion, job.heatmap().method());
     }
 
     /**

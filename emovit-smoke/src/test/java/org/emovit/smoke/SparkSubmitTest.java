@@ -32,11 +32,20 @@ class SparkSubmitTest {
         assertThat(classified).hasSize(8);
 
         Path parquet = dir.resolve("classified");
-        Result r = sparkSubmit(dir, LOCAL, "classify", "--input", images.toString(), "--output", parquet.toString());
+        // with --heatmap, so the attribution's classes are checked in the shaded jar too (the grids themselves are
+        // compared with the in-process maps in emovit-spark's ClassifyJobTest)
+        Result r = sparkSubmit(dir, LOCAL, "classify", "--input", images.toString(), "--output", parquet.toString(), "--heatmap");
         assertThat(r.code()).as(r.both()).isZero();
         assertThat(r.out()).contains("classified 8 image(s), 0 with an error");
         SparkResults.assertEqualToClassify(parquet, classified);
-        assertThat(SparkResults.rows(parquet)).allSatisfy(row -> assertThat((String) row.getAs("dtype")).isEqualTo("f32"));
+        assertThat(SparkResults.rows(parquet)).allSatisfy(row -> {
+            assertThat((String) row.getAs("dtype")).isEqualTo("f32");
+            assertThat((String) row.getAs("heatmap_method")).isEqualTo("grad-cam");
+            assertThat((String) row.getAs("heatmap_emotion")).isEqualTo(row.getAs("emotion"));
+            List<Float> grid = row.getList(row.fieldIndex("heatmap"));
+            assertThat(grid).hasSize(4);   // the embedded tiny model's 2 x 2 patches (28 px, 14 px patches)
+            assertThat(grid.stream().mapToDouble(Float::doubleValue).sum()).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-5));
+        });
 
         Path sparkEval = dir.resolve("spark-eval");
         Result e = sparkSubmit(dir, LOCAL, "eval", "--input", parquet.toString(), "--labels", emoset.resolve("test.json").toString(),

@@ -8,6 +8,7 @@ import org.emovit.api.EmoVit;
 import org.emovit.options.ClassificationOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -17,7 +18,8 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "classify", mixinStandardHelpOptions = true,
         description = {"Classify images into the 8 emotions on Spark (score mode by default).",
-                "Output: Parquet with path, sha256, emotion, p_<emotion> x 8, generated, explanation, error, model, dtype.",
+                "Output: Parquet with path, sha256, emotion, p_<emotion> x 8, generated, explanation, error, model, dtype",
+                "(with --heatmap also heatmap_method, heatmap_emotion and heatmap: the patch grid's weights, row-major, summing to 1).",
                 "Unreadable images are rows with an error; --resume skips images already in --output."})
 public final class ClassifyJob implements Callable<Integer> {
 
@@ -26,11 +28,20 @@ public final class ClassifyJob implements Callable<Integer> {
     @Mixin OutputOptions output;
     @Mixin ClassificationOptions classification;
 
+    @Option(names = "--heatmap", arity = "0..1", fallbackValue = "grad-cam", paramLabel = "METHOD",
+            description = "Add where in each image the predicted emotion comes from: a weight per patch of the ViT's grid "
+                    + "(16 x 16 at 224 px), computed on the executors. METHOD: grad-cam (default; a backward pass through the "
+                    + "model) or rollout (the Q-Former's attention, no backward pass).")
+    String heatmap;
+
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() {
-        classification.model().spec().scalarType();   // a bad --dtype is reported here, once, before Spark starts
+        classification.model().spec().scalarType();   // a bad --dtype or --heatmap is reported here, once, before Spark starts
+        if (heatmap != null) {
+            org.emovit.attribution.PatchMap.Method.parse(heatmap, "--heatmap");
+        }
         try (SessionOptions.Session s = session.open("emovit classify")) {
             ResultWriter.Report r = run(s.spark());
             return Reports.print(spec.commandLine().getOut(), "classified", output.output, r);
@@ -51,7 +62,8 @@ public final class ClassifyJob implements Callable<Integer> {
                 .setBatchSize(classification.batchSize())
                 .setExplain(classification.explanation() != null)
                 .setExplainTokens(classification.explainTokens())
-                .setMaxPixels(input.maxPixels);
+                .setMaxPixels(input.maxPixels)
+                .setHeatmap(heatmap);
     }
 
     /** The classification of a table of images ({@link ImageInput}'s columns) as {@link ResultSchema#CLASSIFY} rows. */

@@ -7,6 +7,8 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
+import org.emovit.attribution.Attribution;
+import org.emovit.attribution.PatchMap;
 import org.emovit.core.Emotion;
 import org.emovit.api.EmoVit;
 import org.emovit.generate.GenerationConfig;
@@ -14,7 +16,8 @@ import org.emovit.api.ModelSpec;
 
 /**
  * One task's classification: the partition's images in batches through {@link EmoVit#classify} (and
- * {@link EmoVit#explain} when asked), on this executor's one copy of the model. Unreadable images become rows
+ * {@link EmoVit#explain} when asked), on this executor's one copy of the model; with a heatmap method, each
+ * classified image's map for its predicted emotion ({@link Attribution}), computed here where the model is. Unreadable images become rows
  * with an error; a failure inside the model (out of memory, a broken checkpoint) fails the task instead, so Spark
  * retries it and, if it persists, the job stops rather than writing errors for images that are fine.
  */
@@ -27,10 +30,15 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
     private final String dtype;
     private final int batchSize;
     private final long maxPixels;
+    /** how to compute each image's map, or null for none (and no heatmap columns) */
+    private final PatchMap.Method heatmap;
 
-    /** @param explanation decoding for explanations, or null for none */
+    /**
+     * @param explanation decoding for explanations, or null for none
+     * @param heatmap     the attribution method for the heatmap columns, or null for none
+     */
     ClassifyPartitions(ModelSpec spec, EmoVit.Mode mode, GenerationConfig generation, GenerationConfig explanation, int batchSize,
-            long maxPixels) {
+            long maxPixels, PatchMap.Method heatmap) {
         this.spec = spec;
         this.dtype = spec.dtypeName();
         this.mode = mode;
@@ -38,6 +46,7 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
         this.explanation = explanation;
         this.batchSize = batchSize;
         this.maxPixels = maxPixels;
+        this.heatmap = heatmap;
     }
 
     @Override
@@ -50,26 +59,31 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
         DecodedBatch d = new DecodedBatch(batch, maxPixels);
         EmoVit.Result[] results = new EmoVit.Result[batch.size()];
         String[] explanations = new String[batch.size()];
+        PatchMap[] maps = new PatchMap[batch.size()];
         if (!d.images.isEmpty()) {
-            List<EmoVit.Classified> r;
             synchronized (model) {
-                r = model.classify(d.images, mode, generation, explanation);
-            }
-            for (int k = 0; k < r.size(); k++) {
-                results[d.imageRows.get(k)] = r.get(k).result();
-                explanations[d.imageRows.get(k)] = r.get(k).explanation();
+                List<EmoVit.Classified> r = model.classify(d.images, mode, generation, explanation);
+                for (int k = 0; k < r.size(); k++) {
+                    int row = d.imageRows.get(k);
+                    results[row] = r.get(k).result();
+                    explanations[row] = r.get(k).explanation();
+                    Emotion predicted = results[row].emotion();
+                    if (heatmap != null && predicted != null) {   // a generated answer that is none of the 8 has no map
+                        maps[row] = new Attribution(model).map(d.images.get(k), predicted, heatmap);
+                    }
+                }
             }
         }
         List<Row> out = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
-            out.add(row(batch.get(i), results[i], explanations[i], d.errors[i]));
+            out.add(row(batch.get(i), results[i], explanations[i], d.errors[i], maps[i]));
         }
         return out;
     }
 
     /** The output row, each value put by its column's name. */
-    private Row row(Row in, EmoVit.Result r, String explanation, String error) {
-        StructType schema = ResultSchema.CLASSIFY;
+    private Row row(Row in, EmoVit.Result r, String explanation, String error, PatchMap map) {
+        StructType schema = ResultSchema.classify(heatmap != null);
         Object[] v = new Object[schema.size()];
         v[schema.fieldIndex("path")] = DecodedBatch.path(in);
         v[schema.fieldIndex("sha256")] = DecodedBatch.sha256(in);
@@ -82,6 +96,16 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
         v[schema.fieldIndex("error")] = error;
         v[schema.fieldIndex("model")] = spec.displayName();
         v[schema.fieldIndex("dtype")] = dtype;
+        if (map != null) {
+            v[schema.fieldIndex("heatmap_method")] = map.method().label();
+            v[schema.fieldIndex("heatmap_emotion")] = map.emotion().label();
+            float[] w = map.weights();
+            Float[] boxed = new Float[w.length];   // an array column's external type: a Java array of objects
+            for (int j = 0; j < w.length; j++) {
+                boxed[j] = w[j];
+            }
+            v[schema.fieldIndex("heatmap")] = boxed;
+        }
         return RowFactory.create(v);
     }
 }

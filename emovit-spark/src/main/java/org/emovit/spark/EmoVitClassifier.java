@@ -26,6 +26,7 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.PatchMap;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.api.ModelSpec;
 
@@ -37,12 +38,13 @@ import org.emovit.api.ModelSpec;
  * image ({@link #setPathCol}, default {@code path}): what Spark's {@code binaryFile} source reads. A {@code sha256}
  * column (hex of the bytes) is used when there is one, else computed; an {@code error} column (string: why an image
  * has no bytes, as {@link ImageInput} gives) is honoured when there is one. Output: one {@link ResultSchema#CLASSIFY}
- * row per input row (path, sha256, emotion, p_&lt;emotion&gt; x 8, generated, explanation, error, model, dtype); the
+ * row per input row (path, sha256, emotion, p_&lt;emotion&gt; x 8, generated, explanation, error, model, dtype; with
+ * {@link #setHeatmap} also heatmap_method, heatmap_emotion and the heatmap, {@link ResultSchema#CLASSIFY_HEATMAP}); the
  * input's other columns are not carried, join on path or sha256 to get them back.
  *
  * <p>The params are the options of {@code emovit classify}, with the same defaults: model spec (model, vit, qformer,
  * llm, preset, config, qformerVocab, overlay; none: the embedded tiny model), dtype, device, mode, batchSize,
- * explain and explainTokens, the decoding settings, maxPixels.
+ * explain and explainTokens, the decoding settings, maxPixels; heatmap (unset: none, or grad-cam or rollout).
  */
 public final class EmoVitClassifier extends Transformer implements DefaultParamsWritable {
 
@@ -72,6 +74,7 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
     private final DoubleParam repetitionPenalty;
     private final DoubleParam lengthPenalty;
     private final LongParam maxPixels;
+    private final Param<String> heatmap;
 
     public EmoVitClassifier() {
         this(Identifiable$.MODULE$.randomUID("emovitClassifier"));
@@ -105,6 +108,7 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
         repetitionPenalty = new DoubleParam(this, "repetitionPenalty", "HF repetition penalty");
         lengthPenalty = new DoubleParam(this, "lengthPenalty", "beam ranking by sum(log p) / length^penalty");
         maxPixels = new LongParam(this, "maxPixels", "refuse larger images from their header");
+        heatmap = new Param<>(this, "heatmap", "attribution map of each predicted emotion: grad-cam or rollout (unset: none)");
         // the defaults of emovit classify's options (ModelOptions, GenerationOptions, ClassificationOptions)
         GenerationConfig g = GenerationConfig.emovit();
         setDefault(pathCol, "path");
@@ -148,6 +152,7 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
     public DoubleParam repetitionPenalty() { return repetitionPenalty; }
     public DoubleParam lengthPenalty() { return lengthPenalty; }
     public LongParam maxPixels() { return maxPixels; }
+    public Param<String> heatmap() { return heatmap; }
 
     @Override
     public String uid() {
@@ -171,6 +176,8 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
     public EmoVitClassifier setExplain(boolean v) { set(explain, v); return this; }
     public EmoVitClassifier setExplainTokens(int v) { set(explainTokens, v); return this; }
     public EmoVitClassifier setMaxPixels(long v) { set(maxPixels, v); return this; }
+    /** The attribution method of the heatmap columns (grad-cam or rollout), or null for no heatmap. */
+    public EmoVitClassifier setHeatmap(String v) { setOrClear(heatmap, v); return this; }
 
     /** Every model param at once (an unset path in the spec clears the param). */
     public EmoVitClassifier setModelSpec(ModelSpec s) {
@@ -236,6 +243,12 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
                 (Double) $(lengthPenalty));
     }
 
+    /** The heatmap's method, or null when no heatmap was asked for. */
+    public PatchMap.Method heatmapMethod() {
+        String h = str(heatmap);
+        return h == null ? null : PatchMap.Method.parse(h, "EmoVitClassifier heatmap");
+    }
+
     /** How explanations are decoded (greedy, explainTokens), or null without explain: as emovit classify --explain. */
     public GenerationConfig explanation() {
         return (Boolean) $(explain) ? generation().withNumBeams(1).withMaxNewTokens(intParam(explainTokens)) : null;
@@ -243,7 +256,7 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
 
     /**
      * Checks the input columns and every setting on the driver, so a bad dtype, mode or batch size is one error here
-     * rather than one per task: the output is {@link ResultSchema#CLASSIFY}.
+     * rather than one per task: the output is {@link ResultSchema#CLASSIFY}, with the heatmap columns when asked.
      */
     @Override
     public StructType transformSchema(StructType schema) {
@@ -263,7 +276,7 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
         modeValue();
         generation();
         explanation();
-        return ResultSchema.CLASSIFY;
+        return ResultSchema.classify(heatmapMethod() != null);
     }
 
     private static void require(StructType schema, String column, DataType type, String param) {
@@ -289,7 +302,7 @@ public final class EmoVitClassifier extends Transformer implements DefaultParams
         // the columns ClassifyPartitions reads, by these names
         Dataset<Row> images = in.select(col(quoted($(pathCol))).as("path"), content.as("content"), sha256.as("sha256"), error.as("error"));
         return images.mapPartitions(new ClassifyPartitions(modelSpec(), modeValue(), generation(), explanation(), intParam(batchSize),
-                (Long) $(maxPixels)), Encoders.row(ResultSchema.CLASSIFY));
+                (Long) $(maxPixels), heatmapMethod()), Encoders.row(ResultSchema.classify(heatmapMethod() != null)));
     }
 
     /** A column name as col() takes it literally (a dot or space in it is not a path into a struct). */

@@ -33,6 +33,22 @@ final class ResultSchema {
                 .add("dtype", DataTypes.StringType, true);
     }
 
+    /**
+     * classify --heatmap: {@link #CLASSIFY} and, for each classified image, where in it the predicted emotion comes
+     * from: the method (grad-cam or rollout), the emotion the map explains, and the map over the ViT's patch grid
+     * (row-major from the top-left patch, side x side, 16 x 16 at 224 px; non-negative, summing to 1). Null for an
+     * image with an error, or whose generated answer is none of the 8.
+     */
+    static final StructType CLASSIFY_HEATMAP = CLASSIFY
+            .add("heatmap_method", DataTypes.StringType, true)
+            .add("heatmap_emotion", DataTypes.StringType, true)
+            .add("heatmap", DataTypes.createArrayType(DataTypes.FloatType, false), true);
+
+    /** The classify output with or without the heatmap columns. */
+    static StructType classify(boolean heatmap) {
+        return heatmap ? CLASSIFY_HEATMAP : CLASSIFY;
+    }
+
     /** caption: the caption, or the error. */
     static final StructType CAPTION = new StructType()
             .add("path", DataTypes.StringType, true)
