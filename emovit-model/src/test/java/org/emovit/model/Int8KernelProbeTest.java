@@ -105,6 +105,8 @@ class Int8KernelProbeTest {
                 Tensor sb = q.scales().to(ScalarType.BFloat16);
                 report("to bf16, linear, * s", m, n, k, 1, () -> torch.linear(xb, q.values().to(ScalarType.BFloat16)).mul_(sb));
                 report("to f32, linear, * s", m, n, k, 1, () -> torch.linear(xf, q.values().to(ScalarType.Float)).mul_(q.scales()));
+                report("convert: to(bf16)", m, n, k, 1, () -> q.values().to(ScalarType.BFloat16));
+
             }
         }
     }
