@@ -22,8 +22,8 @@ import org.emovit.model.Precision;
  * target dtype, {@code config.json}, {@code tokenizer.model} and {@code qformer_tokenizer/vocab.txt}.
  *
  * <p>{@link Quantization#INT8} ({@code emovit convert --quantize int8}) stores every Linear of the LLM (the q, k, v, o,
- * gate, up and down projections of each layer; the LM head, embeddings, norms, vision encoder and Q-Former stay in
- * the target dtype) as symmetric int8 per output channel under this key scheme:
+ * gate, up and down projections of each layer and the LM head; the embeddings, norms, vision encoder and Q-Former
+ * stay in the target dtype) as symmetric int8 per output channel under this key scheme:
  * <ul>
  *   <li>{@code <name>.weight}: I8 [out, in], values in [-127, 127];</li>
  *   <li>{@code <name>.weight_scale}: F32 [out], {@code max|w_row| / 127} (1 for an all-zero row),</li>
@@ -68,7 +68,7 @@ public final class ModelConverter {
 
     /** The LLM's Linear weights that {@link Quantization#INT8} stores as int8. */
     static final java.util.regex.Pattern LLM_LINEAR = java.util.regex.Pattern.compile(
-            "language_model\\.model\\.layers\\.\\d+\\.(self_attn\\.[qkvo]_proj|mlp\\.(gate|up|down)_proj)\\.weight");
+            "language_model\\.(model\\.layers\\.\\d+\\.(self_attn\\.[qkvo]_proj|mlp\\.(gate|up|down)_proj)|lm_head)\\.weight");
 
     public static Result convert(ModelSpec spec, Path out, long maxShardBytes) {
         return convert(spec, out, maxShardBytes, Quantization.NONE);

@@ -31,7 +31,7 @@ public final class LlamaDecoder implements LanguageModel {
     private final Tensor embedTokens;
     private final List<Layer> layers = new ArrayList<>();
     private final Tensor finalNorm;
-    private final Tensor lmHead;
+    private final LinearWeight lmHead;
     /**
      * cos and sin of every rotary angle [rows, headDim], computed once in float32 and cast to the model's dtype
      * (as HF computes them per call), so a step looks its positions up instead of running a dozen small ops. The
@@ -67,8 +67,9 @@ public final class LlamaDecoder implements LanguageModel {
                     w.takeLinear(l + "mlp.down_proj.weight", d, ff)));
         }
         finalNorm = w.take("language_model.model.norm.weight", d);
+        // int8 too when the checkpoint stores it so: at 7B it is 262 MB of bf16 read per decoded token
         lmHead = config.tieWordEmbeddings() && !w.contains("language_model.lm_head.weight")
-                ? embedTokens : w.take("language_model.lm_head.weight", v, d);
+                ? LinearWeight.of(embedTokens) : w.takeLinear("language_model.lm_head.weight", v, d);
         rmsEps = new Scalar(config.rmsNormEps());
         rmsEpsilon = new DoubleOptional(config.rmsNormEps());
         normalizedShape = new long[] {d};

@@ -29,6 +29,7 @@ public final class NativeEnvironment {
         m.put("GLIBC_TUNABLES",
                 "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296");
         m.put("OMP_WAIT_POLICY", "PASSIVE");
+        m.put("GOMP_SPINCOUNT", "10000");
         return java.util.Collections.unmodifiableMap(m);
     }
 
