@@ -150,16 +150,17 @@ public final class StateDict {
             Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
             return LinearWeight.of(new Int8Weight(values, scales));
         }
-        Tensor dense = take(key, out, in);
         if (quantize.test(key)) {
-            Int8Weight q = Int8Weight.quantize(dense);
+            Tensor values = Int8Weight.emptyValues(out, in, device), scales = Int8Weight.emptyScales(out, device);
+            Tensor dense = take(key, out, in);   // after its int8 destination (see Int8Weight.quantizeInto)
+            Int8Weight q = Int8Weight.quantizeInto(dense, values, scales);
             parameters.remove(key);
             parameters.put(key, q.values());
             parameters.put(scaleKey, q.scales());
             dense.close();
             return LinearWeight.of(q);
         }
-        return LinearWeight.of(dense);
+        return LinearWeight.of(take(key, out, in));
     }
 
     /** Dense Linear weights whose keys match are quantised to int8 as they are taken. */
