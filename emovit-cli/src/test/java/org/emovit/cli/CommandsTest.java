@@ -65,7 +65,8 @@ class CommandsTest {
             String q = "language_model.model.layers.0.self_attn.q_proj.weight";
             assertThat(files.get(q).dtype()).isEqualTo(org.emovit.weights.DType.I8);
             assertThat(files.get(q + "_scale").dtype()).isEqualTo(org.emovit.weights.DType.F32);
-            assertThat(files.get("language_model.lm_head.weight").dtype()).isEqualTo(org.emovit.weights.DType.BF16);
+            assertThat(files.get("language_model.lm_head.weight").dtype()).isEqualTo(org.emovit.weights.DType.I8);
+            assertThat(files.get("language_model.model.embed_tokens.weight").dtype()).isEqualTo(org.emovit.weights.DType.BF16);
         }
         Result ask = run("ask", "--max-new-tokens", "6", "--model", out.toString(), "--dtype", "bf16");
         assertThat(ask.code()).as(ask.err()).isZero();

@@ -86,6 +86,8 @@ class SquareAttributionTest {
                     top = map.weights()[i] > map.weights()[top] ? i : top;
                 }
                 assertThat(top).as("the heaviest patch with the square at " + patch).isEqualTo(patch);
+                // the criterion: at least half the map's mass on the square (uniform would put 1/4 there)
+                assertThat(map.weights()[patch]).as("the map's mass on the square at " + patch).isGreaterThanOrEqualTo(0.5f);
                 Faithfulness.Deletion d = Faithfulness.deletionAuc(emoVit, img, SQUARE, map, patches);
                 mapAuc += d.mapAuc();
                 randomAuc += d.randomAuc();
