@@ -229,12 +229,16 @@ public final class BenchCommand implements Callable<Integer> {
                            double bandwidth, Precision precision, boolean int8) {
         /** The best of every type's LLM- and ViT-shaped rate. */
         double peak() {
-            return rates.values().stream().flatMapToDouble(java.util.Arrays::stream).max().orElseThrow();
+            return best(peakType());
         }
 
+        /** The type with the best rate. */
         Precision peakType() {
-            return rates.entrySet().stream().max(java.util.Comparator.comparingDouble(e -> Math.max(e.getValue()[0], e.getValue()[1])))
-                    .orElseThrow().getKey();
+            return rates.keySet().stream().max(java.util.Comparator.comparingDouble(this::best)).orElseThrow();
+        }
+
+        private double best(Precision p) {
+            return Math.max(rates.get(p)[0], rates.get(p)[1]);
         }
     }
 

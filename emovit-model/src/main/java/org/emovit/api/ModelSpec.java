@@ -140,7 +140,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
     /** The model alone (weights memory-mapped where the format allows). */
     public InstructBlip load() {
         if (isRandom()) {
-            InstructBlipConfig sizes = InstructBlipConfig.read(Path.of(config));
+            InstructBlipConfig sizes = sizes();
             InstructBlipConfig tokenizers = InstructBlipConfig.read(EmbeddedModel.directory().resolve("config.json"));
             if (sizes.text().vocabSize() != tokenizers.text().vocabSize() || sizes.imageTokenIndex() != tokenizers.imageTokenIndex()
                     || sizes.qformer().vocabSize() != tokenizers.qformer().vocabSize()) {

@@ -63,7 +63,11 @@ public final class SafetensorsDirectoryWriter {
     }
 
     /** One tensor to write, and the dtype (and its size) to store it in. */
-    private record Item(String name, Entry entry, ScalarType type, String dtype, long bytes) {}
+    private record Item(Entry entry, ScalarType type, String dtype, long bytes) {
+        String name() {
+            return entry.name();
+        }
+    }
 
     /**
      * @param tensors       by name, each in any dtype and on any device
@@ -88,7 +92,7 @@ public final class SafetensorsDirectoryWriter {
                 numel *= d;
             }
             long bytes = numel * elementBytes(e.name(), type);
-            items.add(new Item(e.name(), e, type, dtypeName(e.name(), type), bytes));
+            items.add(new Item(e, type, dtypeName(e.name(), type), bytes));
         }
         items.sort(Comparator.comparing((Item i) -> i.bytes % ALIGNMENT != 0).thenComparing(Item::name));
 
@@ -117,7 +121,7 @@ public final class SafetensorsDirectoryWriter {
             String name = String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
             written.add(writeShard(dir.resolve(name), shards.get(s)));
             for (Item i : shards.get(s)) {
-                weightMap.put(i.name, name);
+                weightMap.put(i.name(), name);
             }
         }
         ObjectNode index = JSON.createObjectNode();
@@ -139,7 +143,7 @@ public final class SafetensorsDirectoryWriter {
         header.putObject("__metadata__").put("format", "pt");
         long offset = 0;
         for (Item i : items) {
-            ObjectNode entry = header.putObject(i.name);
+            ObjectNode entry = header.putObject(i.name());
             entry.put("dtype", i.dtype);
             ArrayNode shape = entry.putArray("shape");
             for (long d : i.entry.shape()) {
@@ -203,12 +207,12 @@ public final class SafetensorsDirectoryWriter {
         try (PointerScope scope = new PointerScope()) {
             Tensor t = i.entry.data().get();
             if (!java.util.Arrays.equals(org.emovit.model.Tensors.shape(t), i.entry.shape())) {
-                throw new IllegalStateException(i.name + " was announced as " + java.util.Arrays.toString(i.entry.shape())
+                throw new IllegalStateException(i.name() + " was announced as " + java.util.Arrays.toString(i.entry.shape())
                         + " but is " + java.util.Arrays.toString(org.emovit.model.Tensors.shape(t)));
             }
             Tensor flat = t.contiguous().reshape(-1);
             long n = flat.numel();
-            long elem = elementBytes(i.name, i.type);
+            long elem = elementBytes(i.name(), i.type);
             long perPiece = PIECE / Math.max(elem, flat.element_size());
             for (long at = 0; at < n; at += perPiece) {
                 try (PointerScope pieceScope = new PointerScope()) {

@@ -71,33 +71,40 @@ public final class Int8Weight {
      * 22 GB in f32, 13.8 GB in bf16).
      */
     public static Int8Weight quantizeInto(Tensor weight, Tensor values, Tensor scales) {
-        long n = weight.size(0);
-        // A block of rows at a time: the float temporaries are a few MB, not four copies of the whole matrix.
-        for (long row = 0; row < n; row += QUANTIZE_ROWS) {
-            long rows = Math.min(QUANTIZE_ROWS, n - row);
-            try (PointerScope scope = new PointerScope()) {
-                Tensor w = weight.narrow(0, row, rows).to(ScalarType.Float);
-                Tensor s = rowScales(w);
-                values.narrow(0, row, rows).copy_(torch.round(w.div(s.unsqueeze(1))).clamp_(
-                        new org.bytedeco.pytorch.ScalarOptional(new Scalar(-127)), new org.bytedeco.pytorch.ScalarOptional(new Scalar(127))));
-                scales.narrow(0, row, rows).copy_(s);
-            }
-        }
+        inRowBlocks(weight, (row, rows, w) -> {
+            Tensor s = rowScales(w);
+            values.narrow(0, row, rows).copy_(torch.round(w.div(s.unsqueeze(1))).clamp_(
+                    new org.bytedeco.pytorch.ScalarOptional(new Scalar(-127)), new org.bytedeco.pytorch.ScalarOptional(new Scalar(127))));
+            scales.narrow(0, row, rows).copy_(s);
+        });
         return new Int8Weight(values, scales);
     }
 
     /** The scales {@link #quantize} gives a weight [N, K], alone: one pass over the weight, nothing [N, K] kept. */
     public static Tensor scalesOf(Tensor weight) {
+        Tensor scales = emptyScales(weight.size(0), weight.device());
+        inRowBlocks(weight, (row, rows, w) -> scales.narrow(0, row, rows).copy_(rowScales(w)));
+        return scales;
+    }
+
+    /** One block of a weight's rows, in float32. */
+    @FunctionalInterface
+    private interface RowBlock {
+        void accept(long row, long rows, Tensor block);
+    }
+
+    /**
+     * The weight a block of {@link #QUANTIZE_ROWS} rows at a time, each block's float temporaries freed with it: a
+     * few MB, not four copies of the whole matrix.
+     */
+    private static void inRowBlocks(Tensor weight, RowBlock body) {
         long n = weight.size(0);
-        Tensor scales = torch.empty(new long[] {n}, Tensors.options(ScalarType.Float, weight.device()),
-                new org.bytedeco.pytorch.MemoryFormatOptional());
         for (long row = 0; row < n; row += QUANTIZE_ROWS) {
             long rows = Math.min(QUANTIZE_ROWS, n - row);
             try (PointerScope scope = new PointerScope()) {
-                scales.narrow(0, row, rows).copy_(rowScales(weight.narrow(0, row, rows).to(ScalarType.Float)));
+                body.accept(row, rows, weight.narrow(0, row, rows).to(ScalarType.Float));
             }
         }
-        return scales;
     }
 
     /** max|w_row| / 127 per row of a float32 block; an all-zero row gets 1 (its values are 0 either way). */
@@ -153,11 +160,8 @@ public final class Int8Weight {
         if (x.numel() / x.size(-1) >= GEMM_ROWS) {
             // Many rows (a prefill, a batch): compute-bound, where a GEMM in the activations' dtype beats the int8
             // kernel (see GEMM_ROWS). int8 values are exact in bf16 and f32; the per-row scale applies to the output.
-            Tensor y;
-            try (PointerScope scope = new PointerScope()) {   // frees the converted weight now, not with the caller's scope
-                y = Owned.own(torch.linear(x, values.to(dtype)).mul_(dtype == ScalarType.BFloat16 ? scalesBf16 : scales.to(dtype)));
-            }
-            return Owned.handBack(y);
+            // in a step of its own: the converted weight is freed now, not with the caller's scope
+            return Owned.handBack(Owned.step(() -> torch.linear(x, values.to(dtype)).mul_(scalesIn(dtype))));
         }
         if (dtype != ScalarType.BFloat16) {
             return matmulExact(x.to(ScalarType.BFloat16), scalesBf16).to(dtype);
@@ -168,7 +172,12 @@ public final class Int8Weight {
     /** The kernel with x in its own dtype (float32 activations take the kernel's slow, unvectorised path). */
     Tensor matmulInOwnDtype(Tensor x) {
         ScalarType dtype = x.scalar_type().intern();
-        return matmulExact(x, dtype == ScalarType.Float ? scales : dtype == ScalarType.BFloat16 ? scalesBf16 : scales.to(dtype));
+        return matmulExact(x, scalesIn(dtype));
+    }
+
+    /** The scales in the activations' dtype, as the kernel and the output scaling need them. */
+    private Tensor scalesIn(ScalarType dtype) {
+        return dtype == ScalarType.BFloat16 ? scalesBf16 : scales.to(dtype);
     }
 
     private Tensor matmulExact(Tensor x, Tensor s) {
