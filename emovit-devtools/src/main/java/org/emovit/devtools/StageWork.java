@@ -59,9 +59,10 @@ record StageWork(double vision, double qformer, double prefill) {
      */
     static double decodeBytes(LlamaConfig t, long batch, long contextTokens, int elementBytes, double linearBytes) {
         double d = t.hiddenSize(), kv = (double) t.numKvHeads() * t.headDim(), ff = t.intermediateSize();
-        double linears = 2 * d * d + 2 * d * kv + 3 * d * ff;
-        double others = t.numLayers() * 2 * d + d + d * t.vocabSize();
+        // the layers' Linears and the LM head (int8 alike when quantised), then the norms and the KV cache
+        double linears = t.numLayers() * (2 * d * d + 2 * d * kv + 3 * d * ff) + d * t.vocabSize();
+        double others = t.numLayers() * 2 * d + d;
         double cache = batch * t.numLayers() * 2.0 * contextTokens * kv;
-        return t.numLayers() * linears * linearBytes + (others + cache) * elementBytes;
+        return linears * linearBytes + (others + cache) * elementBytes;
     }
 }
