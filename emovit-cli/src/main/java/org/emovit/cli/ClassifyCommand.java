@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.emovit.attribution.PatchMap;
+import org.emovit.core.Emotion;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.Errors;
 import org.emovit.core.ProgressBar;
@@ -58,6 +59,10 @@ public final class ClassifyCommand implements Callable<Integer> {
             description = "grad-cam: the answer's gradient x the patches (a backward pass per image; default); rollout: the Q-Former's attention (no gradients, the same map for every emotion).")
     String heatmapMethod;
 
+    @Option(names = "--heatmap-emotion", paramLabel = "LABEL",
+            description = "With --heatmap: map this emotion (one of the 8) in every image instead of each image's predicted one.")
+    String heatmapEmotion;
+
     @Spec
     CommandSpec spec;
 
@@ -67,15 +72,20 @@ public final class ClassifyCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        // options first: a mistyped one is the only line the user sees
+        PatchMap.Method method = heatmap == null ? null : PatchMap.Method.parse(heatmapMethod, "--heatmap-method");
+        if (heatmapEmotion != null && heatmap == null) {
+            throw new IllegalArgumentException("--heatmap-emotion only applies with --heatmap DIR");
+        }
+        Emotion mapped = heatmapEmotion == null ? null : Emotion.parse(heatmapEmotion, "--heatmap-emotion");
         List<Path> images = inputs.isEmpty()
                 ? EmbeddedModel.SAMPLES.stream().map(EmbeddedModel::sample).toList()
                 : ImageInputs.expand(inputs);
         if (options.model().isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
-        PatchMap.Method method = heatmap == null ? null : PatchMap.Method.parse(heatmapMethod, "--heatmap-method");
         HeatmapFiles overlays = heatmap == null ? null : new HeatmapFiles(heatmap);
-        ResultsFile file = output == null ? null : ResultsFile.open(output, "image", provenance(method), fresh);
+        ResultsFile file = output == null ? null : ResultsFile.open(output, "image", provenance(method, mapped), fresh);
         Set<String> done = file != null ? file.done() : Set.of();
         List<BatchClassifier.Item> todo = new ArrayList<>();
         for (Path p : images) {
@@ -91,7 +101,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         List<String[]> rows = new ArrayList<>();
         try (file; EmoVit emovit = options.model().spec().open();
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
-            options.classifier(emovit).mapping(method).run(todo, outcome -> {
+            options.classifier(emovit).mapping(method, mapped).run(todo, outcome -> {
                 ObjectNode line = jsonLine(outcome, overlays);
                 if (line.hasNonNull("error")) {
                     failures[0]++;
@@ -119,11 +129,14 @@ public final class ClassifyCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** What made a results file; with --heatmap its method too, so a rerun never mixes lines with and without maps. */
-    private Map<String, String> provenance(PatchMap.Method method) {
+    /** What made a results file; with --heatmap its method (and emotion) too, so a rerun never mixes different maps. */
+    private Map<String, String> provenance(PatchMap.Method method, Emotion mapped) {
         Map<String, String> p = new TreeMap<>(options.provenance());
         if (method != null) {
             p.put("heatmap", method.label());
+        }
+        if (mapped != null) {
+            p.put("heatmap_emotion", mapped.label());
         }
         return p;
     }

@@ -93,4 +93,23 @@ class ClassifyHeatmapTest {
         assertThat(bad.code()).isNotZero();
         assertThat(bad.err()).contains("--heatmap-method").contains("saliency").contains("grad-cam");
     }
+
+    @Test
+    void anEmotionOtherThanThePredictedOneIsMappedOnRequestAndABadLabelIsOneLineNamingTheOption(@TempDir Path dir) throws Exception {
+        Path a = ClassifyEvalTest.png(dir.resolve("a.png"), 3);
+        CommandsTest.Result r = CommandsTest.run("classify", "--heatmap", dir.resolve("maps").toString(), "--heatmap-emotion", "Fear", a.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode line = ClassifyEvalTest.JSON.readTree(r.out().lines().findFirst().orElseThrow());
+        assertThat(line.get("emotion").asText()).isNotEqualTo("fear");   // the embedded model predicts another one
+        assertThat(line.get("heatmap").get("emotion").asText()).isEqualTo("fear");
+        weights(line.get("heatmap"));
+
+        CommandsTest.Result bad = CommandsTest.run("classify", "--heatmap", dir.resolve("maps").toString(), "--heatmap-emotion", "joy", a.toString());
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err().strip()).isEqualTo("emovit: --heatmap-emotion must be one of the 8 (" + String.join(", ",
+                org.emovit.core.Emotion.labels()) + "), not 'joy'");
+        CommandsTest.Result alone = CommandsTest.run("classify", "--heatmap-emotion", "fear", a.toString());
+        assertThat(alone.code()).isNotZero();
+        assertThat(alone.err()).contains("--heatmap-emotion only applies with --heatmap DIR");
+    }
 }

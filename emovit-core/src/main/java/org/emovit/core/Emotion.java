@@ -31,6 +31,12 @@ public enum Emotion {
         return Optional.empty();
     }
 
+    /** The emotion an option's value names, or an error that names the option and the 8 labels. */
+    public static Emotion parse(String value, String option) {
+        return fromLabel(value).orElseThrow(() -> new IllegalArgumentException(
+                option + " must be one of the 8 (" + String.join(", ", LABELS) + "), not '" + value + "'"));
+    }
+
     /** The labels in alphabetical order. */
     public static List<String> labels() {
         return LABELS;

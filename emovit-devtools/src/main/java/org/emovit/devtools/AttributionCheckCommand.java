@@ -76,8 +76,7 @@ public final class AttributionCheckCommand implements Callable<Integer> {
         if (modelOptions.isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
-        Emotion chosen = emotion == null ? null : Emotion.fromLabel(emotion).orElseThrow(() -> new IllegalArgumentException(
-                "--emotion must be one of the 8 (amusement, anger, awe, contentment, disgust, excitement, fear, sadness), not '" + emotion + "'"));
+        Emotion chosen = emotion == null ? null : Emotion.parse(emotion, "--emotion");
         List<Path> files = files(inputs);
         List<Checked> checked = new ArrayList<>();
         List<String> failures = new ArrayList<>();

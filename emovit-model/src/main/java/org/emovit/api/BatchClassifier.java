@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import org.emovit.core.Emotion;
 import org.emovit.attribution.Attribution;
 import org.emovit.attribution.PatchMap;
 import org.emovit.core.ProgressBar;
@@ -43,6 +44,7 @@ public final class BatchClassifier {
     private final int batchSize;
     private GenerationConfig explanation;
     private PatchMap.Method heatmaps;
+    private Emotion heatmapEmotion;
     private Attribution attribution;
 
     public BatchClassifier(EmoVit classifier, EmoVit.Mode mode, GenerationConfig generation, int batchSize) {
@@ -63,7 +65,13 @@ public final class BatchClassifier {
 
     /** Also map where each predicted emotion comes from in its image, this way (null: no maps). */
     public BatchClassifier mapping(PatchMap.Method method) {
+        return mapping(method, null);
+    }
+
+    /** Also map where this emotion (null: each image's predicted one) comes from in each image, this way (null: no maps). */
+    public BatchClassifier mapping(PatchMap.Method method, Emotion emotion) {
         this.heatmaps = method;
+        this.heatmapEmotion = emotion;
         this.attribution = method == null ? null : new Attribution(classifier);
         return this;
     }
@@ -120,12 +128,13 @@ public final class BatchClassifier {
         }
     }
 
-    /** The map of the predicted emotion, one image at a time (a backward pass per image), or null. */
+    /** The map of the emotion asked for or else the predicted one, one image at a time (a backward pass per image), or null. */
     private Heatmap heatmap(RgbImage image, EmoVit.Result result) {
-        if (heatmaps == null || result.emotion() == null) {
+        Emotion emotion = heatmapEmotion != null ? heatmapEmotion : result.emotion();
+        if (heatmaps == null || emotion == null) {
             return null;
         }
-        return new Heatmap(attribution.map(image, result.emotion(), heatmaps), image);
+        return new Heatmap(attribution.map(image, emotion, heatmaps), image);
     }
 
     private static void step(ProgressBar progress, boolean failed) {

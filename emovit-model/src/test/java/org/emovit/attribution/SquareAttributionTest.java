@@ -32,8 +32,10 @@ import org.emovit.model.Tensors;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 18's acceptance test: tune the tiny model's Q-Former and projection (what EmoVIT tunes; the ViT and the LLM
- * stay frozen) until a bright square, anywhere on the grid, means one emotion and its absence another; then the
+ * Grad-CAM on a model that needs it: tune the tiny model's Q-Former and projection (what EmoVIT tunes; the ViT and the LLM
+ * stay frozen) with a 2-way classification loss until a bright square, anywhere on the grid, means one emotion and its
+ * absence another (the same task through {@code emovit train}'s LM loss, in emovit-cli's SquareRegionTest, saturates
+ * the attention so far that Grad-CAM loses the square and only the rollout finds it); then the
  * Grad-CAM map of that emotion must put its largest weight on the square's patch, and deleting patches by the map
  * must lower the emotion's probability faster than deleting them at random. Tuned on the two answers only, the
  * random LLM still prefers other labels among the 8, so the absolute probabilities are small (about 3e-6); what is
