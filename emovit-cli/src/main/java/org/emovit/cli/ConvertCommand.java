@@ -31,7 +31,7 @@ public final class ConvertCommand implements Callable<Integer> {
     long maxShardBytes;
 
     @Option(names = "--quantize", defaultValue = "none", paramLabel = "int8|none",
-            description = "int8: every Linear of the LLM as symmetric int8 per output channel with F32 scales "
+            description = "int8: every Linear of the LLM (its LM head too) and of the ViT's blocks as symmetric int8 per output channel with F32 scales "
                     + "(<name>.weight I8, <name>.weight_scale F32), mapped in place by --model DIR (default: ${DEFAULT-VALUE}).")
     String quantize;
 
@@ -53,7 +53,7 @@ public final class ConvertCommand implements Callable<Integer> {
         ModelConverter.Result r = ModelConverter.convert(model, this.out, maxShardBytes, quantization);
         out.printf("converted %s: %d tensors, %.1f MB of %s weights%s in %d file(s) to %s in %.1f s%n", model.displayName(),
                 r.tensors(), r.tensorBytes() / 1e6, model.precision(),
-                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's Linears int8)" : "",
+                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's and the ViT's Linears int8)" : "",
                 r.files().size(), this.out.toAbsolutePath().normalize(), (System.nanoTime() - start) / 1e9);
         out.flush();
         return 0;

@@ -69,7 +69,7 @@ public final class BenchCommand implements Callable<Integer> {
     int vitLayers;
 
     @Option(names = "--quantize", defaultValue = "none", paramLabel = "int8|none",
-            description = "int8: the LLM's Linears as symmetric int8 per output channel, as `emovit convert --quantize int8` "
+            description = "int8: the LLM's and the ViT's Linears as symmetric int8 per output channel, as `emovit convert --quantize int8` "
                     + "stores them, run through libtorch's int8 kernel (default: ${DEFAULT-VALUE}).")
     String quantize;
 
@@ -127,7 +127,7 @@ public final class BenchCommand implements Callable<Integer> {
         Precision precision = choice.precision();
         out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), random weights, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
                 config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(), precision,
-                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's Linears int8)" : "", device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
+                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's and the ViT's Linears int8)" : "", device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println("compute type: " + choice);
         out.println(NativeEnvironment.describe(System::getenv));

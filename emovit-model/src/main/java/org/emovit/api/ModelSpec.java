@@ -86,7 +86,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
             return PrecisionChoice.of(dtype, null, false, false);
         }
         return CHOICES.computeIfAbsent(this, s -> PrecisionChoice.of(dtype, s.sizes(),
-                device != null && device.toLowerCase(Locale.ROOT).startsWith("cuda"), s.llmStoredInt8()));
+                device != null && device.toLowerCase(Locale.ROOT).startsWith("cuda"), s.linearsStoredInt8()));
     }
 
     /** The model's sizes, read from its config (or preset) without loading a weight. */
@@ -100,8 +100,8 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         return config != null ? InstructBlipConfig.read(Path.of(config)) : InstructBlipConfig.preset(preset == null ? "vicuna7b" : preset);
     }
 
-    /** Whether a Hugging Face folder stores the LLM's Linears int8 ({@code emovit convert --quantize int8}). */
-    private boolean llmStoredInt8() {
+    /** Whether a Hugging Face folder stores its Linears int8 ({@code emovit convert --quantize int8}). */
+    private boolean linearsStoredInt8() {
         if (model == null) {
             return false;
         }

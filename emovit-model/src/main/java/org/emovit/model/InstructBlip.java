@@ -39,6 +39,7 @@ public final class InstructBlip implements AutoCloseable {
     public InstructBlip(InstructBlipConfig config, StateDict w, List<AutoCloseable> resources) {
         this.config = config;
         this.resources = new ArrayList<>(resources);
+        this.resources.add(w.int8Workspace());
         vision = new VisionEncoder(config.vision(), w);
         queryTokens = w.take("query_tokens", 1, config.numQueryTokens(), config.qformer().hiddenSize());
         qformer = new QFormer(config.qformer(), w);

@@ -31,8 +31,14 @@ public final class Int8Weight {
     private final Tensor scales;
     /** The scales in bf16 (the kernel requires the activations' dtype), made once. */
     private final Tensor scalesBf16;
+    /** Where the GEMM path converts this weight (shared by a model's int8 Linears), or null: a fresh tensor per call. */
+    private final Workspace workspace;
 
     public Int8Weight(Tensor values, Tensor scales) {
+        this(values, scales, null);
+    }
+
+    public Int8Weight(Tensor values, Tensor scales, Workspace workspace) {
         if (values.scalar_type().intern() != ScalarType.Char || values.dim() != 2) {
             throw new IllegalArgumentException("int8 weight must be int8 [N, K]");
         }
@@ -42,6 +48,7 @@ public final class Int8Weight {
         this.values = values;
         this.scales = scales.to(ScalarType.Float);
         this.scalesBf16 = scales.to(ScalarType.BFloat16);
+        this.workspace = workspace;
     }
 
     /**
@@ -71,13 +78,18 @@ public final class Int8Weight {
      * 22 GB in f32, 13.8 GB in bf16).
      */
     public static Int8Weight quantizeInto(Tensor weight, Tensor values, Tensor scales) {
+        return quantizeInto(weight, values, scales, null);
+    }
+
+    /** As {@link #quantizeInto(Tensor, Tensor, Tensor)}, the result computing through {@code workspace}. */
+    public static Int8Weight quantizeInto(Tensor weight, Tensor values, Tensor scales, Workspace workspace) {
         inRowBlocks(weight, (row, rows, w) -> {
             Tensor s = rowScales(w);
             values.narrow(0, row, rows).copy_(torch.round(w.div(s.unsqueeze(1))).clamp_(
                     new org.bytedeco.pytorch.ScalarOptional(new Scalar(-127)), new org.bytedeco.pytorch.ScalarOptional(new Scalar(127))));
             scales.narrow(0, row, rows).copy_(s);
         });
-        return new Int8Weight(values, scales);
+        return new Int8Weight(values, scales, workspace);
     }
 
     /** The scales {@link #quantize} gives a weight [N, K], alone: one pass over the weight, nothing [N, K] kept. */
@@ -160,6 +172,9 @@ public final class Int8Weight {
         if (x.numel() / x.size(-1) >= GEMM_ROWS) {
             // Many rows (a prefill, a batch): compute-bound, where a GEMM in the activations' dtype beats the int8
             // kernel (see GEMM_ROWS). int8 values are exact in bf16 and f32; the per-row scale applies to the output.
+            if (workspace != null) {
+                return workspace.linear(x, values, scalesIn(dtype));
+            }
             // in a step of its own: the converted weight is freed now, not with the caller's scope
             return Owned.handBack(Owned.step(() -> torch.linear(x, values.to(dtype)).mul_(scalesIn(dtype))));
         }
@@ -202,6 +217,67 @@ public final class Int8Weight {
             op.callBoxed(stack);
             // toTensor() is a reference into the stack's IValue: a new Tensor holds its own reference to the result.
             return new Tensor(stack.get(0).toTensor());
+        }
+    }
+
+    /**
+     * The one buffer a model's int8 Linears are converted into on the GEMM path, reused from Linear to Linear. A
+     * fresh [N, K] tensor per call (90 MB for a 7B MLP matrix) fragmented the heap: freed, its block was split by the
+     * small tensors a layer keeps (the KV cache's), so the next conversion no longer fitted and the heap grew by about
+     * 32 MB a layer: +1.0 GB of peak RSS over a 32-layer 96-token prefill (`emovit bench --quantize int8 --vit-layers
+     * 1`: 8.5 GB after building, 9.5 GB after the first forward). Letting malloc map such blocks instead (and unmap
+     * them when freed) kept the RSS flat but doubled the prefill (3.3 s to 7.1 s): a page fault per 4 KB of every
+     * conversion. Matrices larger than {@link #MAX_ELEMENTS} (the LM head over a score-mode batch) are converted a
+     * block of rows at a time, so the buffer stays the size of a layer's largest matrix. Its calls are serialised:
+     * a model shared by threads shares the buffer.
+     */
+    public static final class Workspace implements AutoCloseable {
+        /** 64 Mi elements (128 MB in bf16): a 7B MLP matrix (45 M) in one piece, the LM head (131 M) in three. */
+        static final long MAX_ELEMENTS = 1L << 26;
+
+        private Tensor buffer;
+
+        /** x [..., K] @ (values [N, K] * scales [N, None])^T, through the buffer. */
+        synchronized Tensor linear(Tensor x, Tensor values, Tensor scales) {
+            ScalarType dtype = x.scalar_type().intern();
+            long n = values.size(0), k = values.size(1);
+            long rowsPerBlock = Math.max(1, Math.min(n, MAX_ELEMENTS / k));
+            Tensor flat = buffer(dtype, rowsPerBlock * k, x.device());
+            if (rowsPerBlock == n) {
+                return Owned.handBack(Owned.step(() -> torch.linear(x, converted(flat, values, 0, n)).mul_(scales)));
+            }
+            return Owned.handBack(Owned.step(() -> {
+                org.bytedeco.pytorch.TensorVector parts = new org.bytedeco.pytorch.TensorVector();
+                for (long row = 0; row < n; row += rowsPerBlock) {
+                    long rows = Math.min(rowsPerBlock, n - row);
+                    parts.push_back(torch.linear(x, converted(flat, values, row, rows)));
+                }
+                return torch.cat(parts, -1).mul_(scales);
+            }));
+        }
+
+        /** Rows [row, row + rows) of the int8 values, converted into the front of the buffer. */
+        private static Tensor converted(Tensor flat, Tensor values, long row, long rows) {
+            long k = values.size(1);
+            return flat.narrow(0, 0, rows * k).view(rows, k).copy_(values.narrow(0, row, rows));
+        }
+
+        /** The buffer, grown (or remade in another dtype) when it cannot hold {@code elements}. */
+        private Tensor buffer(ScalarType dtype, long elements, org.bytedeco.pytorch.Device device) {
+            if (buffer == null || buffer.scalar_type().intern() != dtype || buffer.numel() < elements) {
+                close();
+                buffer = Owned.own(torch.empty(new long[] {elements}, Tensors.options(dtype, device),
+                        new org.bytedeco.pytorch.MemoryFormatOptional()));
+            }
+            return buffer;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (buffer != null) {
+                buffer.close();
+                buffer = null;
+            }
         }
     }
 }

@@ -41,16 +41,16 @@ public record PrecisionChoice(Precision precision, String reason) {
     /**
      * {@code --dtype}: a precision as given, or (null or {@code auto}) the machine's choice for a model of these sizes.
      *
-     * @param llmInt8 whether the LLM's Linears are stored int8 (they do not grow in f32)
+     * @param int8 whether the LLM's and the ViT's Linears are stored int8 (they do not grow in f32)
      */
-    public static PrecisionChoice of(String dtype, InstructBlipConfig sizes, boolean cuda, boolean llmInt8) {
+    public static PrecisionChoice of(String dtype, InstructBlipConfig sizes, boolean cuda, boolean int8) {
         if (!isAuto(dtype)) {
             return new PrecisionChoice(Precision.parse(dtype), "--dtype " + dtype);
         }
-        return choose(sizes, cuda, llmInt8, CpuInfo.current(), availableBytes());
+        return choose(sizes, cuda, int8, CpuInfo.current(), availableBytes());
     }
 
-    static PrecisionChoice choose(InstructBlipConfig sizes, boolean cuda, boolean llmInt8, CpuInfo cpu, long availableBytes) {
+    static PrecisionChoice choose(InstructBlipConfig sizes, boolean cuda, boolean int8, CpuInfo cpu, long availableBytes) {
         if (cuda) {
             return new PrecisionChoice(Precision.BF16, "auto: bf16 on CUDA");
         }
@@ -62,19 +62,19 @@ public record PrecisionChoice(Precision precision, String reason) {
         if (!bf16Flags.isEmpty()) {
             return new PrecisionChoice(Precision.BF16, "auto: bf16, the CPU has native bf16 (" + String.join(" ", bf16Flags) + ")");
         }
-        double f32Bytes = floatWeightBytes(sizes, llmInt8, 4);
+        double f32Bytes = floatWeightBytes(sizes, int8, 4);
         if (availableBytes > 0 && f32Bytes > 0.9 * availableBytes) {
             return new PrecisionChoice(Precision.BF16, String.format(java.util.Locale.ROOT,
                     "auto: bf16 storage, as f32 weights (%.1f GB) would not fit in the %.1f GB available; on a CPU without native bf16 "
-                            + "that is slow: `emovit convert --quantize int8` makes the LLM 1 byte per weight and lets the rest run in f32",
+                            + "that is slow: `emovit convert --quantize int8` makes the LLM and the ViT 1 byte per weight and lets the rest run in f32",
                     f32Bytes / 1e9, availableBytes / 1e9));
         }
         return new PrecisionChoice(Precision.F32, "auto: f32, the CPU has no native bf16 (none of " + String.join(" ", NATIVE_BF16)
                 + "), where libtorch's bf16 kernels run far below its f32 rate");
     }
 
-    /** The weights' bytes at {@code elementBytes} per float (the LLM's Linears at 1 byte when stored int8). */
-    static double floatWeightBytes(InstructBlipConfig c, boolean llmInt8, int elementBytes) {
+    /** The weights' bytes at {@code elementBytes} per float (the LLM's and the ViT's Linears at 1 byte when stored int8). */
+    static double floatWeightBytes(InstructBlipConfig c, boolean int8, int elementBytes) {
         LlamaConfig t = c.text();
         double d = t.hiddenSize(), kv = (double) t.numKvHeads() * t.headDim(), ff = t.intermediateSize();
         double llmLinears = t.numLayers() * (2 * d * d + 2 * d * kv + 3 * d * ff);
@@ -83,7 +83,7 @@ public record PrecisionChoice(Precision precision, String reason) {
         double vit = (double) v.numLayers() * (4.0 * v.hiddenSize() * v.hiddenSize() + 2.0 * v.hiddenSize() * v.intermediateSize());
         QFormerConfig q = c.qformer();
         double qformer = (double) q.numLayers() * (8.0 * q.hiddenSize() * q.hiddenSize() + 2.0 * q.hiddenSize() * q.intermediateSize());
-        return llmLinears * (llmInt8 ? 1 : elementBytes) + (embeddings + vit + qformer) * elementBytes;
+        return (llmLinears + vit) * (int8 ? 1 : elementBytes) + (embeddings + qformer) * elementBytes;
     }
 
     /** MemAvailable from /proc/meminfo, or 0 where unknown (no memory rule then). */

@@ -36,6 +36,7 @@ public final class StateDict {
     private final ScalarType dtype;
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
+    private final Int8Weight.Workspace int8Workspace = new Int8Weight.Workspace();
 
     /** @param dtype the compute dtype every tensor is converted to, or null to take each as its file stores it */
     public StateDict(ScalarType dtype, Device device) {
@@ -148,12 +149,12 @@ public final class StateDict {
         if (entries.containsKey(scaleKey)) {
             Tensor values = takeAs(key, ScalarType.Char, out, in);
             Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
-            return LinearWeight.of(new Int8Weight(values, scales));
+            return LinearWeight.of(new Int8Weight(values, scales, int8Workspace));
         }
         if (quantize.test(key)) {
             Tensor values = Int8Weight.emptyValues(out, in, device), scales = Int8Weight.emptyScales(out, device);
             Tensor dense = take(key, out, in);   // after its int8 destination (see Int8Weight.quantizeInto)
-            Int8Weight q = Int8Weight.quantizeInto(dense, values, scales);
+            Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace);
             parameters.remove(key);
             parameters.put(key, q.values());
             parameters.put(scaleKey, q.scales());
@@ -161,6 +162,11 @@ public final class StateDict {
             return LinearWeight.of(q);
         }
         return LinearWeight.of(take(key, out, in));
+    }
+
+    /** The buffer the model's int8 Linears share for their GEMM path; the model closes it. */
+    public Int8Weight.Workspace int8Workspace() {
+        return int8Workspace;
     }
 
     /** Dense Linear weights whose keys match are quantised to int8 as they are taken. */

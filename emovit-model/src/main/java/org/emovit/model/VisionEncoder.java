@@ -21,9 +21,9 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class VisionEncoder {
 
-    private record Block(Tensor norm1Weight, Tensor norm1Bias, Tensor qkvWeight, Tensor qkvBias,
-                         Tensor projWeight, Tensor projBias, Tensor norm2Weight, Tensor norm2Bias,
-                         Tensor fc1Weight, Tensor fc1Bias, Tensor fc2Weight, Tensor fc2Bias) {}
+    private record Block(Tensor norm1Weight, Tensor norm1Bias, LinearWeight qkvWeight, Tensor qkvBias,
+                         LinearWeight projWeight, Tensor projBias, Tensor norm2Weight, Tensor norm2Bias,
+                         LinearWeight fc1Weight, Tensor fc1Bias, LinearWeight fc2Weight, Tensor fc2Bias) {}
 
     private final VisionConfig config;
     private final Tensor classEmbedding;
@@ -46,11 +46,11 @@ public final class VisionEncoder {
             String l = "vision_model.encoder.layers." + i + ".";
             blocks.add(new Block(
                     w.take(l + "layer_norm1.weight", d), w.take(l + "layer_norm1.bias", d),
-                    w.take(l + "self_attn.qkv.weight", 3 * d, d), w.take(l + "self_attn.qkv.bias", 3 * d),
-                    w.take(l + "self_attn.projection.weight", d, d), w.take(l + "self_attn.projection.bias", d),
+                    w.takeLinear(l + "self_attn.qkv.weight", 3 * d, d), w.take(l + "self_attn.qkv.bias", 3 * d),
+                    w.takeLinear(l + "self_attn.projection.weight", d, d), w.take(l + "self_attn.projection.bias", d),
                     w.take(l + "layer_norm2.weight", d), w.take(l + "layer_norm2.bias", d),
-                    w.take(l + "mlp.fc1.weight", ff, d), w.take(l + "mlp.fc1.bias", ff),
-                    w.take(l + "mlp.fc2.weight", d, ff), w.take(l + "mlp.fc2.bias", d)));
+                    w.takeLinear(l + "mlp.fc1.weight", ff, d), w.take(l + "mlp.fc1.bias", ff),
+                    w.takeLinear(l + "mlp.fc2.weight", d, ff), w.take(l + "mlp.fc2.bias", d)));
         }
         postNormWeight = w.take("vision_model.post_layernorm.weight", d);
         postNormBias = w.take("vision_model.post_layernorm.bias", d);

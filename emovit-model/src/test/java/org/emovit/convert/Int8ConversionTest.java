@@ -57,7 +57,7 @@ class Int8ConversionTest {
         int quantised = 0;
         try (TensorSource files = Safetensors.open(out.resolve("model.safetensors"))) {
             for (String key : files.keys()) {
-                boolean linear = ModelConverter.LLM_LINEAR.matcher(key).matches();
+                boolean linear = ModelConverter.QUANTIZED_LINEAR.matcher(key).matches();
                 if (linear) {
                     quantised++;
                     long[] shape = files.get(key).shape();
@@ -69,7 +69,8 @@ class Int8ConversionTest {
                 }
             }
         }
-        assertThat(quantised).isGreaterThan(0).isEqualTo(7 * numLayers(out) + 1);   // + the LM head
+        // 7 per LLM layer, the LM head, 4 per ViT block
+        assertThat(quantised).isEqualTo(7 * numLayers(out, "text_config") + 1 + 4 * numLayers(out, "vision_config"));
 
         ModelSpec int8 = new ModelSpec(out.toString(), null, null, null, null, null, null, null, "f32", "cpu");
         try (EmoVit reference = ModelSpec.embedded().open(); EmoVit quantisedModel = int8.open()) {
@@ -89,7 +90,7 @@ class Int8ConversionTest {
             InstructBlip m = quantisedModel.model();
             List<long[]> mapped = ProcessMappings.of(out.resolve("model.safetensors"));
             for (Map.Entry<String, Tensor> p : m.namedParameters().entrySet()) {
-                if (ModelConverter.LLM_LINEAR.matcher(p.getKey()).matches() || p.getKey().endsWith(".weight_scale")) {
+                if (ModelConverter.QUANTIZED_LINEAR.matcher(p.getKey()).matches() || p.getKey().endsWith(".weight_scale")) {
                     long start = p.getValue().data_ptr().address();
                     long end = start + p.getValue().numel() * p.getValue().element_size();
                     assertThat(mapped.stream().anyMatch(r -> r[0] <= start && end <= r[1])).as("%s lies in the file's mapping", p.getKey()).isTrue();
@@ -102,10 +103,10 @@ class Int8ConversionTest {
         }
     }
 
-    private static int numLayers(Path dir) {
+    private static int numLayers(Path dir, String part) {
         try {
             return new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("config.json").toFile())
-                    .path("text_config").path("num_hidden_layers").asInt();
+                    .path(part).path("num_hidden_layers").asInt();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
