@@ -66,6 +66,20 @@ class Int8KernelProbeTest {
                 report("int8pack_mm x=f32", n, k, 1, () -> q.matmulInOwnDtype(xf));
                 report("int8pack_mm f32 via bf16", n, k, 1, () -> q.matmul(xf));
                 report("int8pack_mm x=bf16", n, k, 1, () -> q.matmul(xb));
+                // aten::_int_mm (int8 activations, one scale per token, VNNI): here M = 1 ran 1.3-2x faster than
+                // int8pack_mm (this probe repeats one matrix, partly from cache) and M >= 2 took a slow path. Tried in
+                // the model (crest-factor guard, 32 layers at 7B widths, on and off alternating in one process), a
+                // one-token step went from 332-400 to 279-346 ms: 6-10 %, not enough for what it risks. Per-token int8
+                // activations lose accuracy on LLaMA-7B's outlier features, which random weights cannot show.
+                for (long rows : new long[] {1, 2, 4, 8, 17}) {
+                    try {
+                        Tensor xi = torch.randint(-127, 127, new long[] {rows, k}, Tensors.options(ScalarType.Char, CPU));
+                        Tensor wt = q.values().t();
+                        report("_int_mm M=" + rows + " (W^T view)", n, k, 1, () -> intMm(xi, wt));
+                    } catch (RuntimeException e) {
+                        System.out.println("_int_mm M=" + rows + " unavailable: " + e.getMessage().lines().findFirst().orElse(""));
+                    }
+                }
                 try {
                     // FBGEMM's path: quantizes the weight itself (per tensor) and packs it.
                     var qw = torch.fbgemm_linear_quantize_weight(w);
@@ -108,6 +122,15 @@ class Int8KernelProbeTest {
                 report("convert: to(bf16)", m, n, k, 1, () -> q.values().to(ScalarType.BFloat16));
 
             }
+        }
+    }
+
+    static Tensor intMm(Tensor a, Tensor b) {
+        try (org.bytedeco.pytorch.OperatorHandle op = org.bytedeco.pytorch.Dispatcher.singleton().findSchemaOrThrow("aten::_int_mm", "");
+             org.bytedeco.pytorch.IValue x = new org.bytedeco.pytorch.IValue(a); org.bytedeco.pytorch.IValue y = new org.bytedeco.pytorch.IValue(b);
+             org.bytedeco.pytorch.IValueVector stack = new org.bytedeco.pytorch.IValueVector(x, y)) {
+            op.callBoxed(stack);
+            return new Tensor(stack.get(0).toTensor());
         }
     }
 
