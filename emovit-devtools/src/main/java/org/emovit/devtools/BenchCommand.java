@@ -33,6 +33,7 @@ import org.emovit.model.KvCache;
 import org.emovit.model.Ops;
 import org.emovit.model.Precision;
 import org.emovit.model.PrecisionChoice;
+import org.emovit.model.ThreadChoice;
 import org.emovit.model.StateDict;
 import org.emovit.model.Tensors;
 import picocli.CommandLine.Command;
@@ -88,7 +89,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "3", description = "Timed runs after one warm-up (default: ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (default: all cores).")
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (default: measured, as every command "
+            + "picks them: the fastest decode-shaped product among thread counts whose prefill-shaped one is within 25 %% of the best).")
     int threads;
 
     @Option(names = "--classify-batches", split = ",", paramLabel = "B",
@@ -125,11 +127,14 @@ public final class BenchCommand implements Callable<Integer> {
         }
         PrecisionChoice choice = PrecisionChoice.of(dtype, cfg, dev.is_cuda(), quantization == ModelConverter.Quantization.INT8);
         Precision precision = choice.precision();
+        String threadReason = threads > 0 ? "threads: " + threads + " (--threads)"
+                : ThreadChoice.apply(cfg.text(), precision.scalarType(), quantization == ModelConverter.Quantization.INT8, dev).reason();
         out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), random weights, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
                 config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(), precision,
                 quantization == ModelConverter.Quantization.INT8 ? " (the LLM's and the ViT's Linears int8)" : "", device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println("compute type: " + choice);
+        out.println(threadReason);
         out.println(NativeEnvironment.describe(System::getenv));
         out.flush();
 

@@ -8,6 +8,7 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import java.util.List;
+import org.emovit.model.ThreadChoice;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipConfig;
 import org.emovit.model.StateDict;
@@ -137,8 +138,13 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         return new Device(d);
     }
 
-    /** The model alone (weights memory-mapped where the format allows). */
+    /** The model alone (weights memory-mapped where the format allows), with the thread count measured for it first. */
     public InstructBlip load() {
+        try {
+            threadChoice();
+        } catch (RuntimeException e) {
+            // an unreadable config: the loader below says what is wrong with the model
+        }
         if (isRandom()) {
             InstructBlipConfig sizes = sizes();
             InstructBlipConfig tokenizers = InstructBlipConfig.read(EmbeddedModel.directory().resolve("config.json"));
@@ -151,6 +157,11 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
             return new InstructBlip(sizes, StateDict.random(scalarType(), torchDevice(), 42), List.of());
         }
         return InstructBlipLoader.load(source(), scalarType(), torchDevice());
+    }
+
+    /** Measures and sets the libtorch thread count for this model on this machine (see {@link ThreadChoice}); once per shape. */
+    public ThreadChoice threadChoice() {
+        return ThreadChoice.apply(sizes().text(), scalarType(), linearsStoredInt8(), torchDevice());
     }
 
     /** The tokenizers and image transform that go with a loaded model. */

@@ -1,0 +1,126 @@
+package org.emovit.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * How many libtorch threads a CPU model runs with, measured on this machine rather than assumed from the core count.
+ * Decoding streams every weight once per token and is bound by memory, where more threads can lose: their wake-ups
+ * and the JVM's own threads compete for the same cores (on an AVX2-only EPYC with 2 cores, 1 thread decoded an f32
+ * model faster than 2). A prefill is bound by arithmetic and wants every core. So each candidate count (the cores,
+ * halved down to 1) times the model's widest decode-shaped product ([1, d] x [d, ff], in the compute type, int8 where
+ * the model is) and a prefill-shaped one ([96, d] x [d, ff]); the choice is the fastest decode among the counts whose
+ * prefill is within 25 % of the best prefill. About a second, once per process and model shape. Small models (the
+ * embedded test model) keep libtorch's default: their products say nothing about a machine.
+ *
+ * @param threads the count set, or 0 where the default was kept
+ * @param reason  one line with the measured times, printed by bench
+ */
+public record ThreadChoice(int threads, String reason) {
+    /** Widest layer below which the default is kept (as {@link PrecisionChoice}'s small-model rule). */
+    static final int SMALL_WIDTH = 1024;
+    /** A prefill within this factor of the best one is good enough to let the decode decide. */
+    static final double PREFILL_SLACK = 1.25;
+    private static final int PREFILL_ROWS = 96;
+    private static final Map<String, ThreadChoice> CHOSEN = new ConcurrentHashMap<>();
+
+    /**
+     * Measures once per (widths, dtype, int8) and sets {@code torch.set_num_threads}; nothing where the user set
+     * OMP_NUM_THREADS, on CUDA, or for a small model.
+     */
+    public static ThreadChoice apply(LlamaConfig text, ScalarType dtype, boolean int8, Device device) {
+        if (!device.is_cpu()) {
+            return new ThreadChoice(0, "threads: libtorch's default (not a CPU model)");
+        }
+        if (System.getenv("OMP_NUM_THREADS") != null) {
+            return new ThreadChoice(0, "threads: " + torch.get_num_threads() + " (OMP_NUM_THREADS)");
+        }
+        if (text.hiddenSize() < SMALL_WIDTH) {
+            return new ThreadChoice(0, "threads: libtorch's default, " + torch.get_num_threads() + " (a small model)");
+        }
+        String key = text.hiddenSize() + "x" + text.intermediateSize() + " " + dtype + (int8 ? " int8" : "");
+        ThreadChoice choice = CHOSEN.computeIfAbsent(key, k -> measure(text.hiddenSize(), text.intermediateSize(), dtype, int8));
+        torch.set_num_threads(choice.threads());
+        return choice;
+    }
+
+    /** The candidates: the cores libtorch would use, halved down to 1. */
+    static List<Integer> candidates(int cores) {
+        List<Integer> out = new ArrayList<>();
+        for (int t = Math.max(1, cores); t >= 1; t /= 2) {
+            out.add(t);
+            if (t == 1) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    /** The count with the fastest decode among those whose prefill is within {@link #PREFILL_SLACK} of the best. */
+    static int choose(List<Integer> counts, double[] decodeMs, double[] prefillMs) {
+        double bestPrefill = Double.MAX_VALUE;
+        for (double p : prefillMs) {
+            bestPrefill = Math.min(bestPrefill, p);
+        }
+        int best = -1;
+        for (int i = 0; i < counts.size(); i++) {
+            if (prefillMs[i] <= PREFILL_SLACK * bestPrefill && (best < 0 || decodeMs[i] < decodeMs[best])) {
+                best = i;
+            }
+        }
+        return counts.get(best);
+    }
+
+    private static ThreadChoice measure(long d, long ff, ScalarType dtype, boolean int8) {
+        List<Integer> counts = candidates(torch.get_num_threads());
+        double[] decode = new double[counts.size()], prefill = new double[counts.size()];
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            // Values do not change the time; a weight larger than the caches does (45 M elements: 45 MB even in int8).
+            // Made directly in its type: an f32 source to quantise would add 180 MB to the peak memory.
+            LinearWeight w = int8
+                    ? LinearWeight.of(new Int8Weight(torch.full(new long[] {ff, d}, new Scalar(1), Tensors.options(ScalarType.Char, new Device("cpu"))),
+                            torch.full(new long[] {ff}, new Scalar(0.01), Tensors.options(ScalarType.Float, new Device("cpu")))))
+                    : LinearWeight.of(torch.full(new long[] {ff, d}, new Scalar(0.01), Tensors.options(dtype, new Device("cpu"))));
+            Tensor one = torch.full(new long[] {1, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
+            Tensor many = torch.full(new long[] {PREFILL_ROWS, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
+            for (int i = 0; i < counts.size(); i++) {
+                torch.set_num_threads(counts.get(i));
+                decode[i] = medianMs(() -> Ops.linear(one, w, null), 9);
+                prefill[i] = medianMs(() -> Ops.linear(many, w, null), 3);
+            }
+        }
+        int chosen = choose(counts, decode, prefill);
+        StringBuilder times = new StringBuilder();
+        for (int i = 0; i < counts.size(); i++) {
+            times.append(String.format(Locale.ROOT, "%s%d: %.2f / %.1f ms", i > 0 ? ", " : "", counts.get(i), decode[i], prefill[i]));
+        }
+        return new ThreadChoice(chosen, String.format(Locale.ROOT, "threads: %d, measured (decode-shaped [1,%d]x[%d,%d] / prefill-shaped "
+                + "[%d,%d] %s product per thread count: %s)", chosen, d, d, ff, PREFILL_ROWS, d, int8 ? "int8" : dtype.toString().toLowerCase(Locale.ROOT), times));
+    }
+
+    private static double medianMs(java.util.function.Supplier<Tensor> call, int runs) {
+        try (PointerScope warm = new PointerScope()) {
+            call.get();
+        }
+        double[] ms = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            try (PointerScope s = new PointerScope()) {
+                call.get();
+            }
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        java.util.Arrays.sort(ms);
+        return ms[runs / 2];
+    }
+}
