@@ -34,6 +34,7 @@ import org.emovit.model.Ops;
 import org.emovit.model.Precision;
 import org.emovit.model.PrecisionChoice;
 import org.emovit.model.ThreadChoice;
+import org.emovit.model.NativeMemory;
 import org.emovit.model.StateDict;
 import org.emovit.model.Tensors;
 import picocli.CommandLine.Command;
@@ -141,6 +142,7 @@ public final class BenchCommand implements Callable<Integer> {
         try (NoGradGuard noGrad = new NoGradGuard(); Owned.Scope scope = Owned.scope()) {
             // Before the model exists, so the probes' buffers do not add to the model's peak memory.
             Machine machine = measureMachine(cfg, precision, quantization, dev, promptTokens);
+            NativeMemory.trim();   // the probes' buffers are not the model's memory
             long t0 = System.nanoTime();
             StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
             weights.quantizeLinears(quantization::quantizes);   // each as it is made: never the whole LLM dense

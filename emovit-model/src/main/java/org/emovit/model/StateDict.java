@@ -37,6 +37,9 @@ public final class StateDict {
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
     private final Int8Weight.Workspace int8Workspace = new Int8Weight.Workspace();
+    /** Bytes of dense weights freed since the C heap was last trimmed, and how many to let build up. */
+    private long untrimmedBytes;
+    private static final long TRIM_BYTES = 256L << 20;
 
     /** @param dtype the compute dtype every tensor is converted to, or null to take each as its file stores it */
     public StateDict(ScalarType dtype, Device device) {
@@ -158,7 +161,12 @@ public final class StateDict {
             parameters.remove(key);
             parameters.put(key, q.values());
             parameters.put(scaleKey, q.scales());
+            untrimmedBytes += dense.nbytes();
             dense.close();
+            if (untrimmedBytes >= TRIM_BYTES) {   // the dense weights' pages, not kept resident (a trim per weight: +13 s at 7B)
+                NativeMemory.trim();
+                untrimmedBytes = 0;
+            }
             return LinearWeight.of(q);
         }
         return LinearWeight.of(take(key, out, in));
