@@ -147,7 +147,7 @@ public final class BenchCommand implements Callable<Integer> {
             StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
             weights.quantizeLinears(quantization::quantizes);   // each as it is made: never the whole LLM dense
             InstructBlip model = new InstructBlip(cfg, weights, List.of());
-            out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
+            out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GiB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
             out.flush();
 
             int size = cfg.vision().imageSize();
@@ -197,7 +197,7 @@ public final class BenchCommand implements Callable<Integer> {
                     if (run > 0) {
                         samples.add(s);
                     }
-                    out.printf(Locale.ROOT, "%s: vision %.0f ms, qformer+proj %.0f ms, llm prefill %.0f ms, decode %.0f ms/token (RSS %.2f GB)%n",
+                    out.printf(Locale.ROOT, "%s: vision %.0f ms, qformer+proj %.0f ms, llm prefill %.0f ms, decode %.0f ms/token (RSS %.2f GiB)%n",
                             run == 0 ? "warm-up" : "run " + run, s[0], s[1], s[2], s[3], rssGb());
                     out.flush();
                 }
@@ -223,7 +223,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (trainSteps > 0) {
                 benchTrain(out, model, cfg, dev);
             }
-            out.printf(Locale.ROOT, "peak RSS: %.2f GB%n", peakRssGb());
+            out.printf(Locale.ROOT, "peak RSS: %.2f GiB%n", peakRssGb());
         }
         return 0;
     }
@@ -365,7 +365,7 @@ public final class BenchCommand implements Callable<Integer> {
                     optimizer.zero_grad();
                     sync(loss, dev);
                     long c = System.nanoTime();
-                    out.printf(Locale.ROOT, "%s: train step %.0f ms (ViT %.0f ms, Q-Former + LLM forward/backward + AdamW %.0f ms), %.3f samples/s, RSS %.2f GB%n",
+                    out.printf(Locale.ROOT, "%s: train step %.0f ms (ViT %.0f ms, Q-Former + LLM forward/backward + AdamW %.0f ms), %.3f samples/s, RSS %.2f GiB%n",
                             step == 0 ? "train warm-up" : "train step " + step, (c - a) / 1e6, (b - a) / 1e6, (c - b) / 1e6,
                             batch * 1e9 / (c - a), rssGb());
                     out.flush();
@@ -397,7 +397,7 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
-        out.printf(Locale.ROOT, "classify (score mode) batch %d: %.0f ms per batch, %.3f images/s, peak RSS so far %.2f GB%s%n", b, best,
+        out.printf(Locale.ROOT, "classify (score mode) batch %d: %.0f ms per batch, %.3f images/s, peak RSS so far %.2f GiB%s%n", b, best,
                 b * 1000.0 / best, peakRssGb(),
                 b == 1 ? String.format(Locale.ROOT, ", %.2fx one forward of image + prompt", best / forwardMs) : "");
         out.flush();
@@ -470,7 +470,7 @@ public final class BenchCommand implements Callable<Integer> {
             double[] timed = Arrays.copyOfRange(ms, 1, ms.length);
             Arrays.sort(timed);
             double peak = peakRssGb();
-            out.printf(Locale.ROOT, "heatmap bench: %s %.0f ms (median of %d, warm-up %.0f ms); RSS before %.2f GB, %s %.2f GB, needed %.2f GB%n",
+            out.printf(Locale.ROOT, "heatmap bench: %s %.0f ms (median of %d, warm-up %.0f ms); RSS before %.2f GiB, %s %.2f GiB, needed %.2f GiB%n",
                     names[stage], timed[timed.length / 2], runs, ms[0], before, reset ? "peak during it" : "peak so far (VmHWM not resettable here)",
                     peak, peak - before);
             out.flush();
