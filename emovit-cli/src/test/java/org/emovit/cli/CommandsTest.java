@@ -222,8 +222,8 @@ class CommandsTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).containsPattern("(?m)^cpu: .+ cores; flags: .+; libtorch kernels: \\w+$").contains("median:").contains("peak RSS").contains("machine (this run): bf16 matmul")
                 .contains("ratio vision:").contains("ratio qformer+proj:").contains("ratio llm prefill:").contains("ratio decode:");
-        assertThat(r.out()).containsPattern("(?m)^heatmap bench: classify \\(score mode, 8 answers\\) \\d+ ms .+ needed -?[0-9.]+ GB$")
-                .containsPattern("(?m)^heatmap bench: rollout map \\d+ ms .+ needed -?[0-9.]+ GB$")
-                .containsPattern("(?m)^heatmap bench: grad-cam map \\d+ ms .+ needed -?[0-9.]+ GB$");
+        assertThat(r.out()).containsPattern("(?m)^heatmap bench: classify \\(score mode, 8 answers\\) \\d+ ms .+ needed -?[0-9.]+ GiB$")
+                .containsPattern("(?m)^heatmap bench: rollout map \\d+ ms .+ needed -?[0-9.]+ GiB$")
+                .containsPattern("(?m)^heatmap bench: grad-cam map \\d+ ms .+ needed -?[0-9.]+ GiB$");
     }
 }
