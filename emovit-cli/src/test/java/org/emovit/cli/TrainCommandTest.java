@@ -179,4 +179,16 @@ class TrainCommandTest {
     static String cacheLine(String err) {
         return err.lines().filter(l -> l.startsWith("ViT feature cache: ")).findFirst().orElseThrow().substring("ViT feature cache: ".length());
     }
+
+    /** Training back-propagates through the frozen int8 LLM (the int8 kernel has no derivative; the shared buffer must not be used). */
+    @Test
+    void trainsOnAnInt8Model(@TempDir Path dir) throws Exception {
+        dataset(dir);
+        Path int8 = dir.resolve("int8");
+        CommandsTest.Result converted = CommandsTest.run("convert", "--quantize", "int8", "--dtype", "f32", "--out", int8.toString());
+        assertThat(converted.code()).as(converted.err()).isZero();
+        CommandsTest.Result trained = train(dir, dir.resolve("run"), "--model", int8.toString(), "--max-steps", "2");
+        assertThat(trained.code()).as(trained.err()).isZero();
+        assertThat(dir.resolve("run/model_weights.safetensors")).isNotEmptyFile();
+    }
 }

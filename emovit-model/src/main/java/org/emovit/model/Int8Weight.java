@@ -169,6 +169,12 @@ public final class Int8Weight {
         if (!x.device().is_cpu()) {
             return torch.linear(x, dequantize(dtype));
         }
+        if (x.requires_grad()) {
+            // A backward pass goes through it (Grad-CAM, training through the frozen LLM): the kernel has no derivative,
+            // and the shared buffer would be overwritten before the backward pass reads it. A converted weight of its
+            // own per call, which autograd keeps (LayerCheckpoints bound how many at once).
+            return Owned.handBack(Owned.step(() -> torch.linear(x, values.to(dtype)).mul(scalesIn(dtype))));
+        }
         if (x.numel() / x.size(-1) >= GEMM_ROWS) {
             // Many rows (a prefill, a batch): compute-bound, where a GEMM in the activations' dtype beats the int8
             // kernel (see GEMM_ROWS). int8 values are exact in bf16 and f32; the per-row scale applies to the output.

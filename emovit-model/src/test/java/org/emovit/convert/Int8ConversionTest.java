@@ -97,6 +97,14 @@ class Int8ConversionTest {
                 }
             }
         }
+        // Gradients flow through int8 Linears (the kernel has none): Grad-CAM on the int8 model gives the f32 model's map.
+        try (EmoVit reference = ModelSpec.embedded().open(); EmoVit quantisedModel = int8.open()) {
+            RgbImage image = ImageDecoder.decode(EmbeddedModel.sample(EmbeddedModel.SAMPLES.get(0)));
+            float[] expected = new org.emovit.attribution.Attribution(reference).gradCam(image, org.emovit.core.Emotion.FEAR).weights();
+            float[] actual = new org.emovit.attribution.Attribution(quantisedModel).gradCam(image, org.emovit.core.Emotion.FEAR).weights();
+            System.out.printf("Grad-CAM, int8 %s against f32 %s%n", java.util.Arrays.toString(actual), java.util.Arrays.toString(expected));
+            assertThat(actual).containsExactly(expected, org.assertj.core.data.Offset.offset(0.05f));
+        }
         // A bf16 load of the same folder runs the kernel with bf16 activations.
         try (EmoVit bf16 = new ModelSpec(out.toString(), null, null, null, null, null, null, null, "bf16", "cpu").open()) {
             assertThat(probabilities(bf16)).hasSize(EmbeddedModel.SAMPLES.size());
