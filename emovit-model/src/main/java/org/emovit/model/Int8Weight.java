@@ -230,8 +230,8 @@ public final class Int8Weight {
      * The one buffer a model's int8 Linears are converted into on the GEMM path, reused from Linear to Linear. A
      * fresh [N, K] tensor per call (90 MB for a 7B MLP matrix) fragmented the heap: freed, its block was split by the
      * small tensors a layer keeps (the KV cache's), so the next conversion no longer fitted and the heap grew by about
-     * 32 MB a layer: +1.0 GB of peak RSS over a 32-layer 96-token prefill (`emovit bench --quantize int8 --vit-layers
-     * 1`: 8.5 GB after building, 9.5 GB after the first forward). Letting malloc map such blocks instead (and unmap
+     * 32 MB a layer: +1.0 GiB of peak RSS over a 32-layer 96-token prefill (`emovit bench --quantize int8 --vit-layers
+     * 1`: 8.5 GiB after building, 9.5 GiB after the first forward). Letting malloc map such blocks instead (and unmap
      * them when freed) kept the RSS flat but doubled the prefill (3.3 s to 7.1 s): a page fault per 4 KB of every
      * conversion. Matrices larger than {@link #MAX_ELEMENTS} (the LM head over a score-mode batch) are converted a
      * block of rows at a time, so the buffer stays the size of a layer's largest matrix. Its calls are serialised:
@@ -241,13 +241,23 @@ public final class Int8Weight {
         /** 64 Mi elements (128 MB in bf16): a 7B MLP matrix (45 M) in one piece, the LM head (131 M) in three. */
         static final long MAX_ELEMENTS = 1L << 26;
 
+        private final long maxElements;
         private Tensor buffer;
+
+        public Workspace() {
+            this(MAX_ELEMENTS);
+        }
+
+        /** With a smaller cap, for tests of the block-by-block path. */
+        Workspace(long maxElements) {
+            this.maxElements = maxElements;
+        }
 
         /** x [..., K] @ (values [N, K] * scales [N, None])^T, through the buffer. */
         synchronized Tensor linear(Tensor x, Tensor values, Tensor scales) {
             ScalarType dtype = x.scalar_type().intern();
             long n = values.size(0), k = values.size(1);
-            long rowsPerBlock = Math.max(1, Math.min(n, MAX_ELEMENTS / k));
+            long rowsPerBlock = Math.max(1, Math.min(n, maxElements / k));
             Tensor flat = buffer(dtype, rowsPerBlock * k, x.device());
             if (rowsPerBlock == n) {
                 return Owned.handBack(Owned.step(() -> torch.linear(x, converted(flat, values, 0, n)).mul_(scales)));

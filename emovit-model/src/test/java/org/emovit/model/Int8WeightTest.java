@@ -59,4 +59,29 @@ class Int8WeightTest {
             assertThat(Ops.linear(x, LinearWeight.of(w), null).equal(Ops.linear(x, w, null))).isTrue();
         }
     }
+
+    /**
+     * The GEMM path through a model's shared buffer equals the product with the dequantised weight, whole and block
+     * by block (a cap of 3 rows' worth: the LM head's case), and a second weight through the same buffer does not
+     * disturb the first's result.
+     */
+    @Test
+    void theSharedBufferGivesTheDequantisedProductWholeAndInBlocks() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard();
+             Int8Weight.Workspace whole = new Int8Weight.Workspace(); Int8Weight.Workspace blocks = new Int8Weight.Workspace(3 * 40)) {
+            torch.manual_seed(9);
+            Tensor w = torch.randn(new long[] {10, 40}, Tensors.options(ScalarType.Float, CPU));
+            Tensor other = torch.randn(new long[] {7, 40}, Tensors.options(ScalarType.Float, CPU));
+            Tensor x = torch.randn(new long[] {2, Int8Weight.GEMM_ROWS, 40}, Tensors.options(ScalarType.Float, CPU));
+            for (Int8Weight.Workspace ws : new Int8Weight.Workspace[] {whole, blocks}) {
+                Int8Weight q = Int8Weight.quantizeInto(w, Int8Weight.emptyValues(10, 40, CPU), Int8Weight.emptyScales(10, CPU), ws);
+                Int8Weight q2 = Int8Weight.quantizeInto(other, Int8Weight.emptyValues(7, 40, CPU), Int8Weight.emptyScales(7, CPU), ws);
+                Tensor expected = torch.linear(x, q.dequantize(ScalarType.Float));
+                Tensor y = q.matmul(x);
+                q2.matmul(x);
+                assertThat(Tensors.shape(y)).containsExactly(2, Int8Weight.GEMM_ROWS, 10);
+                assertThat(y.sub(expected).abs().max().item_double()).isLessThan(1e-4);
+            }
+        }
+    }
 }
