@@ -53,7 +53,7 @@ public final class ConvertCommand implements Callable<Integer> {
         ModelConverter.Result r = ModelConverter.convert(model, this.out, maxShardBytes, quantization);
         out.printf("converted %s: %d tensors, %.1f MB of %s weights%s in %d file(s) to %s in %.1f s%n", model.displayName(),
                 r.tensors(), r.tensorBytes() / 1e6, model.precision(),
-                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's and the ViT's Linears int8)" : "",
+                quantization.note(),
                 r.files().size(), this.out.toAbsolutePath().normalize(), (System.nanoTime() - start) / 1e9);
         out.flush();
         return 0;

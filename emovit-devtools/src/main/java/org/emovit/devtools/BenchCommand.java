@@ -132,7 +132,7 @@ public final class BenchCommand implements Callable<Integer> {
                 : ThreadChoice.apply(cfg.text(), precision.scalarType(), quantization == ModelConverter.Quantization.INT8, dev).reason();
         out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), random weights, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
                 config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(), precision,
-                quantization == ModelConverter.Quantization.INT8 ? " (the LLM's and the ViT's Linears int8)" : "", device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
+                quantization.note(), device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println("compute type: " + choice);
         out.println(threadReason);

@@ -60,6 +60,11 @@ public final class ModelConverter {
             };
         }
 
+        /** What it stores quantised, as a parenthesis after a model's dtype ("" for NONE). */
+        public String note() {
+            return this == INT8 ? " (the LLM's and the ViT's Linears int8)" : "";
+        }
+
         /** Whether this parameter is stored quantised: with INT8, the LLM's and the ViT's Linear weights. */
         public boolean quantizes(String key) {
             return this == INT8 && QUANTIZED_LINEAR.matcher(key).matches();
