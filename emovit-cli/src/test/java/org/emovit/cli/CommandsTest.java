@@ -55,6 +55,30 @@ class CommandsTest {
         assertThat(again.err()).contains("is not empty");
     }
 
+    /**
+     * --config without a checkpoint converts random weights at the config's sizes (it used to write the embedded
+     * model under the random model's name), quantised as they are made with --quantize int8.
+     */
+    @Test
+    void convertOfARandomConfigWritesRandomWeightsAtItsSizes(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("config.json");
+        java.nio.file.Files.copy(org.emovit.api.EmbeddedModel.directory().resolve("config.json"), config);
+        Path out = dir.resolve("random-int8");
+        Result r = run("convert", "--config", config.toString(), "--quantize", "int8", "--dtype", "f32", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("converted emovit-random-config");
+        String fc1 = "vision_model.encoder.layers.0.mlp.fc1.weight", norm = "vision_model.post_layernorm.weight";
+        try (TensorSource random = Safetensors.open(out.resolve("model.safetensors"));
+             TensorSource embedded = Safetensors.openDir(org.emovit.api.EmbeddedModel.directory())) {
+            assertThat(random.get(fc1).dtype()).isEqualTo(org.emovit.weights.DType.I8);
+            assertThat(random.get(fc1).shape()).isEqualTo(embedded.get(fc1).shape());
+            // the random model's norms are ones; the embedded (trained) model's are not
+            assertThat(random.get(norm).toFloatArray()).containsOnly(1f);
+            assertThat(embedded.get(norm).toFloatArray()).isNotEqualTo(random.get(norm).toFloatArray());
+        }
+        assertThat(run("classify", "--model", out.toString()).code()).isZero();
+    }
+
     @Test
     void convertQuantizesTheLlmsLinearsToInt8(@TempDir Path dir) {
         Path out = dir.resolve("tiny-int8");

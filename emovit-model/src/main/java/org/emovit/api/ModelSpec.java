@@ -146,17 +146,30 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
             // an unreadable config: the loader below says what is wrong with the model
         }
         if (isRandom()) {
-            InstructBlipConfig sizes = sizes();
-            InstructBlipConfig tokenizers = InstructBlipConfig.read(EmbeddedModel.directory().resolve("config.json"));
-            if (sizes.text().vocabSize() != tokenizers.text().vocabSize() || sizes.imageTokenIndex() != tokenizers.imageTokenIndex()
-                    || sizes.qformer().vocabSize() != tokenizers.qformer().vocabSize()) {
-                throw new IllegalArgumentException("--config " + config + ": random weights use the embedded tokenizers, so text_config.vocab_size must be "
-                        + tokenizers.text().vocabSize() + ", qformer_config.vocab_size " + tokenizers.qformer().vocabSize()
-                        + " and image_token_index " + tokenizers.imageTokenIndex());
-            }
-            return new InstructBlip(sizes, StateDict.random(scalarType(), torchDevice(), 42), List.of());
+            return random(key -> false);
         }
         return InstructBlipLoader.load(source(), scalarType(), torchDevice());
+    }
+
+    /**
+     * Random weights at the config's sizes ({@link #isRandom()}), the Linears whose keys match quantised to int8 as they
+     * are made (`convert --quantize int8` of a random model never holds it dense).
+     */
+    public InstructBlip random(java.util.function.Predicate<String> quantizeLinears) {
+        if (!isRandom()) {
+            throw new IllegalStateException("not a random model: " + displayName());
+        }
+        InstructBlipConfig sizes = sizes();
+        InstructBlipConfig tokenizers = InstructBlipConfig.read(EmbeddedModel.directory().resolve("config.json"));
+        if (sizes.text().vocabSize() != tokenizers.text().vocabSize() || sizes.imageTokenIndex() != tokenizers.imageTokenIndex()
+                || sizes.qformer().vocabSize() != tokenizers.qformer().vocabSize()) {
+            throw new IllegalArgumentException("--config " + config + ": random weights use the embedded tokenizers, so text_config.vocab_size must be "
+                    + tokenizers.text().vocabSize() + ", qformer_config.vocab_size " + tokenizers.qformer().vocabSize()
+                    + " and image_token_index " + tokenizers.imageTokenIndex());
+        }
+        StateDict weights = StateDict.random(scalarType(), torchDevice(), 42);
+        weights.quantizeLinears(quantizeLinears);
+        return new InstructBlip(sizes, weights, List.of());
     }
 
     /** Measures and sets the libtorch thread count for this model on this machine (see {@link ThreadChoice}); once per shape. */

@@ -129,7 +129,8 @@ public final class ModelConverter {
             Result result;
             // Loaded as stored (mapped in place where the files allow) and converted by the writer a piece at a time:
             // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
-            try (InstructBlip model = InstructBlipLoader.load(source, null, new Device("cpu"))) {
+            // A random model (--config without a checkpoint) is made at its sizes, its Linears quantised as they are made.
+            try (InstructBlip model = spec.isRandom() ? spec.random(quantization::quantizes) : InstructBlipLoader.load(source, null, new Device("cpu"))) {
                 List<SafetensorsDirectoryWriter.Entry> tensors = tensorsToWrite(model, quantization);
                 SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, tensors, precision.scalarType(), maxShardBytes);
                 List<Path> files = new ArrayList<>(written.files());
