@@ -78,12 +78,35 @@ final class ResultWriter {
             if (rowsBefore > 0 && pending.isEmpty()) {
                 continue;
             }
-            Report r = writeChunk(process.apply(pending), mode);
+            Dataset<Row> results = process.apply(pending);
+            if (rowsBefore > 0 && written == 0) {
+                requireSameColumns(results);
+            }
+            Report r = writeChunk(results, mode);
             written += r.written();
             errors += r.errors();
             mode = SaveMode.Append;
         }
         return new Report(written, errors, rowsBefore + written);
+    }
+
+    /**
+     * A resumed run appends rows of the output's own columns: other options (--heatmap on a run that had none, or the
+     * other way) would leave a Parquet folder whose files disagree, which readers then merge or refuse. Checked on the
+     * plan, before anything is computed or written.
+     */
+    private void requireSameColumns(Dataset<Row> results) {
+        java.util.List<String> existing = java.util.List.of(done.schema().fieldNames());
+        java.util.List<String> appending = java.util.List.of(results.schema().fieldNames());
+        if (!existing.equals(appending)) {
+            java.util.List<String> missing = appending.stream().filter(c -> !existing.contains(c)).toList();
+            java.util.List<String> extra = existing.stream().filter(c -> !appending.contains(c)).toList();
+            throw new IllegalArgumentException(options.output + " was written with other options: this run "
+                    + (missing.isEmpty() ? "" : "adds the columns " + missing + (extra.isEmpty() ? "" : " and "))
+                    + (extra.isEmpty() ? "" : "lacks the columns " + extra)
+                    + (missing.isEmpty() && extra.isEmpty() ? "orders the columns differently" : "")
+                    + " (e.g. --heatmap): resume with the options that wrote it, or give --overwrite");
+        }
     }
 
     /** One write job; its report counts what it committed (total unset). */

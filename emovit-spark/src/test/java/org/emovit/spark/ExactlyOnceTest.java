@@ -71,4 +71,22 @@ class ExactlyOnceTest {
         assertThat(SparkMain.run("classify", "--input", images.toString(), "--output", out)).isEqualTo(1);
         assertEachImageOnce(spark, out, 35);
     }
+
+    @Test
+    void resumingWithOtherColumnsIsRefusedBeforeAnythingIsWritten(@TempDir Path dir) throws Exception {
+        Path images = dir.resolve("images");
+        TestImages.pngs(images, 6, 3000);
+        SparkSession spark = TestSpark.session();
+        String out = dir.resolve("out.parquet").toString();
+        assertThat(job("--input", images.resolve("a").toString(), "--output", out).run(spark).written()).isEqualTo(3);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                        job("--input", images.toString(), "--output", out, "--resume", "--heatmap", "rollout").run(spark))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(out + " was written with other options: this run adds the columns [heatmap_method, heatmap_emotion, heatmap]"
+                        + " (e.g. --heatmap): resume with the options that wrote it, or give --overwrite");
+        assertEachImageOnce(spark, out, 3);
+        assertThat(job("--input", images.toString(), "--output", out, "--resume").run(spark).written()).isEqualTo(3);
+        assertEachImageOnce(spark, out, 6);
+    }
 }
