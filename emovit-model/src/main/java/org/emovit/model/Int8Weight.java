@@ -169,20 +169,17 @@ public final class Int8Weight {
         if (!x.device().is_cpu()) {
             return torch.linear(x, dequantize(dtype));
         }
-        if (x.requires_grad()) {
-            // A backward pass goes through it (Grad-CAM, training through the frozen LLM): the kernel has no derivative,
-            // and the shared buffer would be overwritten before the backward pass reads it. A converted weight of its
-            // own per call, which autograd keeps (LayerCheckpoints bound how many at once).
+        // Many rows (a prefill, a batch): compute-bound, where a GEMM in the activations' dtype beats the int8 kernel
+        // (see GEMM_ROWS). int8 values are exact in bf16 and f32; the per-row scale applies to the output.
+        boolean gemm = x.numel() / x.size(-1) >= GEMM_ROWS;
+        // A backward pass through it (Grad-CAM, training through the frozen LLM) cannot use the kernel (no derivative)
+        // nor the shared buffer (overwritten before the backward pass reads it): a converted weight of its own, which
+        // autograd keeps (LayerCheckpoints bound how many at once), freed with this step otherwise.
+        if (x.requires_grad() || (gemm && workspace == null)) {
             return Owned.handBack(Owned.step(() -> torch.linear(x, values.to(dtype)).mul(scalesIn(dtype))));
         }
-        if (x.numel() / x.size(-1) >= GEMM_ROWS) {
-            // Many rows (a prefill, a batch): compute-bound, where a GEMM in the activations' dtype beats the int8
-            // kernel (see GEMM_ROWS). int8 values are exact in bf16 and f32; the per-row scale applies to the output.
-            if (workspace != null) {
-                return workspace.linear(x, values, scalesIn(dtype));
-            }
-            // in a step of its own: the converted weight is freed now, not with the caller's scope
-            return Owned.handBack(Owned.step(() -> torch.linear(x, values.to(dtype)).mul_(scalesIn(dtype))));
+        if (gemm) {
+            return workspace.linear(x, values, scalesIn(dtype));
         }
         if (dtype != ScalarType.BFloat16) {
             return matmulExact(x.to(ScalarType.BFloat16), scalesBf16).to(dtype);
@@ -259,14 +256,13 @@ public final class Int8Weight {
             long n = values.size(0), k = values.size(1);
             long rowsPerBlock = Math.max(1, Math.min(n, maxElements / k));
             Tensor flat = buffer(dtype, rowsPerBlock * k, x.device());
-            if (rowsPerBlock == n) {
-                return Owned.handBack(Owned.step(() -> torch.linear(x, converted(flat, values, 0, n)).mul_(scales)));
-            }
             return Owned.handBack(Owned.step(() -> {
+                if (rowsPerBlock == n) {
+                    return torch.linear(x, converted(flat, values, 0, n)).mul_(scales);
+                }
                 org.bytedeco.pytorch.TensorVector parts = new org.bytedeco.pytorch.TensorVector();
                 for (long row = 0; row < n; row += rowsPerBlock) {
-                    long rows = Math.min(rowsPerBlock, n - row);
-                    parts.push_back(torch.linear(x, converted(flat, values, row, rows)));
+                    parts.push_back(torch.linear(x, converted(flat, values, row, Math.min(rowsPerBlock, n - row))));
                 }
                 return torch.cat(parts, -1).mul_(scales);
             }));

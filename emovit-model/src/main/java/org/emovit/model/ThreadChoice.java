@@ -27,8 +27,6 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * @param reason  one line with the measured times, printed by bench
  */
 public record ThreadChoice(int threads, String reason) {
-    /** Widest layer below which the default is kept (as {@link PrecisionChoice}'s small-model rule). */
-    static final int SMALL_WIDTH = 1024;
     /** A prefill within this factor of the best one is good enough to let the decode decide. */
     static final double PREFILL_SLACK = 1.25;
     private static final int PREFILL_ROWS = 96;
@@ -45,7 +43,7 @@ public record ThreadChoice(int threads, String reason) {
         if (System.getenv("OMP_NUM_THREADS") != null) {
             return new ThreadChoice(0, "threads: " + torch.get_num_threads() + " (OMP_NUM_THREADS)");
         }
-        if (text.hiddenSize() < SMALL_WIDTH) {
+        if (text.hiddenSize() < PrecisionChoice.SMALL_WIDTH) {   // the small-model rule of the precision choice
             return new ThreadChoice(0, "threads: libtorch's default, " + torch.get_num_threads() + " (a small model)");
         }
         String key = text.hiddenSize() + "x" + text.intermediateSize() + " " + dtype + (int8 ? " int8" : "");

@@ -146,11 +146,7 @@ class Int8SevenBWidthTest {
     void timeAOneTokenStepDenseAgainstInt8() {
         for (boolean quantize : new boolean[] {false, true}) {
             try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-                StateDict w = StateDict.random(ScalarType.BFloat16, CPU, 42);
-                if (quantize) {
-                    w.quantizeLinears(key -> true);
-                }
-                LlamaDecoder llm = new LlamaDecoder(WIDE, w);
+                LlamaDecoder llm = wide(ScalarType.BFloat16, quantize);
                 Tensor ids = Tensors.fromLongs(new long[] {17}, 1, 1);
                 Tensor mask = org.bytedeco.pytorch.global.torch.ones_like(ids);
                 Tensor positions = Ops.positionsFromMask(mask);
@@ -183,11 +179,7 @@ class Int8SevenBWidthTest {
     void profileADecodeStep() {
         for (boolean quantize : new boolean[] {true, false}) {
             try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-                StateDict w = StateDict.random(ScalarType.BFloat16, CPU, 42);
-                if (quantize) {
-                    w.quantizeLinears(key -> true);
-                }
-                LlamaDecoder llm = new LlamaDecoder(WIDE, w);
+                LlamaDecoder llm = wide(ScalarType.BFloat16, quantize);
                 long[] prompt = new long[96];
                 java.util.Arrays.fill(prompt, 17);
                 Tensor ids = Tensors.fromLongs(prompt, 1, prompt.length);
@@ -240,14 +232,19 @@ class Int8SevenBWidthTest {
         return ms[ms.length / 2];
     }
 
+    /** The 4-layer LLM at 7B widths, random weights in this dtype, its Linears int8 when asked (freed with the caller's scope). */
+    private static LlamaDecoder wide(ScalarType dtype, boolean quantize) {
+        StateDict w = StateDict.random(dtype, CPU, 42);
+        if (quantize) {
+            w.quantizeLinears(key -> true);
+        }
+        return new LlamaDecoder(WIDE, w);
+    }
+
     /** Per prompt, every position's logits [T][vocab], from one model. */
     private static float[][][] logits(boolean quantize, long[]... prompts) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            StateDict w = StateDict.random(ScalarType.Float, CPU, 42);
-            if (quantize) {
-                w.quantizeLinears(key -> true);
-            }
-            LlamaDecoder llm = new LlamaDecoder(WIDE, w);
+            LlamaDecoder llm = wide(ScalarType.Float, quantize);
             float[][][] out = new float[prompts.length][][];
             for (int p = 0; p < prompts.length; p++) {
                 Tensor ids = Tensors.fromLongs(prompts[p], 1, prompts[p].length);
