@@ -135,6 +135,9 @@ public final class BenchCommand implements Callable<Integer> {
                 quantization.note(), device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println("compute type: " + choice);
+        if (quantization == ModelConverter.Quantization.INT8) {
+            out.println("int8 LLM products: " + org.emovit.model.PackedInt8.describe());
+        }
         out.println(threadReason);
         out.println(NativeEnvironment.describe(System::getenv));
         out.flush();
@@ -146,6 +149,7 @@ public final class BenchCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
             weights.quantizeLinears(quantization::quantizes);   // each as it is made: never the whole LLM dense
+            weights.packInt8(heatmap);   // the LLM's packed alone, as a converted checkpoint's values stay unread; Grad-CAM needs them
             InstructBlip model = new InstructBlip(cfg, weights, List.of());
             out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GiB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
             out.flush();

@@ -34,6 +34,7 @@ public final class InstructBlip implements AutoCloseable {
     private final LlamaDecoder languageModel;
     private final List<AutoCloseable> resources;
     private final java.util.Map<String, Tensor> parameters;
+    private final java.util.Set<String> packedInt8;
 
     /** Builds the model from a state dict whose tensors must match the config exactly (all taken, none left). */
     public InstructBlip(InstructBlipConfig config, StateDict w, List<AutoCloseable> resources) {
@@ -48,6 +49,13 @@ public final class InstructBlip implements AutoCloseable {
         languageModel = new LlamaDecoder(config.text(), w);
         w.requireAllTaken();
         parameters = w.parameters();
+        packedInt8 = java.util.Set.copyOf(w.packedKeys());
+        w.int8Workspace().close();   // the scratch a load packs from; inference makes its buffer again if it needs one
+    }
+
+    /** Keys of the int8 Linear weights packed for FBGEMM (see {@link PackedInt8}); empty where none are. */
+    public java.util.Set<String> packedInt8Linears() {
+        return packedInt8;
     }
 
     /** The model's tensors under their Hugging Face names (the same tensors the modules compute with). */

@@ -34,7 +34,9 @@ public final class InstructBlipLoader {
      *              from, as the converter does, not to run)
      */
     public static InstructBlip load(ModelSource source, ScalarType dtype, Device device) {
-        return load(source, dtype, device, key -> false);
+        // A model to run: its int8 LLM Linears packed for FBGEMM where that is exact (PackedInt8); training and
+        // the converter (the overloads below, dtype null) read the values themselves and pack nothing.
+        return load(source, dtype, device, key -> false, key -> false, dtype != null);
     }
 
     /** @param ownCopies tensors that must not alias the checkpoint files (those that training will update) */
@@ -45,10 +47,18 @@ public final class InstructBlipLoader {
     /** @param float32 tensors kept in float32 whatever {@code dtype} is (training's master weights) */
     public static InstructBlip load(ModelSource source, ScalarType dtype, Device device, java.util.function.Predicate<String> ownCopies,
                                     java.util.function.Predicate<String> float32) {
+        return load(source, dtype, device, ownCopies, float32, false);
+    }
+
+    private static InstructBlip load(ModelSource source, ScalarType dtype, Device device, java.util.function.Predicate<String> ownCopies,
+                                     java.util.function.Predicate<String> float32, boolean packInt8) {
         List<AutoCloseable> open = new ArrayList<>();
         KEYS_BY_SOURCE.get().clear();
         try {
             StateDict weights = new StateDict(dtype, device);
+            if (packInt8) {
+                weights.packInt8(true);   // a checkpoint's values stay mapped for gradients, untouched otherwise
+            }
             weights.ownCopies(ownCopies);
             weights.keepFloat32(float32);
             InstructBlipConfig config = source.isHuggingFace()
@@ -246,7 +256,7 @@ public final class InstructBlipLoader {
         KEYS_BY_SOURCE.get().computeIfAbsent(src, s -> new java.util.HashSet<>()).add(asKey);
         RawTensor raw = src.get(key);
         String origin = key.equals(asKey) ? src.describe() : src.describe() + " [" + key + "]";
-        return new StateDict.Entry(raw.shape(), origin, () -> Tensors.viewOf(src.get(key)));
+        return new StateDict.Entry(raw.shape(), origin, () -> Tensors.viewOf(src.get(key)), target -> src.readInto(key, target));
     }
 
     private static void require(Path p, String what) {

@@ -33,12 +33,24 @@ public final class Int8Weight {
     private final Tensor scalesBf16;
     /** Where the GEMM path converts this weight (shared by a model's int8 Linears), or null: a fresh tensor per call. */
     private final Workspace workspace;
+    /** The weight packed for FBGEMM (inference on a CPU with exact int8 sums), or null. */
+    private final PackedInt8 packed;
+    /** Whether {@link #values} is only a placeholder of the right shape (see {@link #packedAlone}). */
+    private final boolean valuesDropped;
 
     public Int8Weight(Tensor values, Tensor scales) {
         this(values, scales, null);
     }
 
     public Int8Weight(Tensor values, Tensor scales, Workspace workspace) {
+        this(values, scales, workspace, null);
+    }
+
+    private Int8Weight(Tensor values, Tensor scales, Workspace workspace, PackedInt8 packed) {
+        this(values, scales, workspace, packed, false);
+    }
+
+    private Int8Weight(Tensor values, Tensor scales, Workspace workspace, PackedInt8 packed, boolean valuesDropped) {
         if (values.scalar_type().intern() != ScalarType.Char || values.dim() != 2) {
             throw new IllegalArgumentException("int8 weight must be int8 [N, K]");
         }
@@ -49,6 +61,32 @@ public final class Int8Weight {
         this.scales = scales.to(ScalarType.Float);
         this.scalesBf16 = scales.to(ScalarType.BFloat16);
         this.workspace = workspace;
+        this.packed = packed;
+        this.valuesDropped = valuesDropped;
+    }
+
+    /**
+     * This weight with its FBGEMM packing (see {@link PackedInt8}), made from {@code source}: the values themselves,
+     * or a copy read from the checkpoint so that the mapped values stay untouched (not resident) until a gradient
+     * needs them. Callers check {@link PackedInt8#available()} first.
+     */
+    public Int8Weight packed(Tensor source) {
+        return new Int8Weight(values, scales, workspace, PackedInt8.pack(values, source, scales));
+    }
+
+    /**
+     * This weight packed from its values, which are then not kept: the model holds the packing alone, and whatever
+     * needs the values (gradients, other devices, the checkpoint writer) is refused in one line. For a weight
+     * quantised into a scratch buffer as it is made (bench's int8 7B model).
+     */
+    Int8Weight packedAlone() {
+        Tensor placeholder = torch.zeros(new long[] {1, 1}, Tensors.options(ScalarType.Char, values.device())).expand(values.size(0), values.size(1));
+        return new Int8Weight(placeholder, scales, workspace, PackedInt8.pack(placeholder, values, scales), true);
+    }
+
+    /** Whether inference runs through the FBGEMM packing. */
+    public boolean isPacked() {
+        return packed != null;
     }
 
     /**
@@ -137,6 +175,14 @@ public final class Int8Weight {
     private static final long QUANTIZE_ROWS = 256;
 
     public Tensor values() {
+        return requireValues();
+    }
+
+    private Tensor requireValues() {
+        if (valuesDropped) {
+            throw new IllegalStateException("this int8 weight kept only its FBGEMM packing (emovit bench without --heatmap); "
+                    + "gradients, other devices and writing need its values: load a checkpoint converted with `emovit convert --quantize int8`");
+        }
         return values;
     }
 
@@ -155,7 +201,7 @@ public final class Int8Weight {
 
     /** values * scales in the given dtype (for tests and for devices without the kernel). */
     public Tensor dequantize(ScalarType dtype) {
-        return values.to(ScalarType.Float).mul(scales.unsqueeze(1)).to(dtype);
+        return requireValues().to(ScalarType.Float).mul(scales.unsqueeze(1)).to(dtype);
     }
 
     /**
@@ -169,6 +215,9 @@ public final class Int8Weight {
         if (!x.device().is_cpu()) {
             return torch.linear(x, dequantize(dtype));
         }
+        if (packed != null && !x.requires_grad()) {
+            return packed.matmul(x);
+        }
         // Many rows (a prefill, a batch): compute-bound, where a GEMM in the activations' dtype beats the int8 kernel
         // (see GEMM_ROWS). int8 values are exact in bf16 and f32; the per-row scale applies to the output.
         boolean gemm = x.numel() / x.size(-1) >= GEMM_ROWS;
@@ -176,10 +225,10 @@ public final class Int8Weight {
         // nor the shared buffer (overwritten before the backward pass reads it): a converted weight of its own, which
         // autograd keeps (LayerCheckpoints bound how many at once), freed with this step otherwise.
         if (x.requires_grad() || (gemm && workspace == null)) {
-            return Owned.handBack(Owned.step(() -> torch.linear(x, values.to(dtype)).mul(scalesIn(dtype))));
+            return Owned.handBack(Owned.step(() -> torch.linear(x, requireValues().to(dtype)).mul(scalesIn(dtype))));
         }
         if (gemm) {
-            return workspace.linear(x, values, scalesIn(dtype));
+            return workspace.linear(x, requireValues(), scalesIn(dtype));
         }
         if (dtype != ScalarType.BFloat16) {
             return matmulExact(x.to(ScalarType.BFloat16), scalesBf16).to(dtype);
@@ -201,7 +250,7 @@ public final class Int8Weight {
     private Tensor matmulExact(Tensor x, Tensor s) {
         long k = x.size(-1);
         Tensor x2 = x.dim() == 2 ? x : x.reshape(-1, k);
-        Tensor y = int8packMm(x2.is_contiguous() ? x2 : x2.contiguous(), values, s);
+        Tensor y = int8packMm(x2.is_contiguous() ? x2 : x2.contiguous(), requireValues(), s);
         if (x.dim() == 2) {
             return y;
         }
@@ -266,6 +315,14 @@ public final class Int8Weight {
                 }
                 return torch.cat(parts, -1).mul_(scales);
             }));
+        }
+
+        /**
+         * The buffer's first {@code n} bytes as int8 [n]: where a loader reads or quantises an int8 weight before
+         * packing it (see {@link PackedInt8}), one weight at a time.
+         */
+        synchronized Tensor bytes(long n) {
+            return buffer(ScalarType.Char, n, new org.bytedeco.pytorch.Device("cpu")).narrow(0, 0, n);
         }
 
         /** Rows [row, row + rows) of the int8 values, converted into the front of the buffer. */

@@ -23,8 +23,16 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class StateDict {
 
-    /** One tensor: its shape, the file (and original key) it comes from, and how to read it. */
-    public record Entry(long[] shape, String origin, Supplier<Tensor> reader) {}
+    /**
+     * One tensor: its shape, the file (and original key) it comes from, how to read it, and (or null) how to copy its
+     * bytes into a buffer without touching its mapping (a file read: the copy that {@link PackedInt8} packs, so
+     * that the mapped int8 values do not become resident).
+     */
+    public record Entry(long[] shape, String origin, Supplier<Tensor> reader, java.util.function.Consumer<java.nio.ByteBuffer> copier) {
+        public Entry(long[] shape, String origin, Supplier<Tensor> reader) {
+            this(shape, origin, reader, null);
+        }
+    }
 
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private final Set<String> taken = new LinkedHashSet<>();
@@ -33,6 +41,10 @@ public final class StateDict {
     private java.util.function.Predicate<String> ownCopy = key -> false;
     private java.util.function.Predicate<String> float32 = key -> false;
     private java.util.function.Predicate<String> quantize = key -> false;
+    /** Whether int8 Linears that {@link PackedInt8#packs} are packed, and whether quantised ones keep their values. */
+    private boolean pack;
+    private boolean keepPackedValues = true;
+    private final Set<String> packed = new LinkedHashSet<>();
     private final ScalarType dtype;
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
@@ -152,7 +164,18 @@ public final class StateDict {
         if (entries.containsKey(scaleKey)) {
             Tensor values = takeAs(key, ScalarType.Char, out, in);
             Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
-            return LinearWeight.of(new Int8Weight(values, scales, int8Workspace));
+            Int8Weight w = new Int8Weight(values, scales, int8Workspace);
+            return LinearWeight.of(packs(key) ? w.packed(packSource(entries.get(key), values)) : w);
+        }
+        if (quantize.test(key) && packs(key) && !keepPackedValues) {
+            // Quantised into the scratch buffer, packed, and not kept: the model holds the packing alone (bench).
+            Tensor values = int8Workspace.bytes(out * in).view(out, in), scales = Int8Weight.emptyScales(out, device);
+            Tensor dense = take(key, out, in);
+            Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace).packedAlone();
+            parameters.remove(key);
+            parameters.put(scaleKey, q.scales());
+            freed(dense);
+            return LinearWeight.of(q);
         }
         if (quantize.test(key)) {
             Tensor values = Int8Weight.emptyValues(out, in, device), scales = Int8Weight.emptyScales(out, device);
@@ -161,15 +184,59 @@ public final class StateDict {
             parameters.remove(key);
             parameters.put(key, q.values());
             parameters.put(scaleKey, q.scales());
-            untrimmedBytes += dense.nbytes();
-            dense.close();
-            if (untrimmedBytes >= TRIM_BYTES) {   // the dense weights' pages, not kept resident (a trim per weight: +13 s at 7B)
-                NativeMemory.trim();
-                untrimmedBytes = 0;
-            }
-            return LinearWeight.of(q);
+            freed(dense);
+            return LinearWeight.of(packs(key) ? q.packed(q.values()) : q);
         }
         return LinearWeight.of(take(key, out, in));
+    }
+
+    /** Frees a dense weight that was quantised, handing the heap's free pages back every {@link #TRIM_BYTES}. */
+    private void freed(Tensor dense) {
+        untrimmedBytes += dense.nbytes();
+        dense.close();
+        if (untrimmedBytes >= TRIM_BYTES) {   // the dense weights' pages, not kept resident (a trim per weight: +13 s at 7B)
+            NativeMemory.trim();
+            untrimmedBytes = 0;
+        }
+    }
+
+    /**
+     * Int8 Linears whose keys {@link PackedInt8#packs} are packed for FBGEMM where that is exact on this CPU (see
+     * {@link PackedInt8#available}); quantised ones keep their values only if {@code keepValues} (gradients need
+     * them: Grad-CAM, training). Checkpoints stored int8 keep theirs mapped either way.
+     */
+    public void packInt8(boolean keepValues) {
+        this.pack = device.is_cpu() && PackedInt8.available();
+        this.keepPackedValues = keepValues;
+    }
+
+    private boolean packs(String key) {
+        if (pack && PackedInt8.packs(key)) {
+            packed.add(key);
+            return true;
+        }
+        return false;
+    }
+
+    /** Keys of the int8 Linears packed so far. */
+    public Set<String> packedKeys() {
+        return java.util.Collections.unmodifiableSet(packed);
+    }
+
+    /**
+     * What to pack a mapped int8 weight from: its bytes read from the file into the model's scratch buffer, so the
+     * mapping itself stays untouched (6.5 GB of resident pages at 7B otherwise); the values themselves where the
+     * entry cannot be read that way.
+     */
+    private Tensor packSource(Entry entry, Tensor values) {
+        if (entry.copier() == null) {
+            return values;
+        }
+        long n = values.numel();
+        Tensor scratch = int8Workspace.bytes(n);
+        java.nio.ByteBuffer target = new org.bytedeco.javacpp.BytePointer(scratch.data_ptr()).capacity(n).asByteBuffer();
+        entry.copier().accept(target);
+        return scratch.view(values.size(0), values.size(1));
     }
 
     /** The buffer the model's int8 Linears share for their GEMM path; the model closes it. */

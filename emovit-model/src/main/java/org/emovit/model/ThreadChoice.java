@@ -85,9 +85,7 @@ public record ThreadChoice(int threads, String reason) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             // Values do not change the time; a weight larger than the caches does (45 M elements: 45 MB even in int8).
             // Made directly in its type: an f32 source to quantise would add 180 MB to the peak memory.
-            LinearWeight w = int8
-                    ? LinearWeight.of(new Int8Weight(torch.full(new long[] {ff, d}, new Scalar(1), Tensors.options(ScalarType.Char, new Device("cpu"))),
-                            torch.full(new long[] {ff}, new Scalar(0.01), Tensors.options(ScalarType.Float, new Device("cpu")))))
+            LinearWeight w = int8 ? LinearWeight.of(int8Weight(ff, d))
                     : LinearWeight.of(torch.full(new long[] {ff, d}, new Scalar(0.01), Tensors.options(dtype, new Device("cpu"))));
             Tensor one = torch.full(new long[] {1, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
             Tensor many = torch.full(new long[] {PREFILL_ROWS, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
@@ -104,6 +102,13 @@ public record ThreadChoice(int threads, String reason) {
         }
         return new ThreadChoice(chosen, String.format(Locale.ROOT, "threads: %d, measured (decode-shaped [1,%d]x[%d,%d] / prefill-shaped "
                 + "[%d,%d] %s product per thread count: %s)", chosen, d, d, ff, PREFILL_ROWS, d, int8 ? "int8" : dtype.toString().toLowerCase(Locale.ROOT), times));
+    }
+
+    /** An int8 weight as the model will run it: packed for FBGEMM where a model's LLM is (see {@link PackedInt8}). */
+    private static Int8Weight int8Weight(long ff, long d) {
+        Int8Weight w = new Int8Weight(torch.full(new long[] {ff, d}, new Scalar(1), Tensors.options(ScalarType.Char, new Device("cpu"))),
+                torch.full(new long[] {ff}, new Scalar(0.01), Tensors.options(ScalarType.Float, new Device("cpu"))));
+        return PackedInt8.available() ? w.packed(w.values()) : w;
     }
 
     private static double medianMs(java.util.function.Supplier<Tensor> call, int runs) {

@@ -88,6 +88,15 @@ class Int8ConversionTest {
             assertThat(worst).isLessThan(0.01);
             // The int8 weights and their scales are the file's bytes, not copies.
             InstructBlip m = quantisedModel.model();
+            // The LLM's are packed for FBGEMM where its sums are exact (from a file read: the mapping stays unread).
+            java.util.Set<String> llmLinears = new java.util.TreeSet<>();
+            for (String key : m.namedParameters().keySet()) {
+                if (ModelConverter.QUANTIZED_LINEAR.matcher(key).matches() && key.startsWith("language_model.")) {
+                    llmLinears.add(key);
+                }
+            }
+            assertThat(llmLinears).hasSize(7 * numLayers(out, "text_config") + 1);
+            assertThat(m.packedInt8Linears()).isEqualTo(org.emovit.model.PackedInt8.available() ? llmLinears : java.util.Set.of());
             List<long[]> mapped = ProcessMappings.of(out.resolve("model.safetensors"));
             for (Map.Entry<String, Tensor> p : m.namedParameters().entrySet()) {
                 if (ModelConverter.QUANTIZED_LINEAR.matcher(p.getKey()).matches() || p.getKey().endsWith(".weight_scale")) {

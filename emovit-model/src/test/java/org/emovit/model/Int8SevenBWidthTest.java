@@ -38,11 +38,21 @@ class Int8SevenBWidthTest {
         for (int i = 0; i < longPrompt.length; i++) {
             longPrompt[i] = 3 + (i * 37L) % 500;
         }
-        float[][][] f32 = logits(false, IDS, longPrompt);
-        float[][][] int8 = logits(true, IDS, longPrompt);
+        float[][][] f32 = logits(false, false, IDS, longPrompt);
+        float[][][] kernel = logits(true, false, IDS, longPrompt);
+        // The packed LLM (FBGEMM, exact two-level int8 activations) where this CPU's int8 sums are exact.
+        float[][][] packed = PackedInt8.available() ? logits(true, true, IDS, longPrompt) : null;
+        org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
+        checkAgainstF32(f32, kernel, "int8 kernel / GEMM path", soft);
+        if (packed != null) {
+            checkAgainstF32(f32, packed, "FBGEMM packed", soft);
+        }
+        soft.assertAll();
+    }
+
+    private static void checkAgainstF32(float[][][] f32, float[][][] int8, String path, org.assertj.core.api.SoftAssertions soft) {
         int decided = 0;
         double[] bound = {LOGIT_ERROR_BOUND_STD * std(f32[0]), LOGIT_ERROR_BOUND_STD * std(f32[1])};
-        org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
         for (int p = 0; p < 2; p++) {
             double maxDiff = 0, dot = 0, a = 0, b = 0;
             for (int t = 0; t < f32[p].length; t++) {
@@ -71,14 +81,13 @@ class Int8SevenBWidthTest {
             double cosine = dot / Math.sqrt(a * b);
             System.out.printf("7B widths, 4 layers, %d-token prompt (%s): int8 vs f32 logits max |diff| %.5f (bound %.4f), "
                             + "last position cosine %.6f; %d positions decided so far%n",
-                    f32[p].length, f32[p].length >= Int8Weight.GEMM_ROWS ? "GEMM path" : "int8 kernel", maxDiff,
+                    f32[p].length, path, maxDiff,
                     bound[p], cosine, decided);
             soft.assertThat(x).hasSize(514);
             soft.assertThat(maxDiff).isLessThanOrEqualTo(bound[p]).isGreaterThan(0);
             soft.assertThat(cosine).isGreaterThanOrEqualTo(0.999).isLessThan(1.0);
         }
         soft.assertThat(decided).as("positions whose greedy token the bound decides (8 of 32 here)").isGreaterThanOrEqualTo(6);
-        soft.assertAll();
     }
 
     /**
@@ -234,17 +243,24 @@ class Int8SevenBWidthTest {
 
     /** The 4-layer LLM at 7B widths, random weights in this dtype, its Linears int8 when asked (freed with the caller's scope). */
     private static LlamaDecoder wide(ScalarType dtype, boolean quantize) {
+        return wide(dtype, quantize, false);
+    }
+
+    private static LlamaDecoder wide(ScalarType dtype, boolean quantize, boolean pack) {
         StateDict w = StateDict.random(dtype, CPU, 42);
         if (quantize) {
             w.quantizeLinears(key -> true);
+        }
+        if (pack) {
+            w.packInt8(false);
         }
         return new LlamaDecoder(WIDE, w);
     }
 
     /** Per prompt, every position's logits [T][vocab], from one model. */
-    private static float[][][] logits(boolean quantize, long[]... prompts) {
+    private static float[][][] logits(boolean quantize, boolean pack, long[]... prompts) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            LlamaDecoder llm = wide(ScalarType.Float, quantize);
+            LlamaDecoder llm = wide(ScalarType.Float, quantize, pack);
             float[][][] out = new float[prompts.length][][];
             for (int p = 0; p < prompts.length; p++) {
                 Tensor ids = Tensors.fromLongs(prompts[p], 1, prompts[p].length);

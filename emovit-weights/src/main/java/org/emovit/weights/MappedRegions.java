@@ -119,6 +119,34 @@ final class MappedRegions implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads {@code length} bytes at {@code start} into {@code target} with file reads, not through the mapping: the
+     * page cache holds them either way, but only a mapping's touched pages count in this process's resident memory.
+     */
+    synchronized void read(long start, long length, ByteBuffer target, String what) {
+        if (closed) {
+            throw new WeightsException(file + " is closed (reading " + what + ")");
+        }
+        if (target.remaining() < length) {
+            throw new IllegalArgumentException(what + " is " + length + " bytes; the buffer has room for " + target.remaining());
+        }
+        ByteBuffer window = target.slice();
+        window.limit((int) length);
+        try {
+            long at = start;
+            while (window.hasRemaining()) {
+                int n = channel.read(window, at);
+                if (n < 0) {
+                    throw new WeightsException(file + " ends before " + what + " does (truncated file?)");
+                }
+                at += n;
+            }
+        } catch (IOException e) {
+            throw new WeightsException("cannot read " + what + " in " + file + ": " + e, e);
+        }
+        target.position(target.position() + (int) length);
+    }
+
     private int findChunk(long start) {
         int lo = 0;
         int hi = chunkStart.length - 1;

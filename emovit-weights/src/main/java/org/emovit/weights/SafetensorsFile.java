@@ -218,6 +218,15 @@ final class SafetensorsFile implements TensorSource {
         return new RawTensor(e.dtype, e.shape, data);
     }
 
+    @Override
+    public void readInto(String key, ByteBuffer target) {
+        Entry e = entries.get(key);
+        if (e == null) {
+            get(key);   // the error message
+        }
+        regions.read(dataStart + e.begin, e.end - e.begin, target, "tensor '" + key + "'");
+    }
+
     /** Dtype and shape without touching the data. */
     Entry entry(String key) {
         return entries.get(key);

@@ -116,6 +116,15 @@ final class ShardedSource implements TensorSource {
     }
 
     @Override
+    public void readInto(String key, java.nio.ByteBuffer target) {
+        SafetensorsFile s = owner.get(key);
+        if (s == null) {
+            get(key);   // the error message
+        }
+        s.readInto(key, target);
+    }
+
+    @Override
     public String describe() {
         return index + " (shards: " + shards.stream().map(s -> s.file().getFileName().toString())
                 .collect(Collectors.joining(", ")) + ")";

@@ -21,6 +21,15 @@ public interface TensorSource extends AutoCloseable {
      */
     RawTensor get(String key);
 
+    /**
+     * Copies the tensor's bytes into {@code target} (from its position, {@link RawTensor#nbytes()} of them). Files
+     * that are mapped read them with a file read instead, so that the mapping's pages do not become resident in
+     * this process (a packed copy of an int8 weight needs the bytes once; the mapping stays for later).
+     */
+    default void readInto(String key, java.nio.ByteBuffer target) {
+        target.put(get(key).data());
+    }
+
     default boolean contains(String key) {
         return keys().contains(key);
     }
