@@ -51,15 +51,18 @@ public final class PackedInt8 {
         this.packed = packed;
         this.columnSums = columnSums;
         this.scales = scales;
-        this.zeroBias = torch.zeros(new long[] {n}, Tensors.options(ScalarType.Float, CPU));
-        this.padRow = torch.zeros(new long[] {1, k}, Tensors.options(ScalarType.Float, CPU));
+        this.zeroBias = torch.zeros(new long[] {n}, Tensors.options(ScalarType.Float, cpu()));
+        this.padRow = torch.zeros(new long[] {1, k}, Tensors.options(ScalarType.Float, cpu()));
         padRow.narrow(1, 0, 1).fill_(new Scalar(-128.0));
         if (k > 1) {
             padRow.narrow(1, 1, 1).fill_(new Scalar(127.0));
         }
     }
 
-    private static final Device CPU = new Device("cpu");
+    /** A new CPU device each time: a static one made inside some PointerScope would be freed with it. */
+    private static Device cpu() {
+        return new Device("cpu");
+    }
 
     /**
      * Packs {@code source} (int8 [N, K], read once; it may be a scratch copy of {@code values}) for products with
@@ -67,8 +70,28 @@ public final class PackedInt8 {
      */
     static PackedInt8 pack(Tensor values, Tensor source, Tensor scales) {
         Tensor packed = torch.fbgemm_pack_quantized_matrix(source);
-        Tensor sums = source.sum(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional(ScalarType.Int));
-        return new PackedInt8(values, packed, sums, scales);
+        return new PackedInt8(values, packed, rowSums(source), scales);
+    }
+
+    /** Rows summed at a time: a sum to int32 converts its input first, 4 bytes per weight (180 MB at 7B MLP widths). */
+    private static final long SUM_ROWS = 256;
+
+    /**
+     * Each row's sum of int8 values, as int32 [N], a block of rows at a time: summed whole, the int32 copy of every
+     * weight stayed resident in the heap (the loader's glibc settings keep freed memory) and a 7B load peaked at
+     * 18 GiB instead of 8.
+     */
+    private static Tensor rowSums(Tensor source) {
+        long n = source.size(0);
+        Tensor sums = torch.empty(new long[] {n}, Tensors.options(ScalarType.Int, cpu()), new org.bytedeco.pytorch.MemoryFormatOptional());
+        for (long row = 0; row < n; row += SUM_ROWS) {
+            long rows = Math.min(SUM_ROWS, n - row);
+            try (PointerScope scope = new PointerScope()) {
+                sums.narrow(0, row, rows).copy_(source.narrow(0, row, rows).sum(new long[] {1}, false,
+                        new org.bytedeco.pytorch.ScalarTypeOptional(ScalarType.Int)));
+            }
+        }
+        return sums;
     }
 
     /**
@@ -120,10 +143,10 @@ public final class PackedInt8 {
     static boolean checkExact() {
         try (PointerScope scope = new PointerScope()) {
             long n = 8, k = 64;
-            Tensor values = torch.full(new long[] {n, k}, new Scalar(127), Tensors.options(ScalarType.Char, CPU));
-            Tensor scales = torch.ones(new long[] {n}, Tensors.options(ScalarType.Float, CPU));
+            Tensor values = torch.full(new long[] {n, k}, new Scalar(127), Tensors.options(ScalarType.Char, cpu()));
+            Tensor scales = torch.ones(new long[] {n}, Tensors.options(ScalarType.Float, cpu()));
             PackedInt8 p = pack(values, values, scales);
-            Tensor x = torch.full(new long[] {1, k}, new Scalar(127.0), Tensors.options(ScalarType.Float, CPU));
+            Tensor x = torch.full(new long[] {1, k}, new Scalar(127.0), Tensors.options(ScalarType.Float, cpu()));
             double got = p.matmul(x).max().item_double();
             return got == 127.0 * 127.0 * k;
         } catch (RuntimeException e) {
@@ -139,7 +162,7 @@ public final class PackedInt8 {
             Tensor x2 = x.reshape(-1, k);
             long m = x2.size(0);
             Tensor xf = x2.to(ScalarType.Float);
-            Tensor a = torch.empty(new long[] {2 * m + 1, k}, Tensors.options(ScalarType.Float, CPU), new org.bytedeco.pytorch.MemoryFormatOptional());
+            Tensor a = torch.empty(new long[] {2 * m + 1, k}, Tensors.options(ScalarType.Float, cpu()), new org.bytedeco.pytorch.MemoryFormatOptional());
             Tensor q1 = a.narrow(0, 0, m), q2 = a.narrow(0, m, m);
             Tensor s1 = stepOf(xf);
             torch.div_out(q1, xf, s1).round_();

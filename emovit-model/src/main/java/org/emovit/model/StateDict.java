@@ -165,7 +165,12 @@ public final class StateDict {
             Tensor values = takeAs(key, ScalarType.Char, out, in);
             Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
             Int8Weight w = new Int8Weight(values, scales, int8Workspace);
-            return LinearWeight.of(packs(key) ? w.packed(packSource(entries.get(key), values)) : w);
+            if (!packs(key)) {
+                return LinearWeight.of(w);
+            }
+            Int8Weight packedWeight = w.packed(packSource(entries.get(key), values));
+            trimEvery(values.nbytes());   // packing's temporaries, as quantising's below
+            return LinearWeight.of(packedWeight);
         }
         if (quantize.test(key) && packs(key) && !keepPackedValues) {
             // Quantised into the scratch buffer, packed, and not kept: the model holds the packing alone (bench).
@@ -175,6 +180,7 @@ public final class StateDict {
             parameters.remove(key);
             parameters.put(scaleKey, q.scales());
             freed(dense);
+            trimEvery(values.nbytes());
             return LinearWeight.of(q);
         }
         if (quantize.test(key)) {
@@ -192,9 +198,19 @@ public final class StateDict {
 
     /** Frees a dense weight that was quantised, handing the heap's free pages back every {@link #TRIM_BYTES}. */
     private void freed(Tensor dense) {
-        untrimmedBytes += dense.nbytes();
+        long bytes = dense.nbytes();
         dense.close();
-        if (untrimmedBytes >= TRIM_BYTES) {   // the dense weights' pages, not kept resident (a trim per weight: +13 s at 7B)
+        trimEvery(bytes);
+    }
+
+    /**
+     * Counts bytes of temporaries freed and trims the C heap every {@link #TRIM_BYTES} of them: the loader's glibc
+     * settings keep freed memory, so a load's temporaries (dense weights quantised, the int32 sums of a packing)
+     * would otherwise stay resident; a trim per weight cost 13 s of a 7B build.
+     */
+    private void trimEvery(long bytes) {
+        untrimmedBytes += bytes;
+        if (untrimmedBytes >= TRIM_BYTES) {
             NativeMemory.trim();
             untrimmedBytes = 0;
         }
