@@ -112,14 +112,23 @@ final class Artifacts {
 
     /** {@code ./emovit ARGS...} in {@code dir}, started. */
     static Started startEmovit(Path dir, String... args) throws IOException {
+        return startEmovit(dir, Map.of(), args);
+    }
+
+    static Started startEmovit(Path dir, Map<String, String> env, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of("bash", LAUNCHER.toString()));
         command.addAll(List.of(args));
-        return start(dir, Map.of(), command);
+        return start(dir, env, command);
     }
 
     /** {@code ./emovit ARGS...} in {@code dir}, run to its end (at most 5 minutes). */
     static Result emovit(Path dir, String... args) throws IOException, InterruptedException {
-        try (Started s = startEmovit(dir, args)) {
+        return emovit(dir, Map.of(), args);
+    }
+
+    /** As {@link #emovit(Path, String...)}, with these environment variables added. */
+    static Result emovit(Path dir, Map<String, String> env, String... args) throws IOException, InterruptedException {
+        try (Started s = startEmovit(dir, env, args)) {
             return s.waitFor(Duration.ofMinutes(5));
         }
     }

@@ -245,6 +245,37 @@ class LauncherSmokeTest {
         assertThat(fromConverted.out()).isEqualTo(original.out());
     }
 
+    /**
+     * An int8 conversion classifies as the original within 0.01 through the launcher: the LLM's Linears packed for
+     * FBGEMM where the CPU's int8 sums are exact (its first load through the CLI once failed), and with
+     * {@code EMOVIT_INT8_KERNEL=int8pack} through libtorch's int8 kernel; bench names the product it ran.
+     */
+    @Test
+    void anInt8ConversionClassifiesAsTheOriginalThroughEitherKernel() throws Exception {
+        Path converted = dir.resolve("int8");
+        Result r = emovit(dir, "convert", "--dtype", "f32", "--quantize", "int8", "--out", converted.toString());
+        assertThat(r.code()).as(r.both()).isZero();
+        for (String kernel : new String[] {"auto", "int8pack"}) {
+            Path out = dir.resolve("int8-" + kernel + ".jsonl");
+            Result c = emovit(dir, Map.of("EMOVIT_INT8_KERNEL", kernel), "classify", "--model", converted.toString(), "--batch-size", "2",
+                    "--output", out.toString(), images.toString());
+            assertThat(c.code()).as(c.both()).isZero();
+            Map<String, JsonNode> int8 = Inputs.byFileName(Files.readAllLines(out), "image");
+            assertThat(int8.keySet()).isEqualTo(classified.keySet());
+            for (Map.Entry<String, JsonNode> e : classified.entrySet()) {
+                for (String emotion : Inputs.EMOTIONS) {
+                    assertThat(p(int8.get(e.getKey()), emotion)).as("%s %s (%s)", e.getKey(), emotion, kernel)
+                            .isCloseTo(p(e.getValue(), emotion), within(0.01));
+                }
+            }
+        }
+        Path config = dir.resolve("tiny-config-int8.json");
+        Files.copy(converted.resolve("config.json"), config);
+        Result bench = emovit(dir, "bench", "--config", config.toString(), "--quantize", "int8", "--runs", "1", "--prompt-tokens", "8", "--new-tokens", "2");
+        assertThat(bench.code()).as(bench.both()).isZero();
+        assertThat(bench.out()).containsPattern("(?m)^int8 LLM products: (FBGEMM|aten::_weight_int8pack_mm)");
+    }
+
     @Test
     void forwardMatchesThePythonReference() throws Exception {
         Path cases = dir.resolve("cases.safetensors");
