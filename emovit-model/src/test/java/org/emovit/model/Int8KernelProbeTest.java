@@ -66,11 +66,16 @@ class Int8KernelProbeTest {
                 report("int8pack_mm x=f32", n, k, 1, () -> q.matmulInOwnDtype(xf));
                 report("int8pack_mm f32 via bf16", n, k, 1, () -> q.matmul(xf));
                 report("int8pack_mm x=bf16", n, k, 1, () -> q.matmul(xb));
+                if (PackedInt8.available()) {
+                    Int8Weight packed = q.packed(q.values());
+                    report("FBGEMM packed, two-level", n, k, 1, () -> packed.matmul(xf));
+                }
                 // aten::_int_mm (int8 activations, one scale per token, VNNI): here M = 1 ran 1.3-2x faster than
-                // int8pack_mm (this probe repeats one matrix, partly from cache) and M >= 2 took a slow path. Tried in
-                // the model (crest-factor guard, 32 layers at 7B widths, on and off alternating in one process), a
-                // one-token step went from 332-400 to 279-346 ms: 6-10 %, not enough for what it risks. Per-token int8
-                // activations lose accuracy on LLaMA-7B's outlier features, which random weights cannot show.
+                // int8pack_mm (this probe repeats one matrix, partly from cache) and M >= 2 took a slow path, so the
+                // exact two-level activations (two rows) cannot use it. Tried in the model with one level (crest-factor
+                // guard, 32 layers at 7B widths), a one-token step went from 332-400 to 279-346 ms: 6-10 %, at the
+                // accuracy one level loses beside LLaMA-7B's outlier features. FBGEMM's packed GEMM with two levels
+                // (PackedInt8) has neither problem: 29-40 GB/s streamed, error below bf16 activations'.
                 for (long rows : new long[] {1, 2, 4, 8, 17}) {
                     try {
                         Tensor xi = torch.randint(-127, 127, new long[] {rows, k}, Tensors.options(ScalarType.Char, CPU));
