@@ -84,6 +84,11 @@ public final class Int8Weight {
         return new Int8Weight(placeholder, scales, workspace, PackedInt8.pack(placeholder, values, scales), true);
     }
 
+    /** The FBGEMM packing, or null. */
+    PackedInt8 packing() {
+        return packed;
+    }
+
     /** Whether inference runs through the FBGEMM packing. */
     public boolean isPacked() {
         return packed != null;

@@ -21,11 +21,11 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * LLaMA-7B's small features next to its outlier features; with one feature 60x the others a product's relative
  * error was 0.10 in one level, 4e-4 in two, 2.5e-3 with bf16 activations; see {@code PackedInt8Test}).
  *
- * <p>The libtorch operator quantises its float input itself, per tensor, and its parameters come out as scale 1,
- * zero point 128 exactly when the input holds -128 and 127 and integers only: a last row of the input holds
- * them, so every integer passes unchanged. Sums stay exact in int32 only where the CPU's int8 dot product does
- * not saturate (VNNI's {@code vpdpbusd}; AVX2's {@code vpmaddubsw} saturates pairs at 32767), which
- * {@link #available} checks once, on a product built to saturate.
+ * <p>The integers reach the operator exactly (it quantises float input per tensor: see {@link Encoding}), and the
+ * int32 sums are exact where the CPU's int8 dot product does not saturate: VNNI's {@code vpdpbusd} takes the integers
+ * as they are ({@link Encoding#SIGNED}); AVX2's {@code vpmaddubsw} saturates pairs of products at 32767, so there each
+ * level is split by sign ({@link Encoding#SPLIT}, twice the rows). {@link #encoding} checks both once, on products
+ * built to saturate, and uses the int8 kernel where the signed integers are not exact (unless asked for the split).
  *
  * <p>FBGEMM packs the weight into its own memory: a model using this keeps its checkpoint's int8 values mapped
  * but untouched (read again only by gradients: Grad-CAM, training through the frozen LLM).
@@ -34,7 +34,8 @@ public final class PackedInt8 {
     /** {@code -Demovit.int8.kernel} or {@code EMOVIT_INT8_KERNEL}: auto (FBGEMM where exact), fbgemm, int8pack. */
     static final String KERNEL_PROPERTY = "emovit.int8.kernel";
 
-    private static volatile Boolean exact;
+    /** The {@link Encoding} found exact on this CPU, or {@link #NONE}; null until checked. */
+    private static volatile Object exact;
 
     private final Tensor packed;
     /** int32 [N]: each output's sum of int8 values, which FBGEMM subtracts times the zero point 128. */
@@ -43,20 +44,14 @@ public final class PackedInt8 {
     private final Tensor shape;
     private final Tensor scales;
     private final Tensor zeroBias;
-    private final Tensor padRow;
 
     private PackedInt8(Tensor values, Tensor packed, Tensor columnSums, Tensor scales) {
-        long n = values.size(0), k = values.size(1);
+        long n = values.size(0);
         this.shape = values;
         this.packed = packed;
         this.columnSums = columnSums;
         this.scales = scales;
         this.zeroBias = torch.zeros(new long[] {n}, Tensors.options(ScalarType.Float, cpu()));
-        this.padRow = torch.zeros(new long[] {1, k}, Tensors.options(ScalarType.Float, cpu()));
-        padRow.narrow(1, 0, 1).fill_(new Scalar(-128.0));
-        if (k > 1) {
-            padRow.narrow(1, 1, 1).fill_(new Scalar(127.0));
-        }
     }
 
     /** A new CPU device each time: a static one made inside some PointerScope would be freed with it. */
@@ -103,28 +98,75 @@ public final class PackedInt8 {
         return key.startsWith("language_model.");
     }
 
-    /** Whether int8 Linears are packed here: FBGEMM's sums exact on this CPU, unless the property or variable says no. */
-    public static boolean available() {
-        String choice = choice();
-        if (choice.equals("int8pack")) {
-            return false;
+    /**
+     * How activations become FBGEMM's unsigned 8-bit input exactly. The operator quantises its float input per tensor;
+     * a last row holding {@code padLow} and {@code padHigh} (255 apart) makes it choose scale 1 and zero point
+     * {@code -padLow}, so integer rows pass unchanged.
+     */
+    enum Encoding {
+        /**
+         * Each level's integers as they are, zero point 128: a pair of products in the int8 dot product reaches
+         * 2 x 255 x 127, which VNNI's {@code vpdpbusd} sums in int32.
+         */
+        SIGNED(-128, 127, 1),
+        /**
+         * Each level split by sign into two rows of magnitudes, zero point 0: a pair of products stays within
+         * 2 x 127 x 127 = 32258, below the int16 saturation of AVX2's {@code vpmaddubsw}; twice the rows.
+         */
+        SPLIT(0, 255, 2);
+
+        final double padLow;
+        final double padHigh;
+        /** Input rows per activation row and level. */
+        final int rowsPerLevel;
+
+        Encoding(double padLow, double padHigh, int rowsPerLevel) {
+            this.padLow = padLow;
+            this.padHigh = padHigh;
+            this.rowsPerLevel = rowsPerLevel;
         }
-        if (exact == null) {
-            exact = checkExact();
-        }
-        if (!exact && choice.equals("fbgemm")) {
-            throw new IllegalStateException(KERNEL_PROPERTY + "=fbgemm, but FBGEMM's int8 sums are not exact on this CPU (no VNNI)");
-        }
-        return exact;
     }
 
-    /** What {@link #available} would use, for bench's report: "fbgemm (...)" or "int8pack (...)". */
+    /** Whether int8 Linears are packed here: FBGEMM's sums exact on this CPU, unless the property or variable says no. */
+    public static boolean available() {
+        return encoding() != null;
+    }
+
+    /**
+     * The encoding the LLM's products use, or null for libtorch's int8 kernel: {@link Encoding#SIGNED} where its sums
+     * are exact (checked once). {@link Encoding#SPLIT} only when asked for ({@code fbgemm}): on an AVX2-only CPU
+     * (emulated here with FBGEMM_ENABLE_INSTRUCTIONS=AVX2 and ATEN_CPU_CAPABILITY=avx2, 8 layers at 7B widths, f32)
+     * it decoded 1.5x faster than the int8 kernel (60 against 91 ms/token) but its four rows per activation row
+     * prefilled 1.4x slower (3.1 against 2.2 s), and a score-mode classification is a prefill.
+     */
+    static Encoding encoding() {
+        String choice = choice();
+        if (choice.equals("int8pack")) {
+            return null;
+        }
+        if (exact == null) {
+            exact = checkExact(Encoding.SIGNED) ? Encoding.SIGNED : checkExact(Encoding.SPLIT) ? Encoding.SPLIT : NONE;
+        }
+        if (exact == NONE && choice.equals("fbgemm")) {
+            throw new IllegalStateException(KERNEL_PROPERTY + "=fbgemm, but FBGEMM's int8 sums are not exact on this CPU");
+        }
+        return exact == Encoding.SIGNED || (exact == Encoding.SPLIT && choice.equals("fbgemm")) ? (Encoding) exact : null;
+    }
+
+    /** {@link #exact} when neither encoding is exact (or FBGEMM cannot run). */
+    private static final Object NONE = new Object();
+
+    /** What {@link #available} would use, for bench's report. */
     public static String describe() {
         if (choice().equals("int8pack")) {
             return "aten::_weight_int8pack_mm (" + KERNEL_PROPERTY + "=int8pack)";
         }
-        return available() ? "FBGEMM u8s8 with exact two-level int8 activations (VNNI)"
-                : "aten::_weight_int8pack_mm (FBGEMM's int8 sums saturate on this CPU)";
+        Encoding e = encoding();
+        return e == Encoding.SIGNED ? "FBGEMM u8s8 with exact two-level int8 activations (int32 sums: VNNI)"
+                : e == Encoding.SPLIT ? "FBGEMM u8s8 with exact two-level int8 activations split by sign (int16 pair sums: AVX2)"
+                : exact == Encoding.SPLIT ? "aten::_weight_int8pack_mm (no VNNI: FBGEMM's sums are exact only split by sign, which "
+                        + "prefills slower; " + KERNEL_PROPERTY + "=fbgemm or EMOVIT_INT8_KERNEL=fbgemm chooses it for faster decoding)"
+                : "aten::_weight_int8pack_mm (FBGEMM's int8 sums are not exact on this CPU)";
     }
 
     private static String choice() {
@@ -137,18 +179,24 @@ public final class PackedInt8 {
     }
 
     /**
-     * A product whose int8 pairs sum past 32767 (all activations 127, so 255 after the zero point, all weights 127):
-     * exact with VNNI, saturated with AVX2's pairwise multiply-add; and where FBGEMM cannot run at all, not exact.
+     * Products built to saturate: every weight 127, one activation row all 127 (pairs of 2 x 255 x 127 under
+     * {@link Encoding#SIGNED}'s zero point, 2 x 127 x 127 under {@link Encoding#SPLIT}), one alternating +-127
+     * (sums to 0 only if both signs pass exactly). Where FBGEMM cannot run at all, not exact.
      */
-    static boolean checkExact() {
+    static boolean checkExact(Encoding encoding) {
         try (PointerScope scope = new PointerScope()) {
             long n = 8, k = 64;
             Tensor values = torch.full(new long[] {n, k}, new Scalar(127), Tensors.options(ScalarType.Char, cpu()));
             Tensor scales = torch.ones(new long[] {n}, Tensors.options(ScalarType.Float, cpu()));
             PackedInt8 p = pack(values, values, scales);
-            Tensor x = torch.full(new long[] {1, k}, new Scalar(127.0), Tensors.options(ScalarType.Float, cpu()));
-            double got = p.matmul(x).max().item_double();
-            return got == 127.0 * 127.0 * k;
+            float[] rows = new float[(int) (2 * k)];
+            for (int i = 0; i < k; i++) {
+                rows[i] = 127;
+                rows[(int) k + i] = i % 2 == 0 ? 127 : -127;
+            }
+            Tensor x = Tensors.fromFloats(rows, 2, k);
+            Tensor y = p.matmul(x, encoding);
+            return y.select(0, 0).min().item_double() == 127.0 * 127.0 * k && y.select(0, 1).abs().max().item_double() == 0;
         } catch (RuntimeException e) {
             return false;   // "Your CPU doesn't support FBGEMM", or a libtorch built without it
         }
@@ -156,26 +204,57 @@ public final class PackedInt8 {
 
     /** x [..., K] (float32 or bf16) @ (values * scales[:, None])^T -> [..., N] in x's dtype. */
     public Tensor matmul(Tensor x) {
+        Encoding encoding = encoding();
+        if (encoding == null) {
+            throw new IllegalStateException("packed int8 weight, but the packed products are off: " + describe());
+        }
+        return matmul(x, encoding);
+    }
+
+    Tensor matmul(Tensor x, Encoding encoding) {
         ScalarType dtype = x.scalar_type().intern();
         long k = x.size(-1), n = shape.size(0);
         return Owned.handBack(Owned.step(() -> {
-            Tensor x2 = x.reshape(-1, k);
-            long m = x2.size(0);
-            Tensor xf = x2.to(ScalarType.Float);
-            Tensor a = torch.empty(new long[] {2 * m + 1, k}, Tensors.options(ScalarType.Float, cpu()), new org.bytedeco.pytorch.MemoryFormatOptional());
-            Tensor q1 = a.narrow(0, 0, m), q2 = a.narrow(0, m, m);
+            Tensor xf = x.reshape(-1, k).to(ScalarType.Float);
+            long m = xf.size(0), rows = encoding.rowsPerLevel * m;
+            // x = s1 q1 + s2 q2 (+ at most max|x| / 64516): q1 at max|x| / 127 steps, q2 the remainder at its own.
             Tensor s1 = stepOf(xf);
-            torch.div_out(q1, xf, s1).round_();
+            Tensor q1 = torch.round(xf.div(s1));
             Tensor rest = torch.addcmul(xf, q1, s1, new Scalar(-1.0));
             Tensor s2 = stepOf(rest);
-            torch.div_out(q2, rest, s2).round_();
-            a.narrow(0, 2 * m, 1).copy_(padRow);
+            Tensor q2 = torch.round(rest.div_(s2));
+            Tensor a = torch.empty(new long[] {2 * rows + 1, k}, Tensors.options(ScalarType.Float, cpu()), new org.bytedeco.pytorch.MemoryFormatOptional());
+            put(a.narrow(0, 0, rows), q1, encoding);
+            put(a.narrow(0, rows, rows), q2, encoding);
+            Tensor pad = a.narrow(0, 2 * rows, 1).zero_();
+            pad.narrow(1, 0, 1).fill_(new Scalar(encoding.padLow));
+            pad.narrow(1, 1, 1).fill_(new Scalar(encoding.padHigh));
             Tensor out = torch.fbgemm_linear_int8_weight_fp32_activation(a, shape, packed, columnSums, new Scalar(1.0), new Scalar(0L), zeroBias);
-            Tensor y = out.narrow(0, 0, m).mul_(s1).add_(out.narrow(0, m, m).mul_(s2)).mul_(scales);
+            Tensor y = level(out.narrow(0, 0, rows), encoding).mul_(s1).addcmul_(level(out.narrow(0, rows, rows), encoding), s2).mul_(scales);
             long[] outShape = Tensors.shape(x);
             outShape[outShape.length - 1] = n;
             return y.to(dtype).reshape(outShape);
         }));
+    }
+
+    /** One level's integers [M, K] into its input rows: as they are, or as magnitudes of their positive and negative parts. */
+    private static void put(Tensor rows, Tensor q, Encoding encoding) {
+        if (encoding == Encoding.SIGNED) {
+            rows.copy_(q);
+            return;
+        }
+        long m = q.size(0);
+        torch.clamp_min_out(rows.narrow(0, 0, m), q, new Scalar(0.0));
+        torch.clamp_max_out(rows.narrow(0, m, m), q, new Scalar(0.0)).neg_();
+    }
+
+    /** One level's product rows [M, N] from its output rows: as they are, or positive part minus negative part. */
+    private static Tensor level(Tensor out, Encoding encoding) {
+        if (encoding == Encoding.SIGNED) {
+            return out;
+        }
+        long m = out.size(0) / 2;
+        return out.narrow(0, 0, m).sub(out.narrow(0, m, m));
     }
 
     /** max|row| / 127 per row, as [M, 1]; a zero row gets a tiny step (its integers are 0 either way). */

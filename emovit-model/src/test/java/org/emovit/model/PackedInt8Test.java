@@ -21,36 +21,49 @@ import org.junit.jupiter.api.Test;
 class PackedInt8Test {
     private static final Device CPU = new Device("cpu");
 
+    /**
+     * Signed integers are exact where FBGEMM runs its VNNI kernels (AVX2's pairwise int16 sums saturate the check's
+     * product); split by sign, wherever FBGEMM runs. FBGEMM_ENABLE_INSTRUCTIONS=AVX2 makes it run its AVX2 kernels here.
+     */
     @Test
-    void exactWhereTheCpuHasVnni() {
-        boolean vnni = CpuInfo.current().flags().contains("avx512_vnni");
-        assertThat(PackedInt8.checkExact()).isEqualTo(vnni);   // AVX2's pairwise int16 sums saturate the check's product
+    void signedWhereFbgemmHasVnniAndSplitWhereverItRuns() {
+        assumeTrue(System.getenv("EMOVIT_INT8_KERNEL") == null, "the default choice");
+        String forced = System.getenv("FBGEMM_ENABLE_INSTRUCTIONS");
+        boolean vnni = CpuInfo.current().flags().contains("avx512_vnni") && (forced == null || forced.startsWith("AVX512_E1"));
+        assertThat(PackedInt8.checkExact(PackedInt8.Encoding.SIGNED)).isEqualTo(vnni);
+        assertThat(PackedInt8.checkExact(PackedInt8.Encoding.SPLIT)).isTrue();
+        // auto: the split only when asked for (it prefills slower than the int8 kernel)
+        assertThat(PackedInt8.encoding()).isEqualTo(vnni ? PackedInt8.Encoding.SIGNED : null);
     }
 
     @Test
     void twoLevelActivationsKeepOutliersAndTheSmallFeaturesBesideThem() {
-        assumeTrue(PackedInt8.available(), "FBGEMM's sums are not exact on this CPU");
+        assumeTrue(PackedInt8.checkExact(PackedInt8.Encoding.SPLIT), "FBGEMM does not run on this CPU");
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             torch.manual_seed(17);
             Int8Weight w = Int8Weight.quantize(torch.randn(new long[] {384, 1024}, Tensors.options(ScalarType.Float, CPU)));
             Int8Weight packed = w.packed(w.values());
             assertThat(packed.isPacked()).isTrue();
-            for (long rows : new long[] {1, 3, 40}) {
-                Tensor x = torch.randn(new long[] {rows, 1024}, Tensors.options(ScalarType.Float, CPU));
-                x.narrow(1, 7, 1).mul_(new Scalar(60.0));   // LLaMA-like outlier feature
-                Tensor exact = torch.linear(x, w.dequantize(ScalarType.Float));
-                double twoLevel = relativeError(packed.matmul(x), exact);
-                double bf16 = relativeError(torch.linear(x.to(ScalarType.BFloat16).to(ScalarType.Float), w.dequantize(ScalarType.Float)), exact);
-                double oneLevel = relativeError(oneLevel(x, w), exact);
-                assertThat(twoLevel).as("two levels, %d rows", rows).isLessThan(1e-3).isLessThan(bf16);
-                assertThat(oneLevel).as("one level would lose the small features").isGreaterThan(0.03);
-                Tensor xb = x.to(ScalarType.BFloat16);
-                Tensor yb = packed.matmul(xb);
-                assertThat(yb.scalar_type().intern()).isEqualTo(ScalarType.BFloat16);
-                assertThat(relativeError(yb.to(ScalarType.Float), exact)).isLessThan(0.01);
+            for (PackedInt8.Encoding encoding : PackedInt8.Encoding.values()) {
+                if (!PackedInt8.checkExact(encoding)) {
+                    continue;   // SIGNED without VNNI
+                }
+                for (long rows : new long[] {1, 3, 40}) {
+                    Tensor x = torch.randn(new long[] {rows, 1024}, Tensors.options(ScalarType.Float, CPU));
+                    x.narrow(1, 7, 1).mul_(new Scalar(60.0));   // LLaMA-like outlier feature
+                    Tensor exact = torch.linear(x, w.dequantize(ScalarType.Float));
+                    double twoLevel = relativeError(packedProduct(packed, x, encoding), exact);
+                    double bf16 = relativeError(torch.linear(x.to(ScalarType.BFloat16).to(ScalarType.Float), w.dequantize(ScalarType.Float)), exact);
+                    double oneLevel = relativeError(oneLevel(x, w), exact);
+                    assertThat(twoLevel).as("two levels, %d rows, %s", rows, encoding).isLessThan(1e-3).isLessThan(bf16);
+                    assertThat(oneLevel).as("one level would lose the small features").isGreaterThan(0.03);
+                    Tensor yb = packedProduct(packed, x.to(ScalarType.BFloat16), encoding);
+                    assertThat(yb.scalar_type().intern()).isEqualTo(ScalarType.BFloat16);
+                    assertThat(relativeError(yb.to(ScalarType.Float), exact)).isLessThan(0.01);
+                }
             }
             Tensor x3 = torch.randn(new long[] {2, 5, 1024}, Tensors.options(ScalarType.Float, CPU));
-            Tensor y3 = packed.matmul(x3.narrow(1, 4, 1));   // the LM head's strided [B, 1, D] cut
+            Tensor y3 = packedProduct(packed, x3.narrow(1, 4, 1), PackedInt8.Encoding.SPLIT);   // the LM head's strided [B, 1, D] cut
             assertThat(Tensors.shape(y3)).containsExactly(2, 1, 384);
             assertThat(relativeError(y3, torch.linear(x3.narrow(1, 4, 1), w.dequantize(ScalarType.Float)))).isLessThan(1e-3);
         }
@@ -77,6 +90,11 @@ class PackedInt8Test {
             assertThatThrownBy(() -> alone.matmul(z)).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("emovit convert --quantize int8");
         }
+    }
+
+    /** The packed weight's product in one encoding (the model's uses {@link PackedInt8#encoding()}). */
+    private static Tensor packedProduct(Int8Weight packed, Tensor x, PackedInt8.Encoding encoding) {
+        return packed.packing().matmul(x, encoding);
     }
 
     /** What FBGEMM's operator does with float activations as they are: 8 bits per tensor. */
