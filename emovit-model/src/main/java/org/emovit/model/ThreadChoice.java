@@ -30,6 +30,8 @@ public record ThreadChoice(int threads, String reason) {
     /** A prefill within this factor of the best one is good enough to let the decode decide. */
     static final double PREFILL_SLACK = 1.25;
     private static final int PREFILL_ROWS = 96;
+    /** Decode-shaped weights timed in turn: 3 x 45 M weights, 135 MB even in int8, beyond a last-level cache. */
+    private static final int STREAMED = 3;
     private static final Map<String, ThreadChoice> CHOSEN = new ConcurrentHashMap<>();
 
     /**
@@ -83,16 +85,25 @@ public record ThreadChoice(int threads, String reason) {
         List<Integer> counts = candidates(torch.get_num_threads());
         double[] decode = new double[counts.size()], prefill = new double[counts.size()];
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            // Values do not change the time; a weight larger than the caches does (45 M elements: 45 MB even in int8).
-            // Made directly in its type: an f32 source to quantise would add 180 MB to the peak memory.
-            LinearWeight w = int8 ? LinearWeight.of(int8Weight(ff, d))
-                    : LinearWeight.of(torch.full(new long[] {ff, d}, new Scalar(0.01), Tensors.options(dtype, new Device("cpu"))));
+            // Values do not change the time; where the weights come from does. A decoding step streams every weight
+            // from memory, so the decode-shaped product takes its weight from a rotation of STREAMED matrices, larger
+            // together than any last-level cache: one 45 MB matrix timed again and again sat partly in a 32 MB L3, and
+            // on an emulated AVX2-only CPU (int8) it had 1 thread beat 2 (4.6 / 5.3 ms), where 8 layers at 7B widths
+            // decode at 150-171 ms/token with 1 thread and 96-140 with 2 (7B: 754 ms/token with the 1 it chose); rotated,
+            // 2 threads win (3.6 / 5.5 ms). Made directly in its type: an f32 source to quantise
+            // would add 180 MB per matrix to the peak memory.
+            LinearWeight[] weights = new LinearWeight[STREAMED];
+            for (int i = 0; i < STREAMED; i++) {
+                weights[i] = int8 ? LinearWeight.of(int8Weight(ff, d))
+                        : LinearWeight.of(torch.full(new long[] {ff, d}, new Scalar(0.01), Tensors.options(dtype, new Device("cpu"))));
+            }
             Tensor one = torch.full(new long[] {1, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
             Tensor many = torch.full(new long[] {PREFILL_ROWS, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
+            int[] next = {0};
             for (int i = 0; i < counts.size(); i++) {
                 torch.set_num_threads(counts.get(i));
-                decode[i] = medianMs(() -> Ops.linear(one, w, null), 9);
-                prefill[i] = medianMs(() -> Ops.linear(many, w, null), 3);
+                decode[i] = medianMs(() -> Ops.linear(one, weights[next[0]++ % STREAMED], null), 9);
+                prefill[i] = medianMs(() -> Ops.linear(many, weights[0], null), 3);
             }
         }
         int chosen = choose(counts, decode, prefill);
