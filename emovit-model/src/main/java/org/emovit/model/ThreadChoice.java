@@ -84,7 +84,8 @@ public record ThreadChoice(int threads, String reason) {
     private static ThreadChoice measure(long d, long ff, ScalarType dtype, boolean int8) {
         List<Integer> counts = candidates(torch.get_num_threads());
         double[] decode = new double[counts.size()], prefill = new double[counts.size()];
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard();
+             Int8Weight.Workspace workspace = new Int8Weight.Workspace()) {
             // Values do not change the time; where the weights come from does. A decoding step streams every weight
             // from memory, so the decode-shaped product takes its weight from a rotation of STREAMED matrices, larger
             // together than any last-level cache: one 45 MB matrix timed again and again sat partly in a 32 MB L3, and
@@ -94,16 +95,22 @@ public record ThreadChoice(int threads, String reason) {
             // would add 180 MB per matrix to the peak memory.
             LinearWeight[] weights = new LinearWeight[STREAMED];
             for (int i = 0; i < STREAMED; i++) {
-                weights[i] = int8 ? LinearWeight.of(int8Weight(ff, d))
+                weights[i] = int8 ? LinearWeight.of(int8Weight(ff, d, workspace))
                         : LinearWeight.of(torch.full(new long[] {ff, d}, new Scalar(0.01), Tensors.options(dtype, new Device("cpu"))));
             }
             Tensor one = torch.full(new long[] {1, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
             Tensor many = torch.full(new long[] {PREFILL_ROWS, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
-            int[] next = {0};
             for (int i = 0; i < counts.size(); i++) {
                 torch.set_num_threads(counts.get(i));
-                decode[i] = medianMs(() -> Ops.linear(one, weights[next[0]++ % STREAMED], null), 9);
-                prefill[i] = medianMs(() -> Ops.linear(many, weights[0], null), 3);
+                // One pass over the rotation per sample, as a decoding step runs one product after another.
+                decode[i] = medianMs(() -> {
+                    Tensor y = null;
+                    for (LinearWeight w : weights) {
+                        y = Ops.linear(one, w, null);
+                    }
+                    return y;
+                }, 7) / STREAMED;
+                prefill[i] = medianMs(() -> Ops.linear(many, weights[0], null), 5);
             }
         }
         int chosen = choose(counts, decode, prefill);
@@ -115,10 +122,14 @@ public record ThreadChoice(int threads, String reason) {
                 + "[%d,%d] %s product per thread count: %s)", chosen, d, d, ff, PREFILL_ROWS, d, int8 ? "int8" : dtype.toString().toLowerCase(Locale.ROOT), times));
     }
 
-    /** An int8 weight as the model will run it: packed for FBGEMM where a model's LLM is (see {@link PackedInt8}). */
-    private static Int8Weight int8Weight(long ff, long d) {
+    /**
+     * An int8 weight as the model will run it: packed for FBGEMM where a model's LLM is (see {@link PackedInt8}),
+     * else converted for many rows into a workspace that is reused, as the model's (a fresh 180 MB float32 copy per
+     * prefill-shaped call made 2 threads time 63-126 ms against 1 thread's 59 on an emulated AVX2 CPU).
+     */
+    private static Int8Weight int8Weight(long ff, long d, Int8Weight.Workspace workspace) {
         Int8Weight w = new Int8Weight(torch.full(new long[] {ff, d}, new Scalar(1), Tensors.options(ScalarType.Char, new Device("cpu"))),
-                torch.full(new long[] {ff}, new Scalar(0.01), Tensors.options(ScalarType.Float, new Device("cpu"))));
+                torch.full(new long[] {ff}, new Scalar(0.01), Tensors.options(ScalarType.Float, new Device("cpu"))), workspace);
         return PackedInt8.available() ? w.packed(w.values()) : w;
     }
 
