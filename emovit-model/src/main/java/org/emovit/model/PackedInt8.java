@@ -38,7 +38,7 @@ public final class PackedInt8 {
     private static volatile Object exact;
 
     private final Tensor packed;
-    /** int32 [N]: each output's sum of int8 values, which FBGEMM subtracts times the zero point 128. */
+    /** int32 [N]: each output's sum of int8 values, which FBGEMM subtracts times the activations' zero point. */
     private final Tensor columnSums;
     /** The int8 values' tensor: the operator reads only its sizes. */
     private final Tensor shape;
