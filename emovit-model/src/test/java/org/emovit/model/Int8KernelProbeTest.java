@@ -114,27 +114,6 @@ class Int8KernelProbeTest {
     }
 
     /**
-     * The same products on a weight that stays in cache (128 x 4096, 0.5-2 MB): a kernel that streams no faster from
-     * cache than from memory is bound by its arithmetic, not by the memory it reads.
-     */
-    @Test
-    @EnabledIfSystemProperty(named = "emovit.probe", matches = "true")
-    void timeFromCache() {
-        long n = 128, k = 4096;
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            Tensor w = torch.randn(new long[] {n, k}, Tensors.options(ScalarType.Float, CPU));
-            Int8Weight q = Int8Weight.quantize(w);
-            Tensor wb = w.to(ScalarType.BFloat16);
-            Tensor xf = torch.randn(new long[] {1, k}, Tensors.options(ScalarType.Float, CPU));
-            Tensor xb = xf.to(ScalarType.BFloat16);
-            report("cached f32 linear", n, k, 4, () -> torch.linear(xf, w));
-            report("cached bf16 linear", n, k, 2, () -> torch.linear(xb, wb));
-            report("cached int8pack_mm x=bf16", n, k, 1, () -> q.matmul(xb));
-            fbgemmFp16(xf, w, n, k);
-        }
-    }
-
-    /**
      * Prefill shapes (M = -Demovit.probe.m, default 96 = 32 query + 64 prompt tokens): the int8 kernel against
      * dequantising the weight to the compute dtype and a dense linear, and the dense types themselves. Run with
      * ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 to see an AVX2-only CPU's kernels.
