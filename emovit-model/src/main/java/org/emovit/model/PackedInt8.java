@@ -34,8 +34,8 @@ public final class PackedInt8 {
     /** {@code -Demovit.int8.kernel} or {@code EMOVIT_INT8_KERNEL}: auto (FBGEMM where exact), fbgemm, int8pack. */
     static final String KERNEL_PROPERTY = "emovit.int8.kernel";
 
-    /** The {@link Encoding} found exact on this CPU, or {@link #NONE}; null until checked. */
-    private static volatile Object exact;
+    /** The {@link Encoding} found exact on this CPU (empty: neither is, or FBGEMM cannot run); null until checked. */
+    private static volatile java.util.Optional<Encoding> exact;
 
     private final Tensor packed;
     /** int32 [N]: each output's sum of int8 values, which FBGEMM subtracts times the activations' zero point. */
@@ -144,17 +144,21 @@ public final class PackedInt8 {
         if (choice.equals("int8pack")) {
             return null;
         }
-        if (exact == null) {
-            exact = checkExact(Encoding.SIGNED) ? Encoding.SIGNED : checkExact(Encoding.SPLIT) ? Encoding.SPLIT : NONE;
-        }
-        if (exact == NONE && choice.equals("fbgemm")) {
+        Encoding found = exactEncoding();
+        if (found == null && choice.equals("fbgemm")) {
             throw new IllegalStateException(KERNEL_PROPERTY + "=fbgemm, but FBGEMM's int8 sums are not exact on this CPU");
         }
-        return exact == Encoding.SIGNED || (exact == Encoding.SPLIT && choice.equals("fbgemm")) ? (Encoding) exact : null;
+        return found == Encoding.SIGNED || choice.equals("fbgemm") ? found : null;
     }
 
-    /** {@link #exact} when neither encoding is exact (or FBGEMM cannot run). */
-    private static final Object NONE = new Object();
+    /** The first encoding exact on this CPU, checked once; null where neither is. */
+    private static Encoding exactEncoding() {
+        if (exact == null) {
+            exact = java.util.Optional.ofNullable(checkExact(Encoding.SIGNED) ? Encoding.SIGNED
+                    : checkExact(Encoding.SPLIT) ? Encoding.SPLIT : null);
+        }
+        return exact.orElse(null);
+    }
 
     /** What {@link #available} would use, for bench's report. */
     public static String describe() {
@@ -164,7 +168,7 @@ public final class PackedInt8 {
         Encoding e = encoding();
         return e == Encoding.SIGNED ? "FBGEMM u8s8 with exact two-level int8 activations (int32 sums: VNNI)"
                 : e == Encoding.SPLIT ? "FBGEMM u8s8 with exact two-level int8 activations split by sign (int16 pair sums: AVX2)"
-                : exact == Encoding.SPLIT ? "aten::_weight_int8pack_mm (no VNNI: FBGEMM's sums are exact only split by sign, which "
+                : exactEncoding() == Encoding.SPLIT ? "aten::_weight_int8pack_mm (no VNNI: FBGEMM's sums are exact only split by sign, which "
                         + "prefills slower; " + KERNEL_PROPERTY + "=fbgemm or EMOVIT_INT8_KERNEL=fbgemm chooses it for faster decoding)"
                 : "aten::_weight_int8pack_mm (FBGEMM's int8 sums are not exact on this CPU)";
     }

@@ -168,6 +168,7 @@ public final class StateDict {
             if (!packs(key)) {
                 return LinearWeight.of(w);
             }
+            packed.add(key);
             Int8Weight packedWeight = w.packed(packSource(entries.get(key), values));
             trimEvery(values.nbytes());   // packing's temporaries, as quantising's below
             return LinearWeight.of(packedWeight);
@@ -177,6 +178,7 @@ public final class StateDict {
             Tensor values = int8Workspace.bytes(out * in).view(out, in), scales = Int8Weight.emptyScales(out, device);
             Tensor dense = take(key, out, in);
             Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace).packedAlone();
+            packed.add(key);
             parameters.remove(key);
             parameters.put(scaleKey, q.scales());
             freed(dense);
@@ -191,7 +193,11 @@ public final class StateDict {
             parameters.put(key, q.values());
             parameters.put(scaleKey, q.scales());
             freed(dense);
-            return LinearWeight.of(packs(key) ? q.packed(q.values()) : q);
+            if (!packs(key)) {
+                return LinearWeight.of(q);
+            }
+            packed.add(key);
+            return LinearWeight.of(q.packed(q.values()));
         }
         return LinearWeight.of(take(key, out, in));
     }
@@ -227,11 +233,7 @@ public final class StateDict {
     }
 
     private boolean packs(String key) {
-        if (pack && PackedInt8.packs(key)) {
-            packed.add(key);
-            return true;
-        }
-        return false;
+        return pack && PackedInt8.packs(key);
     }
 
     /** Keys of the int8 Linears packed so far. */
