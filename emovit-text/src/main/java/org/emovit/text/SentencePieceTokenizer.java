@@ -25,23 +25,24 @@ public final class SentencePieceTokenizer {
     private final String[] pieces;
     private final float[] scores;
     private final int[] types;
-    private final Map<String, Integer> ids = new HashMap<>();
-    private final int[] byteIds = new int[256];
+    /** sentencepiece's {@code pieces_}: what merging may produce (normal, user-defined and unused pieces). */
+    private final Map<String, Integer> mergeable = new HashMap<>();
+    /** sentencepiece's {@code reserved_id_map_}: control, unknown and byte pieces, looked up first. */
+    private final Map<String, Integer> reserved = new HashMap<>();
     private final List<String> userDefined = new ArrayList<>();
     private final int unkId, bosId, eosId;
-    private final boolean byteFallback, addDummyPrefix, removeExtraWhitespaces;
+    private final boolean byteFallback, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces;
 
-    private SentencePieceTokenizer(ModelProto m) {
+    private SentencePieceTokenizer(ModelProto m, String source) {
         pieces = m.pieces.toArray(new String[0]);
         scores = new float[pieces.length];
         types = new int[pieces.length];
-        java.util.Arrays.fill(byteIds, -1);
         for (int i = 0; i < pieces.length; i++) {
             scores[i] = m.scores.get(i);
             types[i] = m.types.get(i);
-            ids.putIfAbsent(pieces[i], i);
-            if (types[i] == BYTE && pieces[i].length() == 6 && pieces[i].startsWith("<0x")) {
-                byteIds[Integer.parseInt(pieces[i].substring(3, 5), 16)] = i;
+            boolean normal = types[i] == NORMAL || types[i] == USER_DEFINED || types[i] == UNUSED;
+            if ((normal ? mergeable : reserved).putIfAbsent(pieces[i], i) != null) {
+                throw new TokenizerException(source + ": piece " + i + " (" + pieces[i] + ") is defined twice");
             }
             if (types[i] == USER_DEFINED) {
                 userDefined.add(pieces[i]);
@@ -51,9 +52,13 @@ public final class SentencePieceTokenizer {
         unkId = m.unkId;
         bosId = m.bosId;
         eosId = m.eosId;
+        if (unkId < 0 || unkId >= pieces.length || types[unkId] != UNKNOWN) {
+            throw new TokenizerException(source + ": unk_id " + unkId + " is not an unknown piece");
+        }
         byteFallback = m.byteFallback;
         addDummyPrefix = m.addDummyPrefix;
         removeExtraWhitespaces = m.removeExtraWhitespaces;
+        escapeWhitespaces = m.escapeWhitespaces;
     }
 
     public static SentencePieceTokenizer load(Path tokenizerModel) {
@@ -80,11 +85,25 @@ public final class SentencePieceTokenizer {
         if (m.pieces.isEmpty()) {
             throw new TokenizerException(nameForErrors + " is not a valid SentencePiece model: it has no pieces");
         }
+        // Only what is implemented exactly is accepted: another algorithm or normalisation would give other ids
+        // than sentencepiece in silence.
         if (m.modelType != 2) {
             throw new TokenizerException(nameForErrors + ": only BPE SentencePiece models (LLaMA's) are supported, this one has model_type "
-                    + m.modelType);
+                    + m.modelType + " (" + switch (m.modelType) {
+                        case 1 -> "unigram";
+                        case 3 -> "word";
+                        case 4 -> "char";
+                        default -> "unknown";
+                    } + ")");
         }
-        return new SentencePieceTokenizer(m);
+        if (m.precompiledCharsmapBytes > 0) {
+            throw new TokenizerException(nameForErrors + ": its normaliser '" + m.normalizerName
+                    + "' rewrites text with a character map, which is not implemented (only 'identity' is)");
+        }
+        if (m.treatWhitespaceAsSuffix) {
+            throw new TokenizerException(nameForErrors + ": treat_whitespace_as_suffix is not supported");
+        }
+        return new SentencePieceTokenizer(m, nameForErrors);
     }
 
     public int vocabSize() {
@@ -95,9 +114,13 @@ public final class SentencePieceTokenizer {
         return pieces[id];
     }
 
-    /** The piece's id, or -1 when the vocabulary has no such piece. */
+    /** The piece's id (any type), or -1 when the vocabulary has no such piece. */
     public int pieceToId(String piece) {
-        return ids.getOrDefault(piece, -1);
+        Integer id = reserved.get(piece);
+        if (id == null) {
+            id = mergeable.get(piece);
+        }
+        return id == null ? -1 : id;
     }
 
     public int unkId() {
@@ -118,8 +141,8 @@ public final class SentencePieceTokenizer {
 
     public int[] encode(String text) {
         List<Integer> out = new ArrayList<>();
-        for (Symbol s : segment(text)) {
-            emit(s.text, out);
+        for (String piece : segment(text)) {
+            emit(piece, out);
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
     }
@@ -132,25 +155,54 @@ public final class SentencePieceTokenizer {
         return out;
     }
 
-    /** The normalised text: spaces become "▁", a "▁" is prepended (add_dummy_prefix). */
+    /**
+     * sentencepiece's normaliser without a character map: with remove_extra_whitespaces, leading, trailing and
+     * repeated U+0020 spaces go (no other whitespace); spaces become "▁"; add_dummy_prefix prepends one.
+     */
     private String normalize(String text) {
-        String t = text;
+        if (text.isEmpty()) {
+            return text;
+        }
+        StringBuilder sb = new StringBuilder(text.length() + 1);
+        String space = escapeWhitespaces ? SPACE : " ";
+        if (addDummyPrefix) {
+            sb.append(space);
+        }
+        boolean previousSpace = removeExtraWhitespaces;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == ' ') {
+                if (!previousSpace) {
+                    sb.append(space);
+                }
+                previousSpace = removeExtraWhitespaces;
+            } else {
+                sb.append(c);
+                previousSpace = false;
+            }
+        }
         if (removeExtraWhitespaces) {
-            t = t.strip().replaceAll(" +", " ");
+            while (sb.length() > 0 && sb.lastIndexOf(space) == sb.length() - space.length()) {
+                sb.setLength(sb.length() - space.length());
+            }
         }
-        if (t.isEmpty()) {
-            return t;
-        }
-        t = t.replace(" ", SPACE);
-        return addDummyPrefix ? SPACE + t : t;
+        return sb.toString();
     }
 
-    private record Symbol(String text, boolean fixed) {}
+    /** A queued merge: its score, the two symbols' positions, and the merged length that keeps it current. */
+    private record Candidate(float score, int left, int right, int length) {}
 
-    /** BPE: start from characters (user-defined pieces whole), merge the best-scoring adjacent pair until none is a piece. */
-    private List<Symbol> segment(String text) {
+    /**
+     * sentencepiece's BPE: start from characters (user-defined pieces whole), repeatedly merge the adjacent pair
+     * whose union is the best-scoring piece (leftmost among equals), then split merged unused pieces back into
+     * the pairs they came from. A queued candidate is stale once either symbol has changed: its merged length
+     * then no longer equals the two symbols' lengths, and it is dropped (a stale pair must never merge at the
+     * score it was queued with).
+     */
+    private List<String> segment(String text) {
         String norm = normalize(text);
-        List<Symbol> symbols = new ArrayList<>();
+        List<String> initial = new ArrayList<>();
+        List<Boolean> frozen = new ArrayList<>();
         for (int i = 0; i < norm.length(); ) {
             String user = null;
             for (String u : userDefined) {
@@ -159,87 +211,91 @@ public final class SentencePieceTokenizer {
                     break;
                 }
             }
-            if (user != null) {
-                symbols.add(new Symbol(user, true));
-                i += user.length();
-            } else {
-                int cp = norm.codePointAt(i);
-                int len = Character.charCount(cp);
-                symbols.add(new Symbol(norm.substring(i, i + len), false));
-                i += len;
-            }
+            int len = user != null ? user.length() : Character.charCount(norm.codePointAt(i));
+            initial.add(norm.substring(i, i + len));
+            frozen.add(user != null);
+            i += len;
         }
-        int n = symbols.size();
-        String[] sym = new String[n];
-        boolean[] fixed = new boolean[n];
+        int n = initial.size();
+        String[] sym = initial.toArray(new String[0]);
         int[] prev = new int[n], next = new int[n];
         for (int i = 0; i < n; i++) {
-            sym[i] = symbols.get(i).text;
-            fixed[i] = symbols.get(i).fixed;
             prev[i] = i - 1;
             next[i] = i + 1 < n ? i + 1 : -1;
         }
-        // Candidates ordered by score, then leftmost, as sentencepiece's agenda orders them.
-        PriorityQueue<long[]> agenda = new PriorityQueue<>((a, b) -> {
-            int c = Float.compare(Float.intBitsToFloat((int) b[0]), Float.intBitsToFloat((int) a[0]));
-            return c != 0 ? c : Long.compare(a[1], b[1]);
+        PriorityQueue<Candidate> agenda = new PriorityQueue<>((a, b) -> {
+            int c = Float.compare(b.score, a.score);
+            return c != 0 ? c : Integer.compare(a.left, b.left);
         });
-        Map<Long, String> pairText = new HashMap<>();
+        Map<String, String[]> unusedOrigins = new HashMap<>();
         for (int i = 0; i + 1 < n; i++) {
-            push(agenda, pairText, sym, fixed, i, i + 1);
+            offer(agenda, unusedOrigins, sym, frozen, i, i + 1);
         }
         while (!agenda.isEmpty()) {
-            long[] top = agenda.poll();
-            int left = (int) top[1], right = (int) top[2];
-            if (sym[left] == null || sym[right] == null || next[left] != right) {
+            Candidate top = agenda.poll();
+            String left = sym[top.left], right = sym[top.right];
+            if (left.isEmpty() || right.isEmpty() || left.length() + right.length() != top.length) {
                 continue;
             }
-            String merged = pairText.get(top[1] << 32 | top[2]);
-            if (!merged.equals(sym[left] + sym[right])) {
-                continue;
+            sym[top.left] = left + right;
+            sym[top.right] = "";
+            next[top.left] = next[top.right];
+            if (next[top.right] >= 0) {
+                prev[next[top.right]] = top.left;
             }
-            sym[left] = merged;
-            sym[right] = null;
-            next[left] = next[right];
-            if (next[right] >= 0) {
-                prev[next[right]] = left;
+            if (prev[top.left] >= 0) {
+                offer(agenda, unusedOrigins, sym, frozen, prev[top.left], top.left);
             }
-            if (prev[left] >= 0) {
-                push(agenda, pairText, sym, fixed, prev[left], left);
-            }
-            if (next[left] >= 0) {
-                push(agenda, pairText, sym, fixed, left, next[left]);
+            if (next[top.left] >= 0) {
+                offer(agenda, unusedOrigins, sym, frozen, top.left, next[top.left]);
             }
         }
-        List<Symbol> out = new ArrayList<>();
+        List<String> out = new ArrayList<>();
         for (int i = 0; i >= 0 && n > 0; i = next[i]) {
-            out.add(new Symbol(sym[i], fixed[i]));
+            resegment(sym[i], unusedOrigins, out);
         }
         return out;
     }
 
-    private void push(PriorityQueue<long[]> agenda, Map<Long, String> pairText, String[] sym, boolean[] fixed, int l, int r) {
-        if (fixed[l] || fixed[r]) {
+    private void offer(PriorityQueue<Candidate> agenda, Map<String, String[]> unusedOrigins, String[] sym, List<Boolean> frozen,
+            int l, int r) {
+        if (frozen.get(l) || frozen.get(r)) {
             return;
         }
         String merged = sym[l] + sym[r];
-        Integer id = ids.get(merged);
-        if (id == null || types[id] == UNUSED) {
+        Integer id = mergeable.get(merged);
+        if (id == null) {
             return;
         }
-        pairText.put((long) l << 32 | r, merged);
-        agenda.add(new long[] {Float.floatToIntBits(scores[id]), l, r});
+        agenda.add(new Candidate(scores[id], l, r, merged.length()));
+        if (types[id] == UNUSED) {
+            unusedOrigins.put(merged, new String[] {sym[l], sym[r]});
+        }
     }
 
+    /** An unused piece is never emitted: it is replaced, recursively, by the two symbols it was merged from. */
+    private void resegment(String piece, Map<String, String[]> unusedOrigins, List<String> out) {
+        int id = pieceToId(piece);
+        String[] origin = id >= 0 && types[id] == UNUSED ? unusedOrigins.get(piece) : null;
+        if (origin == null) {
+            out.add(piece);
+            return;
+        }
+        resegment(origin[0], unusedOrigins, out);
+        resegment(origin[1], unusedOrigins, out);
+    }
+
+    /** A piece outside the vocabulary is its UTF-8 bytes (byte fallback) or the unknown id. */
     private void emit(String piece, List<Integer> out) {
-        Integer id = ids.get(piece);
-        if (id != null && types[id] != UNUSED) {
+        int id = pieceToId(piece);
+        if (id >= 0 && types[id] != UNKNOWN) {
             out.add(id);
             return;
         }
         if (byteFallback) {
             for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
-                out.add(byteIds[b & 0xff]);
+                int byteId = pieceToId(String.format("<0x%02X>", b & 0xff));
+                out.add(byteId >= 0 ? byteId : unkId);
             }
         } else {
             out.add(unkId);
@@ -281,8 +337,9 @@ public final class SentencePieceTokenizer {
         final List<String> pieces = new ArrayList<>();
         final List<Float> scores = new ArrayList<>();
         final List<Integer> types = new ArrayList<>();
-        int modelType = 1, unkId = 0, bosId = 1, eosId = 2;
-        boolean byteFallback, addDummyPrefix = true, removeExtraWhitespaces = true;
+        int modelType = 1, unkId = 0, bosId = 1, eosId = 2, precompiledCharsmapBytes;
+        String normalizerName = "";
+        boolean byteFallback, treatWhitespaceAsSuffix, addDummyPrefix = true, removeExtraWhitespaces = true, escapeWhitespaces = true;
 
         static ModelProto parse(byte[] b) {
             ModelProto m = new ModelProto();
@@ -322,6 +379,7 @@ public final class SentencePieceTokenizer {
                 int tag = p.tag();
                 switch (tag >>> 3) {
                     case 3 -> modelType = (int) p.varint();
+                    case 24 -> treatWhitespaceAsSuffix = p.varint() != 0;
                     case 35 -> byteFallback = p.varint() != 0;
                     case 40 -> unkId = (int) p.varint();
                     case 41 -> bosId = (int) p.varint();
@@ -335,8 +393,11 @@ public final class SentencePieceTokenizer {
             while (p.more()) {
                 int tag = p.tag();
                 switch (tag >>> 3) {
+                    case 1 -> normalizerName = p.string();
+                    case 2 -> precompiledCharsmapBytes = p.string().length();
                     case 3 -> addDummyPrefix = p.varint() != 0;
                     case 4 -> removeExtraWhitespaces = p.varint() != 0;
+                    case 5 -> escapeWhitespaces = p.varint() != 0;
                     default -> p.skip(tag);
                 }
             }

@@ -1,19 +1,34 @@
 package org.emovit.text;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * The LLaMA tokenizer as LAVIS sets it up for InstructBLIP-Vicuna: "[PAD]" is added after the SentencePiece
- * vocabulary (id 32000 for Vicuna), and bos, eos and unk are all "&lt;/s&gt;" (id 2), so prompts start with 2.
+ * The LLaMA tokenizer as LAVIS sets it up for InstructBLIP-Vicuna (transformers' sentencepiece LlamaTokenizer,
+ * legacy): "[PAD]" is added after the SentencePiece vocabulary (id 32000 for Vicuna), and bos, eos and unk are
+ * all "&lt;/s&gt;" (id 2), so prompts start with 2. The special tokens written in a text ("&lt;s&gt;",
+ * "&lt;/s&gt;", "&lt;unk&gt;", "[PAD]") become their ids, and the text between them is encoded piece by piece,
+ * each with its own dummy prefix, as that tokenizer does: so an answer with "&lt;/s&gt;" appended ends in id 2.
  */
 public final class VicunaTokenizer {
+    static final String PAD = "[PAD]";
+
     private final SentencePieceTokenizer spm;
     private final int eos;
+    private final AddedTokens added;
 
     private VicunaTokenizer(SentencePieceTokenizer spm) {
         this.spm = spm;
         int id = spm.pieceToId("</s>");
         this.eos = id >= 0 ? id : spm.eosId();
+        List<String> specials = new ArrayList<>(List.of(PAD));
+        for (int i = 0; i < spm.vocabSize(); i++) {
+            if (spm.isControl(i) || i == spm.unkId()) {
+                specials.add(spm.idToPiece(i));
+            }
+        }
+        this.added = new AddedTokens(specials);
     }
 
     public static VicunaTokenizer load(Path tokenizerModel) {
@@ -25,17 +40,26 @@ public final class VicunaTokenizer {
     }
 
     public int[] encode(String text, boolean addBos) {
-        int[] ids = spm.encode(text);
-        if (!addBos) {
-            return ids;
+        List<Integer> out = new ArrayList<>();
+        if (addBos) {
+            out.add(eos);
         }
-        int[] out = new int[ids.length + 1];
-        out[0] = eos;
-        System.arraycopy(ids, 0, out, 1, ids.length);
-        return out;
+        for (AddedTokens.Segment s : added.split(text)) {
+            if (s.added()) {
+                out.add(s.text().equals(PAD) ? padId() : spm.pieceToId(s.text()));
+            } else {
+                for (int id : spm.encode(s.text())) {
+                    out.add(id);
+                }
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** The text of the ids, skipping special tokens (bos/eos/unk = 2, [PAD], ids past the vocabulary), stripped. */
+    /**
+     * The text of the ids, skipping special tokens (bos/eos/unk = 2, [PAD], ids past the vocabulary), stripped
+     * as LAVIS strips it (Python's whitespace).
+     */
     public String decode(int[] ids) {
         int n = 0;
         int[] kept = new int[ids.length];
@@ -45,7 +69,7 @@ public final class VicunaTokenizer {
             }
             kept[n++] = id;
         }
-        return spm.decode(java.util.Arrays.copyOf(kept, n)).strip();
+        return PythonText.strip(spm.decode(java.util.Arrays.copyOf(kept, n)));
     }
 
     public int bosId() {

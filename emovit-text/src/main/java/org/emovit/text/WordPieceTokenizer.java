@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -17,10 +16,11 @@ import java.util.Map;
  */
 public final class WordPieceTokenizer {
     private static final int MAX_WORD_CHARS = 100;
+    private static final BertUnicode UNICODE = BertUnicode.DATA;
 
     private final List<String> vocab;
     private final Map<String, Integer> ids = new HashMap<>();
-    private final List<String> added;
+    private final AddedTokens specials;
     private final int cls, sep, pad, unk;
 
     private WordPieceTokenizer(List<String> vocab, List<String> addedTokens, String source) {
@@ -28,18 +28,24 @@ public final class WordPieceTokenizer {
         for (int i = 0; i < vocab.size(); i++) {
             ids.putIfAbsent(vocab.get(i), i);
         }
-        this.added = new ArrayList<>();
+        List<String> special = new ArrayList<>();
         for (String a : addedTokens) {
             if (!ids.containsKey(a)) {
                 ids.put(a, this.vocab.size());
                 this.vocab.add(a);
             }
-            added.add(a);
+            special.add(a);
         }
         cls = require("[CLS]", source);
         sep = require("[SEP]", source);
         pad = require("[PAD]", source);
         unk = require("[UNK]", source);
+        for (String t : List.of("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")) {
+            if (ids.containsKey(t)) {
+                special.add(t);
+            }
+        }
+        this.specials = new AddedTokens(special);
     }
 
     private int require(String token, String source) {
@@ -99,28 +105,24 @@ public final class WordPieceTokenizer {
         return out;
     }
 
+    /**
+     * The tokens of HF's BertTokenizer: special tokens written in the text ([CLS], [SEP], [PAD], [MASK], [UNK] and
+     * the added ones) stay whole, the text between them goes through the basic tokenizer and WordPiece.
+     */
     public List<String> tokenize(String text) {
         List<String> out = new ArrayList<>();
-        int at = 0;
-        while (at <= text.length()) {
-            int best = -1;
-            String hit = null;
-            for (String a : added) {
-                int i = text.indexOf(a, at);
-                if (i >= 0 && (best < 0 || i < best)) {
-                    best = i;
-                    hit = a;
+        for (AddedTokens.Segment s : specials.split(text)) {
+            if (s.added()) {
+                out.add(s.text());
+                continue;
+            }
+            for (String word : basicTokens(s.text())) {
+                if (specials.contains(word)) {
+                    out.add(word);   // a special token that cleaning joined (e.g. "[CL\u0000S]") stays whole, as in HF
+                } else {
+                    wordPiece(word, out);
                 }
             }
-            String chunk = best < 0 ? text.substring(at) : text.substring(at, best);
-            for (String word : basicTokens(chunk)) {
-                wordPiece(word, out);
-            }
-            if (best < 0) {
-                break;
-            }
-            out.add(hit);
-            at = best + hit.length();
         }
         return out;
     }
@@ -144,7 +146,13 @@ public final class WordPieceTokenizer {
         return sb.toString();
     }
 
-    private static List<String> basicTokens(String text) {
+    /**
+     * BERT's basic tokenizer as transformers' Python BertTokenizer runs it: drop NUL, U+FFFD and control
+     * characters, make whitespace a space, space out CJK ideographs, split on Python's whitespace (which also
+     * splits at U+001C..U+001F, U+0085, U+2028 and U+2029), lower-case, strip accents (NFD without Mn), split
+     * off punctuation.
+     */
+    private List<String> basicTokens(String text) {
         StringBuilder clean = new StringBuilder();
         text.codePoints().forEach(cp -> {
             if (cp == 0 || cp == 0xFFFD || isControl(cp)) {
@@ -159,11 +167,14 @@ public final class WordPieceTokenizer {
             }
         });
         List<String> out = new ArrayList<>();
-        for (String word : clean.toString().trim().split(" +")) {
-            if (word.isEmpty()) {
+        // Python's tokenizer composes (NFC) here; skipped, as the accents are stripped by NFD further on and NFD
+        // undoes any composition (lower case commutes with canonical equivalence).
+        for (String word : PythonText.split(clean.toString())) {
+            if (specials.contains(word)) {
+                out.add(word);
                 continue;
             }
-            String lower = stripAccents(word.toLowerCase(java.util.Locale.ROOT));
+            String lower = UNICODE.stripAccents(UNICODE.lower(word));
             StringBuilder current = new StringBuilder();
             lower.codePoints().forEach(cp -> {
                 if (isPunctuation(cp)) {
@@ -180,7 +191,7 @@ public final class WordPieceTokenizer {
                 out.add(current.toString());
             }
         }
-        return out;
+        return PythonText.split(String.join(" ", out));
     }
 
     private void wordPiece(String word, List<String> out) {
@@ -211,34 +222,17 @@ public final class WordPieceTokenizer {
         out.addAll(pieces);
     }
 
-    private static String stripAccents(String s) {
-        String nfd = Normalizer.normalize(s, Normalizer.Form.NFD);
-        StringBuilder sb = new StringBuilder();
-        nfd.codePoints().filter(cp -> Character.getType(cp) != Character.NON_SPACING_MARK).forEach(sb::appendCodePoint);
-        return sb.toString();
-    }
-
     private static boolean isWhitespace(int cp) {
-        return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || Character.getType(cp) == Character.SPACE_SEPARATOR;
+        return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || UNICODE.isSpaceSeparator(cp);
     }
 
     private static boolean isControl(int cp) {
-        if (cp == '\t' || cp == '\n' || cp == '\r') {
-            return false;
-        }
-        int t = Character.getType(cp);
-        return t == Character.CONTROL || t == Character.FORMAT || t == Character.PRIVATE_USE || t == Character.SURROGATE
-                || t == Character.UNASSIGNED;
+        return cp != '\t' && cp != '\n' && cp != '\r' && UNICODE.isOther(cp);
     }
 
     private static boolean isPunctuation(int cp) {
-        if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) {
-            return true;
-        }
-        int t = Character.getType(cp);
-        return t == Character.CONNECTOR_PUNCTUATION || t == Character.DASH_PUNCTUATION || t == Character.START_PUNCTUATION
-                || t == Character.END_PUNCTUATION || t == Character.INITIAL_QUOTE_PUNCTUATION
-                || t == Character.FINAL_QUOTE_PUNCTUATION || t == Character.OTHER_PUNCTUATION;
+        return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)
+                || UNICODE.isPunctuation(cp);
     }
 
     private static boolean isCjk(int cp) {
