@@ -137,6 +137,16 @@ def corpus(rng):
             parts.append(rng.choice(specials) if r < 0.35 else rng.choice(ws) if r < 0.7 else rng.choice(spaces)
                          if r < 0.85 else chr(rng.choice(list(range(0, 32)) + list(range(127, 160)))))
         out.append("".join(parts))
+    # Greek capitals (str.lower()'s final sigma), canonical singletons and compositions, case mappings that
+    # changed between Unicode versions.
+    greek = ["ΟΔΟΣ", "ΣΑΣ", "ΟΣ́", "AΣ'B", "Σ", "ΣΣ",
+             "ΑΣ.", "ΆΣ ΣΟΦΟΣ", "ἈΣͅ", "x­Σ"]
+    odd = ["`", "Å", "Ω", "K", ";", "·", "̈́", "é", "Ȩ́", "ȩ́",
+           "ẞ", "İ", "ı", "Ꭰ", "Ⴀ", "Ა", "ꭰ", "각", "각", "ୈ",
+           "ୈ", "aᴖ5ᴖd́", "ཱི", "ཱུ", "ⳬ", "Ꟁ", "𐕰", "ͅ", "ẛ̣"]
+    for _ in range(1500):
+        parts = [rng.choice(greek + odd) if rng.random() < 0.6 else rng.choice(ws) for _ in range(rng.randint(1, 5))]
+        out.append(rng.choice(["", " ", "-"]).join(parts))
     # Random Unicode scalar values (no surrogates, which UTF-8 cannot carry).
     for _ in range(3000):
         s = []
@@ -174,6 +184,9 @@ def main():
         for text in texts:
             ids = sp.encode(text)
             rec = {"text": text, "sp": ids, "spdec": sp.decode(ids)}
+            # LAVIS decodes generated ids with special tokens skipped, then str.strip()s the text.
+            if sp.decode(ids).strip() != rec["spdec"]:
+                rec["lavisdec"] = sp.decode(ids).strip()
             v = vicuna(text, add_special_tokens=False).input_ids
             if v != ids:
                 rec["vicuna"] = v
@@ -184,6 +197,61 @@ def main():
                 rec["bertfast"] = bf
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     print(len(texts), "strings written to", OUT, file=sys.stderr)
+    disagreements(texts, bert, fast)
+    variants(texts[::12])
+
+
+def disagreements(texts, slow, fast):
+    """The code points of the corpus on which the Python BertTokenizer and the tokenizers-library one disagree."""
+    import unicodedata
+    cps = sorted({ord(c) for t in texts for c in t})
+    with open(os.path.join(RES, "bert-python-disagreements.txt"), "w", encoding="ascii") as f:
+        f.write("# code point, category (Python unicodedata " + unicodedata.unidata_version + "): 'a' + it + 'b' or 'A' + it gets other ids"
+                " from transformers' Python BertTokenizer than from the tokenizers library's\n")
+        for cp in cps:
+            # inside a word, and at the end of one (where str.lower() makes a capital sigma final)
+            if any(slow(s).input_ids != fast(s).input_ids for s in ("a" + chr(cp) + "b", "A" + chr(cp))):
+                f.write(f"{cp:04x} {unicodedata.category(chr(cp))}\n")
+
+
+def variants(texts):
+    """Other settings a SentencePiece BPE model may have, on LLaMA's pieces: each is encoded as sentencepiece does."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    base = pb.ModelProto()
+    with open(LLAMA, "rb") as f:
+        base.ParseFromString(f.read())
+
+    def no_byte_fallback(m):
+        m.trainer_spec.byte_fallback = False
+        for p in m.pieces:   # sentencepiece refuses byte pieces without byte fallback
+            if p.type == pb.ModelProto.SentencePiece.BYTE:
+                p.type = pb.ModelProto.SentencePiece.UNUSED
+
+    def squeezed_spaces_no_prefix(m):
+        m.normalizer_spec.add_dummy_prefix = False
+        m.normalizer_spec.remove_extra_whitespaces = True
+
+    def user_defined_and_unused(m):
+        for p in m.pieces:
+            if p.piece in ("▁the", "ing", "▁emotion", "Pred", "▁am", ".)", "▁▁"):
+                p.type = pb.ModelProto.SentencePiece.USER_DEFINED
+            elif p.piece in ("ment", "▁to", "▁a", "er", "▁image", "▁excite", "us", "▁sad"):
+                p.type = pb.ModelProto.SentencePiece.UNUSED
+
+    out = {}
+    for name, change in [("no-byte-fallback", no_byte_fallback), ("squeezed-spaces-no-prefix", squeezed_spaces_no_prefix),
+                         ("user-defined-and-unused", user_defined_and_unused)]:
+        m = pb.ModelProto()
+        m.CopyFrom(base)
+        change(m)
+        path = os.path.join(RES, "llama-" + name + ".model.gz")
+        data = m.SerializeToString()
+        with gzip.open(path, "wb", compresslevel=9) as f:
+            f.write(data)
+        sp = spm.SentencePieceProcessor(model_proto=data)
+        out[name] = [{"text": t, "sp": sp.encode(t), "pieces": sp.encode(t, out_type=str)} for t in texts]
+    with gzip.open(os.path.join(RES, "llama-variants-reference.json.gz"), "wt", encoding="utf-8", compresslevel=9) as f:
+        json.dump(out, f, ensure_ascii=False)
 
 
 if __name__ == "__main__":

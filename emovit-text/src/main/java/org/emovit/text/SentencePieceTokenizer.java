@@ -56,6 +56,18 @@ public final class SentencePieceTokenizer {
             throw new TokenizerException(source + ": unk_id " + unkId + " is not an unknown piece");
         }
         byteFallback = m.byteFallback;
+        // As sentencepiece: byte pieces belong to byte fallback, and byte fallback needs all 256 of them.
+        long bytePieces = m.types.stream().filter(t -> t == BYTE).count();
+        if (!byteFallback && bytePieces > 0) {
+            throw new TokenizerException(source + ": it has byte pieces but byte_fallback is off");
+        }
+        for (int b = 0; byteFallback && b < 256; b++) {
+            String piece = String.format("<0x%02X>", b);
+            Integer id = reserved.get(piece);
+            if (id == null || types[id] != BYTE) {
+                throw new TokenizerException(source + ": byte_fallback is on but the byte piece " + piece + " is missing");
+            }
+        }
         addDummyPrefix = m.addDummyPrefix;
         removeExtraWhitespaces = m.removeExtraWhitespaces;
         escapeWhitespaces = m.escapeWhitespaces;
@@ -141,8 +153,20 @@ public final class SentencePieceTokenizer {
 
     public int[] encode(String text) {
         List<Integer> out = new ArrayList<>();
+        boolean previousUnknown = false;
         for (String piece : segment(text)) {
-            emit(piece, out);
+            int id = pieceToId(piece);
+            boolean unknown = id < 0 || types[id] == UNKNOWN;
+            if (!unknown) {
+                out.add(id);
+            } else if (byteFallback) {
+                for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
+                    out.add(pieceToId(String.format("<0x%02X>", b & 0xff)));
+                }
+            } else if (!previousUnknown) {
+                out.add(unkId);   // as sentencepiece, a run of unknown pieces is one unknown id
+            }
+            previousUnknown = unknown;
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
     }
@@ -283,23 +307,6 @@ public final class SentencePieceTokenizer {
         }
         resegment(origin[0], unusedOrigins, out);
         resegment(origin[1], unusedOrigins, out);
-    }
-
-    /** A piece outside the vocabulary is its UTF-8 bytes (byte fallback) or the unknown id. */
-    private void emit(String piece, List<Integer> out) {
-        int id = pieceToId(piece);
-        if (id >= 0 && types[id] != UNKNOWN) {
-            out.add(id);
-            return;
-        }
-        if (byteFallback) {
-            for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
-                int byteId = pieceToId(String.format("<0x%02X>", b & 0xff));
-                out.add(byteId >= 0 ? byteId : unkId);
-            }
-        } else {
-            out.add(unkId);
-        }
     }
 
     /** Text of the ids: "▁" is a space, byte pieces are reassembled as UTF-8, control pieces are dropped. */

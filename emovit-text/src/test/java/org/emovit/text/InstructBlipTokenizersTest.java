@@ -57,4 +57,28 @@ class InstructBlipTokenizersTest {
         Files.writeString(vocab, "a\nb\n");
         assertThatThrownBy(() -> WordPieceTokenizer.load(vocab, List.of())).hasMessageContaining("vocab.txt").hasMessageContaining("[CLS]");
     }
+
+    /** Settings whose encoding is not implemented are refused in one line, never tokenized differently in silence. */
+    @Test
+    void otherAlgorithmsAndNormalisersAreRefusedInOneLine() throws Exception {
+        byte[] llama = Files.readAllBytes(ReferenceEncodingsTest.resource("llama-like.model"));
+        // Protobuf merges a repeated message field: an appended trainer_spec {model_type: UNIGRAM} overrides the type.
+        byte[] unigram = concat(llama, new byte[] {0x12, 0x02, 0x18, 0x01});
+        assertThatThrownBy(() -> SentencePieceTokenizer.load(new java.io.ByteArrayInputStream(unigram), "unigram.model"))
+                .isInstanceOf(TokenizerException.class).hasMessage(
+                        "unigram.model: only BPE SentencePiece models (LLaMA's) are supported, this one has model_type 1 (unigram)");
+        byte[] nfkc = concat(llama, new byte[] {0x1A, 0x0F, 0x0A, 0x08, 'n', 'm', 't', '_', 'n', 'f', 'k', 'c', 0x12, 0x03, 1, 2, 3});
+        assertThatThrownBy(() -> SentencePieceTokenizer.load(new java.io.ByteArrayInputStream(nfkc), "nfkc.model"))
+                .hasMessage("nfkc.model: its normaliser 'nmt_nfkc' rewrites text with a character map, which is not implemented"
+                        + " (only 'identity' is)");
+        byte[] noByteFallback = concat(llama, new byte[] {0x12, 0x03, (byte) 0x98, 0x02, 0x00});
+        assertThatThrownBy(() -> SentencePieceTokenizer.load(new java.io.ByteArrayInputStream(noByteFallback), "x.model"))
+                .hasMessage("x.model: it has byte pieces but byte_fallback is off");
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }
