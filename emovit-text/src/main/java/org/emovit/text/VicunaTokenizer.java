@@ -18,10 +18,13 @@ public final class VicunaTokenizer {
     private final int eos;
     private final AddedTokens added;
 
-    private VicunaTokenizer(SentencePieceTokenizer spm) {
+    private VicunaTokenizer(SentencePieceTokenizer spm, String source) {
         this.spm = spm;
         int id = spm.pieceToId("</s>");
         this.eos = id >= 0 ? id : spm.eosId();
+        if (eos < 0 || eos >= spm.vocabSize()) {
+            throw new TokenizerException(source + ": no </s> piece and no eos_id in the vocabulary (" + eos + ")");
+        }
         List<String> specials = new ArrayList<>(List.of(PAD));
         for (int i = 0; i < spm.vocabSize(); i++) {
             if (spm.isControl(i) || i == spm.unkId()) {
@@ -32,7 +35,7 @@ public final class VicunaTokenizer {
     }
 
     public static VicunaTokenizer load(Path tokenizerModel) {
-        return new VicunaTokenizer(SentencePieceTokenizer.load(tokenizerModel));
+        return new VicunaTokenizer(SentencePieceTokenizer.load(tokenizerModel), tokenizerModel.toString());
     }
 
     public SentencePieceTokenizer sentencePiece() {
