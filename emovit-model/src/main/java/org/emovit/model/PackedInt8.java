@@ -64,8 +64,19 @@ public final class PackedInt8 {
      * {@code values}' shape and the float32 per-row {@code scales}.
      */
     static PackedInt8 pack(Tensor values, Tensor source, Tensor scales) {
+        if (!fits(values.size(1))) {
+            throw new IllegalArgumentException("an int8 weight [" + values.size(0) + ", " + values.size(1) + "] is too narrow to pack");
+        }
         Tensor packed = torch.fbgemm_pack_quantized_matrix(source);
         return new PackedInt8(values, packed, rowSums(source), scales);
+    }
+
+    /**
+     * Whether weights [N, k] can be packed: the row that fixes the operator's quantisation ({@link Encoding}) holds two
+     * values, so k must be at least 2.
+     */
+    static boolean fits(long k) {
+        return k >= 2;
     }
 
     /** Rows summed at a time: a sum to int32 converts its input first, 4 bytes per weight (180 MB at 7B MLP widths). */

@@ -164,16 +164,15 @@ public final class StateDict {
         if (entries.containsKey(scaleKey)) {
             Tensor values = takeAs(key, ScalarType.Char, out, in);
             Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
-            Int8Weight w = new Int8Weight(values, scales, int8Workspace);
-            if (!packs(key)) {
-                return LinearWeight.of(w);
+            if (!packs(key, in)) {
+                return LinearWeight.of(new Int8Weight(values, scales, int8Workspace));
             }
             packed.add(key);
-            Int8Weight packedWeight = w.packed(packSource(entries.get(key), values));
+            Int8Weight packedWeight = Int8Weight.packed(values, scales, int8Workspace, packSource(entries.get(key), values));
             trimEvery(values.nbytes());   // packing's temporaries, as quantising's below
             return LinearWeight.of(packedWeight);
         }
-        if (quantize.test(key) && packs(key) && !keepPackedValues) {
+        if (quantize.test(key) && packs(key, in) && !keepPackedValues) {
             // Quantised into the scratch buffer, packed, and not kept: the model holds the packing alone (bench).
             Tensor values = int8Workspace.bytes(out * in).view(out, in), scales = Int8Weight.emptyScales(out, device);
             Tensor dense = take(key, out, in);
@@ -193,7 +192,7 @@ public final class StateDict {
             parameters.put(key, q.values());
             parameters.put(scaleKey, q.scales());
             freed(dense);
-            if (!packs(key)) {
+            if (!packs(key, in)) {
                 return LinearWeight.of(q);
             }
             packed.add(key);
@@ -232,8 +231,8 @@ public final class StateDict {
         this.keepPackedValues = keepValues;
     }
 
-    private boolean packs(String key) {
-        return pack && PackedInt8.packs(key);
+    private boolean packs(String key, long in) {
+        return pack && PackedInt8.packs(key) && PackedInt8.fits(in);
     }
 
     /** Keys of the int8 Linears packed so far. */
