@@ -107,7 +107,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
             return false;
         }
         try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(Path.of(model))) {
-            return files.keys().stream().anyMatch(k -> k.endsWith(".weight" + org.emovit.model.Int8Weight.SCALE_SUFFIX));
+            return files.keys().stream().anyMatch(org.emovit.model.quant.Int8Validation::isScaleKey);
         } catch (RuntimeException e) {
             return false;   // not safetensors, or unreadable: loading reports that properly
         }

@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.quant.Int8PackMmOperands;
+import org.emovit.model.quant.Int8Validation;
 
 /**
  * A Linear weight stored as symmetric int8 per output channel: {@code weight ≈ values * scales[:, None]}, values
@@ -23,7 +24,7 @@ public final class Int8Weight {
      * Key of the scales next to a quantised weight in a checkpoint: {@code <name>.weight} is I8 [N, K] and
      * {@code <name>.weight_scale} F32 [N] (see {@link org.emovit.convert.ModelConverter}).
      */
-    public static final String SCALE_SUFFIX = "_scale";
+    public static final String SCALE_SUFFIX = Int8Validation.SCALE_SUFFIX;
 
     /** The operator's schema name, as registered by libtorch. */
     static final String OP = "aten::_weight_int8pack_mm";
