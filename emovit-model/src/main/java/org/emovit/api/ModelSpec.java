@@ -140,6 +140,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
 
     /** The model alone (weights memory-mapped where the format allows), with the thread count measured for it first. */
     public InstructBlip load() {
+        org.emovit.model.NativeSettings.require(System::getenv);   // a server or Spark executor may load libtorch here first
         try {
             threadChoice();
         } catch (RuntimeException e) {

@@ -1,6 +1,5 @@
 package org.emovit.model;
 
-import java.util.Locale;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -32,7 +31,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class PackedInt8 {
     /** {@code -Demovit.int8.kernel} or {@code EMOVIT_INT8_KERNEL}: auto (FBGEMM where exact), fbgemm, int8pack. */
-    static final String KERNEL_PROPERTY = "emovit.int8.kernel";
+    static final String KERNEL_PROPERTY = NativeSettings.INT8_KERNEL_PROPERTY;
 
     /** The {@link Encoding} found exact on this CPU (empty: neither is, or FBGEMM cannot run); null until checked. */
     private static volatile java.util.Optional<Encoding> exact;
@@ -185,12 +184,7 @@ public final class PackedInt8 {
     }
 
     private static String choice() {
-        String value = System.getProperty(KERNEL_PROPERTY, System.getenv("EMOVIT_INT8_KERNEL"));
-        String choice = value == null || value.isBlank() ? "auto" : value.trim().toLowerCase(Locale.ROOT);
-        if (!choice.equals("auto") && !choice.equals("fbgemm") && !choice.equals("int8pack")) {
-            throw new IllegalArgumentException(KERNEL_PROPERTY + " / EMOVIT_INT8_KERNEL: auto, fbgemm or int8pack, not '" + value + "'");
-        }
-        return choice;
+        return NativeSettings.int8Kernel();
     }
 
     /**
