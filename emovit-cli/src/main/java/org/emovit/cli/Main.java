@@ -22,12 +22,7 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        // Before libtorch loads: it and its OpenMP runtime read these once, and crash or print stack frames on a bad one.
-        String nativeProblem = org.emovit.model.NativeSettings.problem(System::getenv);
-        if (nativeProblem != null) {
-            System.err.println("emovit: " + nativeProblem);
-            System.exit(1);
-        }
+        org.emovit.model.NativeSettings.exitIfInvalid("emovit");
         // The command runs on a thread of its own, not on the JVM's main thread: measured on this project's 2-core
         // machines, libtorch's OpenMP parallel regions called from the main thread made `classify` of 20 images
         // with the tiny model take 20 s instead of 2.6 s (the server and Spark always ran on other threads).

@@ -66,6 +66,18 @@ public final class NativeSettings {
         }
     }
 
+    /**
+     * For a program's main method, first thing: where the environment has a problem, prints it as
+     * {@code "<program>: <problem>"} and exits with 1, before libtorch loads and crashes or prints stack frames.
+     */
+    public static void exitIfInvalid(String program) {
+        String problem = problem(System::getenv);
+        if (problem != null) {
+            System.err.println(program + ": " + problem);
+            System.exit(1);
+        }
+    }
+
     /** Whether a value is a thread count in range: digits only (libgomp's lists "4,2" are not for libtorch). */
     static boolean isThreadCount(String value) {
         String v = value.strip();
