@@ -109,6 +109,7 @@ public final class CheckpointFuzz {
         try (TensorSource src = pth ? TorchCheckpoint.open(file) : Safetensors.open(file);
              PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             StateDict sd = new StateDict(ScalarType.Float, CPU);
+            sd.packInt8(true);
             for (String key : src.keys()) {
                 RawTensor raw = src.get(key);
                 Tensor t = Tensors.viewOf(raw);
@@ -133,13 +134,16 @@ public final class CheckpointFuzz {
         }
     }
 
-    /** Tensors of every dtype the readers take, an int8 weight the kernel takes and one it cannot (K = 40), and an empty one. */
+    /**
+     * Tensors of every dtype the readers take, an int8 weight the kernel takes and an LLM one it cannot (K = 40, packed
+     * where FBGEMM runs), and an empty one.
+     */
     private static Map<String, RawTensor> baseTensors(Random r) {
         Map<String, RawTensor> m = new LinkedHashMap<>();
         m.put("a.weight", bytes(r, DType.I8, 5, 16));
         m.put("a.weight_scale", RawTensor.ofFloats(new long[] {5}, new float[] {0.01f, 0.02f, 0.5f, 1f, 3f}));
-        m.put("k.weight", bytes(r, DType.I8, 3, 40));
-        m.put("k.weight_scale", RawTensor.ofFloats(new long[] {3}, new float[] {0.1f, 0.2f, 0.3f}));
+        m.put("language_model.k.weight", bytes(r, DType.I8, 3, 40));   // an LLM Linear: packed for FBGEMM where that runs
+        m.put("language_model.k.weight_scale", RawTensor.ofFloats(new long[] {3}, new float[] {0.1f, 0.2f, 0.3f}));
         m.put("f32", RawTensor.ofFloats(new long[] {3, 7}, floats(r, 21)));
         m.put("bf16", halfs(r, DType.BF16, 4, 9));
         m.put("f16", halfs(r, DType.F16, 2, 3));
