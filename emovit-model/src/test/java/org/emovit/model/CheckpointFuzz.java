@@ -95,6 +95,7 @@ public final class CheckpointFuzz {
                 loaded++;
             } else if (outcome.startsWith("refused")) {
                 refused++;
+                log.println("  " + outcome);
             } else {
                 bad.add("case " + i + " (" + mutation + "): " + outcome);
                 log.println("BAD case " + i + " (" + mutation + "): " + outcome);
@@ -114,6 +115,10 @@ public final class CheckpointFuzz {
                 RawTensor raw = src.get(key);
                 Tensor t = Tensors.viewOf(raw);
                 t.to(ScalarType.Float).sum().item_double();
+                if (t.dim() == 2 && raw.dtype().isFloatingPoint()) {
+                    // a dense Linear on the mapped bytes themselves (BLAS and oneDNN kernels in each float dtype)
+                    torch.linear(torch.ones(new long[] {3, t.size(1)}, Tensors.options(t.scalar_type(), CPU)), t).sum().item_double();
+                }
                 sd.put(key, new StateDict.Entry(raw.shape(), src.describe(), () -> Tensors.viewOf(src.get(key)), target -> src.readInto(key, target)));
             }
             for (String key : src.keys()) {
