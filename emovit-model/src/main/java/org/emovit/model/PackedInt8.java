@@ -1,6 +1,5 @@
 package org.emovit.model;
 
-
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;

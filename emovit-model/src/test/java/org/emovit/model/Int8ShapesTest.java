@@ -64,7 +64,7 @@ class Int8ShapesTest {
             Tensor x = randn(2, 32).to(ScalarType.BFloat16);
             assertThat(Int8Weight.int8packMm(x, w.values(), s).size(1)).isEqualTo(8);
             assertThatThrownBy(() -> Int8Weight.int8packMm(x, unaligned(w.values()), s))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned to 64 bytes");
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned to 32 and 16 bytes");
             assertThatThrownBy(() -> Int8Weight.int8packMm(unaligned(x), w.values(), s))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned");
             Int8Weight odd = Int8Weight.quantize(randn(8, 40));
@@ -92,7 +92,7 @@ class Int8ShapesTest {
         assertThat(err.le(bound).all().item_bool()).as(what + ": max error " + err.max().item_double()).isTrue();
     }
 
-    /** A copy of {@code t} whose first element lies 8 bytes past the allocator's 64-byte alignment. */
+    /** A copy of {@code t} whose first element lies 8 bytes past a 64-byte boundary: off the kernel's alignment. */
     static Tensor unaligned(Tensor t) {
         long bytes = t.element_size(), shift = 8 / bytes;
         Tensor flat = torch.empty(new long[] {t.numel() + shift}, Tensors.options(t.scalar_type(), CPU), new org.bytedeco.pytorch.MemoryFormatOptional());

@@ -20,7 +20,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  *   safetensors) faults in the first load; so does an activation that is a view at an odd offset;</li>
  *   <li>x must be dense row-major ({@code lda} is taken to be K) and the scales contiguous in x's dtype.</li>
  * </ul>
- * libtorch's CPU allocator aligns to {@link #ALIGNMENT} bytes, so a copy made by libtorch always qualifies.
+ * So each operand must start on a multiple of one 16-element load ({@link #alignment}: 16 bytes for the int8 weight,
+ * 32 for bf16 activations); libtorch's CPU allocator aligns to 64 bytes, so a copy made by libtorch always does.
  */
 public final class Int8PackMmOperands {
     private Int8PackMmOperands() {}
@@ -28,17 +29,20 @@ public final class Int8PackMmOperands {
     /** The kernel's step along K (AVX-512; AVX2's 8 divides it). */
     public static final long K_MULTIPLE = 16;
 
-    /** libtorch's CPU allocation alignment, which covers the kernel's 32-byte loads of x and 16-byte loads of w. */
-    public static final long ALIGNMENT = 64;
 
     /** Whether the kernel can multiply by weights [N, k] at all (else: a dense product on the dequantised weight). */
     public static boolean acceptsWidth(long k) {
         return k % K_MULTIPLE == 0;
     }
 
-    /** Whether a CPU tensor's first element lies on the kernel's alignment. */
+    /** The bytes of one of the kernel's loads of an operand in this tensor's dtype, where its rows must start. */
+    public static long alignment(Tensor t) {
+        return K_MULTIPLE * t.element_size();
+    }
+
+    /** Whether a CPU tensor's first element lies where the kernel can load it from. */
     public static boolean aligned(Tensor t) {
-        return t.data_ptr().address() % ALIGNMENT == 0;
+        return t.data_ptr().address() % alignment(t) == 0;
     }
 
     /**
@@ -75,8 +79,8 @@ public final class Int8PackMmOperands {
             return "needs contiguous operands";
         }
         if (x.numel() > 0 && w.numel() > 0 && !(aligned(x) && aligned(w))) {
-            return "needs x and w aligned to " + ALIGNMENT + " bytes, got addresses ending " + (x.data_ptr().address() % ALIGNMENT)
-                    + " and " + (w.data_ptr().address() % ALIGNMENT) + " modulo " + ALIGNMENT;
+            return "needs x and w aligned to " + alignment(x) + " and " + alignment(w) + " bytes, got addresses "
+                    + (x.data_ptr().address() % alignment(x)) + " and " + (w.data_ptr().address() % alignment(w)) + " bytes past";
         }
         return null;
     }
