@@ -22,6 +22,7 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        org.emovit.model.NativeSettings.exitIfInvalid("emovit");
         // The command runs on a thread of its own, not on the JVM's main thread: measured on this project's 2-core
         // machines, libtorch's OpenMP parallel regions called from the main thread made `classify` of 20 images
         // with the tiny model take 20 s instead of 2.6 s (the server and Spark always ran on other threads).

@@ -107,7 +107,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
             return false;
         }
         try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(Path.of(model))) {
-            return files.keys().stream().anyMatch(k -> k.endsWith(".weight" + org.emovit.model.Int8Weight.SCALE_SUFFIX));
+            return files.keys().stream().anyMatch(org.emovit.model.quant.Int8Validation::isScaleKey);
         } catch (RuntimeException e) {
             return false;   // not safetensors, or unreadable: loading reports that properly
         }
@@ -140,6 +140,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
 
     /** The model alone (weights memory-mapped where the format allows), with the thread count measured for it first. */
     public InstructBlip load() {
+        org.emovit.model.NativeSettings.require(System::getenv);   // a server or Spark executor may load libtorch here first
         try {
             threadChoice();
         } catch (RuntimeException e) {

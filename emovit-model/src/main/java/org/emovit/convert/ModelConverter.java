@@ -15,6 +15,7 @@ import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelLoadException;
 import org.emovit.model.ModelSource;
 import org.emovit.model.Precision;
+import org.emovit.model.quant.Int8Validation;
 
 /**
  * Turns any model a {@link ModelSpec} names (Hugging Face directory or LAVIS parts, with the overlay merged) into
@@ -96,7 +97,7 @@ public final class ModelConverter {
      * quantised when the writer reaches it (quantising them all first held the whole int8 LLM, 6.5 GB at 7B, on top
      * of the mapped source).
      */
-    private static List<SafetensorsDirectoryWriter.Entry> tensorsToWrite(InstructBlip model, Quantization quantization) {
+    private static List<SafetensorsDirectoryWriter.Entry> tensorsToWrite(InstructBlip model, Quantization quantization, String from) {
         List<SafetensorsDirectoryWriter.Entry> out = new ArrayList<>();
         for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> e : model.namedParameters().entrySet()) {
             org.bytedeco.pytorch.Tensor t = e.getValue();
@@ -104,13 +105,21 @@ public final class ModelConverter {
                 long[] shape = org.emovit.model.Tensors.shape(t);
                 out.add(new SafetensorsDirectoryWriter.Entry(e.getKey(), shape, org.bytedeco.pytorch.global.torch.ScalarType.Char, false,
                         () -> org.emovit.model.Int8Weight.quantize(t).values()));
-                out.add(new SafetensorsDirectoryWriter.Entry(e.getKey() + org.emovit.model.Int8Weight.SCALE_SUFFIX, new long[] {shape[0]},
-                        org.bytedeco.pytorch.global.torch.ScalarType.Float, true, () -> org.emovit.model.Int8Weight.scalesOf(t)));
+                String scaleKey = Int8Validation.scaleKeyOf(e.getKey());
+                out.add(new SafetensorsDirectoryWriter.Entry(scaleKey, new long[] {shape[0]},
+                        org.bytedeco.pytorch.global.torch.ScalarType.Float, true, () -> validScales(scaleKey, t, from)));
             } else {
                 out.add(SafetensorsDirectoryWriter.Entry.of(e.getKey(), t));
             }
         }
         return out;
+    }
+
+    /** The scales the int8 values of {@code weight} are written with, refused if the weight has NaN or infinite values. */
+    private static org.bytedeco.pytorch.Tensor validScales(String scaleKey, org.bytedeco.pytorch.Tensor weight, String from) {
+        org.bytedeco.pytorch.Tensor scales = org.emovit.model.Int8Weight.scalesOf(weight);
+        Int8Validation.requireValidScales(scales, scaleKey, Int8Validation.quantisedFrom(from));
+        return scales;
     }
 
     private static Result convertWithoutGrad(ModelSpec spec, Path out, long maxShardBytes, Quantization quantization) {
@@ -131,7 +140,8 @@ public final class ModelConverter {
             // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
             // A random model (--config without a checkpoint) is made at its sizes, its Linears quantised as they are made.
             try (InstructBlip model = spec.isRandom() ? spec.random(quantization::quantizes) : InstructBlipLoader.load(source, null, new Device("cpu"))) {
-                List<SafetensorsDirectoryWriter.Entry> tensors = tensorsToWrite(model, quantization);
+                String from = spec.isRandom() ? "the random model" : source.isHuggingFace() ? source.hfDirectory().toString() : "the LAVIS checkpoints";
+                List<SafetensorsDirectoryWriter.Entry> tensors = tensorsToWrite(model, quantization, from);
                 SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, tensors, precision.scalarType(), maxShardBytes);
                 List<Path> files = new ArrayList<>(written.files());
                 Path sourceConfig = source.isHuggingFace() ? source.hfDirectory().resolve("config.json") : source.config();

@@ -85,7 +85,7 @@ public final class SafetensorsDirectoryWriter {
         List<Item> items = new ArrayList<>();
         for (Entry e : entries) {
             // Int8 weights' scales stay F32 whatever the target dtype (the key scheme ModelConverter documents).
-            boolean scale = e.name().endsWith(".weight" + org.emovit.model.Int8Weight.SCALE_SUFFIX);
+            boolean scale = org.emovit.model.quant.Int8Validation.isScaleKey(e.name());
             ScalarType type = dtype != null && e.floating() && !scale ? dtype.intern() : e.type();
             long numel = 1;
             for (long d : e.shape()) {

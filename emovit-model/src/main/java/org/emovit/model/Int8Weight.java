@@ -9,6 +9,8 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.quant.Int8PackMmOperands;
+import org.emovit.model.quant.Int8Validation;
 
 /**
  * A Linear weight stored as symmetric int8 per output channel: {@code weight ≈ values * scales[:, None]}, values
@@ -22,7 +24,7 @@ public final class Int8Weight {
      * Key of the scales next to a quantised weight in a checkpoint: {@code <name>.weight} is I8 [N, K] and
      * {@code <name>.weight_scale} F32 [N] (see {@link org.emovit.convert.ModelConverter}).
      */
-    public static final String SCALE_SUFFIX = "_scale";
+    public static final String SCALE_SUFFIX = Int8Validation.SCALE_SUFFIX;
 
     /** The operator's schema name, as registered by libtorch. */
     static final String OP = "aten::_weight_int8pack_mm";
@@ -37,6 +39,12 @@ public final class Int8Weight {
     private final PackedInt8 packed;
     /** Whether {@link #values} is only a placeholder of the right shape (see {@link #packedAlone}). */
     private final boolean valuesDropped;
+    /**
+     * What the int8 kernel reads: {@link #values}, or an aligned copy of them where they are mapped from a file at an
+     * offset the kernel cannot load from; null where the kernel is not used (packed, or a width it cannot take: see
+     * {@link Int8PackMmOperands}).
+     */
+    private final Tensor kernelValues;
 
     public Int8Weight(Tensor values, Tensor scales) {
         this(values, scales, null);
@@ -63,6 +71,8 @@ public final class Int8Weight {
         this.workspace = workspace;
         this.packed = packed;
         this.valuesDropped = valuesDropped;
+        this.kernelValues = packed != null || !Int8PackMmOperands.acceptsWidth(values.size(1)) || !values.device().is_cpu() ? null
+                : Int8PackMmOperands.loadable(values);
     }
 
     /**
@@ -71,6 +81,14 @@ public final class Int8Weight {
      * needs them. Callers check {@link PackedInt8#available()} first.
      */
     public Int8Weight packed(Tensor source) {
+        return packed(values, scales, workspace, source);
+    }
+
+    /**
+     * As {@link #packed(Tensor)}, straight from the checkpoint's values and scales: no unpacked weight is made first,
+     * whose kernel copy (see {@link #kernelValues}) a weight mapped at an unaligned offset would make for nothing.
+     */
+    public static Int8Weight packed(Tensor values, Tensor scales, Workspace workspace, Tensor source) {
         return new Int8Weight(values, scales, workspace, PackedInt8.pack(values, source, scales));
     }
 
@@ -224,8 +242,9 @@ public final class Int8Weight {
             return packed.matmul(x);
         }
         // Many rows (a prefill, a batch): compute-bound, where a GEMM in the activations' dtype beats the int8 kernel
-        // (see GEMM_ROWS). int8 values are exact in bf16 and f32; the per-row scale applies to the output.
-        boolean gemm = x.numel() / x.size(-1) >= GEMM_ROWS;
+        // (see GEMM_ROWS); and any weight the kernel cannot take. int8 values are exact in bf16 and f32; the per-row
+        // scale applies to the output.
+        boolean gemm = kernelValues == null || x.numel() / x.size(-1) >= GEMM_ROWS;
         // A backward pass through it (Grad-CAM, training through the frozen LLM) cannot use the kernel (no derivative)
         // nor the shared buffer (overwritten before the backward pass reads it): a converted weight of its own, which
         // autograd keeps (LayerCheckpoints bound how many at once), freed with this step otherwise.
@@ -241,7 +260,10 @@ public final class Int8Weight {
         return matmulExact(x, scalesBf16);
     }
 
-    /** The kernel with x in its own dtype (float32 activations take the kernel's slow, unvectorised path). */
+    /**
+     * The kernel with x in its own dtype (float32 activations take the kernel's slow, unvectorised path); only for a
+     * weight the kernel takes (see {@link Int8PackMmOperands}).
+     */
     Tensor matmulInOwnDtype(Tensor x) {
         ScalarType dtype = x.scalar_type().intern();
         return matmulExact(x, scalesIn(dtype));
@@ -255,7 +277,8 @@ public final class Int8Weight {
     private Tensor matmulExact(Tensor x, Tensor s) {
         long k = x.size(-1);
         Tensor x2 = x.dim() == 2 ? x : x.reshape(-1, k);
-        Tensor y = int8packMm(x2.is_contiguous() ? x2 : x2.contiguous(), requireValues(), s);
+        // a view at an odd offset (the last position of a batch) is copied to where the kernel can load it from
+        Tensor y = int8packMm(Int8PackMmOperands.loadable(x2), kernelValues(), s);
         if (x.dim() == 2) {
             return y;
         }
@@ -264,8 +287,24 @@ public final class Int8Weight {
         return y.view(shape);
     }
 
-    /** {@code aten::_weight_int8pack_mm(x [M, K], w int8 [N, K], scales [N] in x's dtype) -> [M, N]}, boxed. */
+    private Tensor kernelValues() {
+        if (kernelValues == null) {
+            requireValues();
+            throw new IllegalStateException("libtorch's int8 kernel cannot take this int8 weight [" + values.size(0) + ", "
+                    + values.size(1) + "] (" + Int8PackMmOperands.class.getSimpleName() + ")");
+        }
+        return kernelValues;
+    }
+
+    /**
+     * {@code aten::_weight_int8pack_mm(x [M, K], w int8 [N, K], scales [N] in x's dtype) -> [M, N]}, boxed. On the CPU,
+     * operands the kernel would fault on or misread are refused with an {@link IllegalArgumentException} first.
+     */
     public static Tensor int8packMm(Tensor x, Tensor w, Tensor scales) {
+        String refusal = x.is_cpu() ? Int8PackMmOperands.refusal(x, w, scales) : null;
+        if (refusal != null) {
+            throw new IllegalArgumentException(OP + " " + refusal);
+        }
         // The handle is looked up per call (a hash lookup): a cached native object made under some PointerScope
         // would be freed with that scope.
         try (OperatorHandle op = Dispatcher.singleton().findSchemaOrThrow(OP, "");

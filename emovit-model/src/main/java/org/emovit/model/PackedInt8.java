@@ -1,7 +1,5 @@
 package org.emovit.model;
 
-import java.util.Locale;
-
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
@@ -32,7 +30,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class PackedInt8 {
     /** {@code -Demovit.int8.kernel} or {@code EMOVIT_INT8_KERNEL}: auto (FBGEMM where exact), fbgemm, int8pack. */
-    static final String KERNEL_PROPERTY = "emovit.int8.kernel";
+    static final String KERNEL_PROPERTY = NativeSettings.INT8_KERNEL_PROPERTY;
 
     /** The {@link Encoding} found exact on this CPU (empty: neither is, or FBGEMM cannot run); null until checked. */
     private static volatile java.util.Optional<Encoding> exact;
@@ -64,8 +62,19 @@ public final class PackedInt8 {
      * {@code values}' shape and the float32 per-row {@code scales}.
      */
     static PackedInt8 pack(Tensor values, Tensor source, Tensor scales) {
+        if (!fits(values.size(1))) {
+            throw new IllegalArgumentException("an int8 weight [" + values.size(0) + ", " + values.size(1) + "] is too narrow to pack");
+        }
         Tensor packed = torch.fbgemm_pack_quantized_matrix(source);
         return new PackedInt8(values, packed, rowSums(source), scales);
+    }
+
+    /**
+     * Whether weights [N, k] can be packed: the row that fixes the operator's quantisation ({@link Encoding}) holds two
+     * values, so k must be at least 2.
+     */
+    static boolean fits(long k) {
+        return k >= 2;
     }
 
     /** Rows summed at a time: a sum to int32 converts its input first, 4 bytes per weight (180 MB at 7B MLP widths). */
@@ -174,12 +183,7 @@ public final class PackedInt8 {
     }
 
     private static String choice() {
-        String value = System.getProperty(KERNEL_PROPERTY, System.getenv("EMOVIT_INT8_KERNEL"));
-        String choice = value == null || value.isBlank() ? "auto" : value.trim().toLowerCase(Locale.ROOT);
-        if (!choice.equals("auto") && !choice.equals("fbgemm") && !choice.equals("int8pack")) {
-            throw new IllegalArgumentException(KERNEL_PROPERTY + " / EMOVIT_INT8_KERNEL: auto, fbgemm or int8pack, not '" + value + "'");
-        }
-        return choice;
+        return NativeSettings.int8Kernel();
     }
 
     /**

@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.quant.Int8Validation;
 
 /**
  * The model's tensors under their Hugging Face names, whatever layout they came from. Tensors are produced
@@ -142,8 +143,11 @@ public final class StateDict {
             throw new ModelLoadException("tensor '" + key + "' from " + e.origin() + " has shape "
                     + Arrays.toString(e.shape()) + " but the model expects " + Arrays.toString(expectedShape));
         }
-        taken.add(key);
         Tensor read = e.reader().get();
+        if (read.scalar_type().intern() == ScalarType.Char) {
+            throw Int8Validation.missingScale(key, e.origin());   // int8 values are never a dense weight by themselves
+        }
+        taken.add(key);
         Tensor t = read.to(device, float32.test(key) ? ScalarType.Float : dtype == null ? read.scalar_type() : dtype);
         if (ownCopy.test(key)) {
             t = t.clone();   // may alias a read-only mapping; a tensor that training updates needs its own memory
@@ -160,24 +164,25 @@ public final class StateDict {
      * a dense weight is quantised here when {@link #quantizeLinears} asked for it (random or unconverted models).
      */
     public LinearWeight takeLinear(String key, long out, long in) {
-        String scaleKey = key + Int8Weight.SCALE_SUFFIX;
+        String scaleKey = Int8Validation.scaleKeyOf(key);
         if (entries.containsKey(scaleKey)) {
             Tensor values = takeAs(key, ScalarType.Char, out, in);
             Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
-            Int8Weight w = new Int8Weight(values, scales, int8Workspace);
-            if (!packs(key)) {
-                return LinearWeight.of(w);
+            Int8Validation.requireValidScales(scales, scaleKey, entries.get(scaleKey).origin());
+            if (!packs(key, in)) {
+                return LinearWeight.of(new Int8Weight(values, scales, int8Workspace));
             }
             packed.add(key);
-            Int8Weight packedWeight = w.packed(packSource(entries.get(key), values));
+            Int8Weight packedWeight = Int8Weight.packed(values, scales, int8Workspace, packSource(entries.get(key), values));
             trimEvery(values.nbytes());   // packing's temporaries, as quantising's below
             return LinearWeight.of(packedWeight);
         }
-        if (quantize.test(key) && packs(key) && !keepPackedValues) {
+        if (quantize.test(key) && packs(key, in) && !keepPackedValues) {
             // Quantised into the scratch buffer, packed, and not kept: the model holds the packing alone (bench).
             Tensor values = int8Workspace.bytes(out * in).view(out, in), scales = Int8Weight.emptyScales(out, device);
             Tensor dense = take(key, out, in);
             Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace).packedAlone();
+            Int8Validation.requireValidScales(q.scales(), scaleKey, Int8Validation.quantisedFrom(originOf(key)));
             packed.add(key);
             parameters.remove(key);
             parameters.put(scaleKey, q.scales());
@@ -189,11 +194,12 @@ public final class StateDict {
             Tensor values = Int8Weight.emptyValues(out, in, device), scales = Int8Weight.emptyScales(out, device);
             Tensor dense = take(key, out, in);   // after its int8 destination (see Int8Weight.quantizeInto)
             Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace);
+            Int8Validation.requireValidScales(q.scales(), scaleKey, Int8Validation.quantisedFrom(originOf(key)));
             parameters.remove(key);
             parameters.put(key, q.values());
             parameters.put(scaleKey, q.scales());
             freed(dense);
-            if (!packs(key)) {
+            if (!packs(key, in)) {
                 return LinearWeight.of(q);
             }
             packed.add(key);
@@ -232,8 +238,8 @@ public final class StateDict {
         this.keepPackedValues = keepValues;
     }
 
-    private boolean packs(String key) {
-        return pack && PackedInt8.packs(key);
+    private boolean packs(String key, long in) {
+        return pack && PackedInt8.packs(key) && PackedInt8.fits(in);
     }
 
     /** Keys of the int8 Linears packed so far. */
@@ -339,8 +345,23 @@ public final class StateDict {
         }
     }
 
-    /** After the model has taken its tensors: anything left is a checkpoint that does not fit the config. */
+    /** Where a tensor comes from, for messages: its file, or the random model. */
+    private String originOf(String key) {
+        Entry e = entries.get(key);
+        return e != null ? e.origin() : "the random model";
+    }
+
+    /**
+     * After the model has taken its tensors: anything left is a checkpoint that does not fit the config; int8 scales
+     * left over are named as such (their weight is missing or not an int8 Linear's).
+     */
     public void requireAllTaken() {
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            if (!taken.contains(e.getKey()) && Int8Validation.isScaleKey(e.getKey())) {
+                throw new ModelLoadException(Int8Validation.strayScale(e.getKey(), e.getValue().origin(),
+                        entries.containsKey(Int8Validation.weightKeyOf(e.getKey()))));
+            }
+        }
         List<String> left = new ArrayList<>();
         for (Map.Entry<String, Entry> e : entries.entrySet()) {
             if (!taken.contains(e.getKey())) {

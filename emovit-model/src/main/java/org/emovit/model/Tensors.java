@@ -53,19 +53,21 @@ public final class Tensors {
 
     /**
      * A CPU tensor over the raw tensor's bytes without copying them (the raw buffer must stay reachable while
-     * the tensor is used: callers keep the source open). Heap buffers are copied to native memory first.
+     * the tensor is used: callers keep the source open). Heap buffers are copied to native memory first, and so are
+     * mapped bytes that do not start on a multiple of their element size (a valid file may put a tensor anywhere;
+     * libtorch's kernels take their pointers as typed, aligned ones). Stronger needs (the int8 kernel's) are met
+     * where that kernel runs ({@link org.emovit.model.quant.Int8PackMmOperands}).
      */
     public static Tensor viewOf(RawTensor raw) {
         ByteBuffer data = raw.data();
         ScalarType type = scalarType(raw.dtype());
-        if (data.isDirect()) {
+        if (data.isDirect() && new BytePointer(data).address() % raw.dtype().byteSize() == 0) {
             return torch.from_blob(new BytePointer(data), raw.shape(), new TensorOptions(type));
         }
         Tensor t = torch.empty(raw.shape(), new TensorOptions(type), new MemoryFormatOptional());
-        ByteBuffer dup = data.duplicate();
-        byte[] bytes = new byte[dup.remaining()];
-        dup.get(bytes);
-        new BytePointer(t.data_ptr()).capacity(bytes.length).put(bytes, 0, bytes.length);
+        if (data.hasRemaining()) {
+            new BytePointer(t.data_ptr()).capacity(data.remaining()).asByteBuffer().put(data);
+        }
         return t;
     }
 

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
 public final class SparkMain {
 
     public static void main(String[] args) {
+        org.emovit.model.NativeSettings.exitIfInvalid("emovit spark");   // executors check again where they load the model
         System.exit(run(args));
     }
 

@@ -99,7 +99,10 @@ final class SafetensorsFile implements TensorSource {
         try {
             root = WeightFiles.JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new WeightsException(file + " has a malformed safetensors header (not valid JSON): " + e.getMessage(), e);
+            // Jackson's message goes on with the location on further lines: its first part is what is wrong
+            String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new WeightsException(file + " has a malformed safetensors header (not valid JSON): "
+                    + String.valueOf(why).lines().findFirst().orElse(""), e);
         }
         if (root == null || !root.isObject()) {
             throw new WeightsException(file + " has a malformed safetensors header: not a JSON object");

@@ -237,7 +237,8 @@ class SafetensorsTest {
 
         Path notJson = rawFile(tmp.resolve("j.safetensors"), "{\"a\": nope}", data);
         assertThatThrownBy(() -> Safetensors.open(notJson)).isInstanceOf(WeightsException.class)
-                .hasMessageContaining("j.safetensors").hasMessageContaining("JSON");
+                .hasMessageContaining("j.safetensors").hasMessageContaining("JSON")
+                .satisfies(e -> assertThat(e.getMessage()).as("one line: Jackson's location lines left out").doesNotContain("\n"));
 
         Path dup = rawFile(tmp.resolve("d.safetensors"),
                 "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"

@@ -459,6 +459,16 @@ class TorchCheckpointTest {
     }
 
     @Test
+    void aLengthPastThePicklesEndIsRefusedBeforeItIsAllocated() throws IOException {
+        // BINUNICODE claiming 2 GB in a pickle of a few bytes: the base unpickler allocated it first (OutOfMemoryError)
+        Pickle p = new Pickle().proto(2).emptyDict().mark().op('X', 0xf0, 0xff, 0xff, 0x7f).op('a', 'b');
+        Path f = handMade(p).write(tmp.resolve("long.pth"), false);
+        assertThatThrownBy(() -> TorchCheckpoint.open(f)).isInstanceOf(WeightsException.class)
+                .hasMessageContaining("long.pth").hasMessageContaining("claims 2147483632 bytes")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    @Test
     void getAfterCloseFails() {
         Path pth = Fixtures.copy(Fixtures.EVA, tmp);
         TensorSource s = TorchCheckpoint.open(pth);
