@@ -206,4 +206,35 @@ class EmotionsEndpointTest {
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
         assertThat(JSON.readTree(ok.body()).get("heatmap").get("weights").size()).isGreaterThan(0);
     }
+
+    /**
+     * Issue 26, case 3: JSON "heatmap": "yes" computed a map where multipart heatmap=maybe was a 400. Yes/no options
+     * are now read one way, true or false, by JSON, form and query alike; an unknown option is refused by name.
+     */
+    @Test
+    void booleansAreReadOneWayForJsonFormAndQueryAndUnknownOptionsAreRefused() throws Exception {
+        String image = "\"image\":\"" + Fixtures.dataUrl("gray.png") + "\"";
+        for (String word : List.of("yes", "1", "on", "maybe")) {
+            for (HttpResponse<String> r : List.of(Fixtures.post(server, "/v1/emotions", "{" + image + ",\"heatmap\":\"" + word + "\"}"),
+                    multipart("gray.png", "?heatmap=" + word))) {
+                assertThat(r.statusCode()).as(word + ": " + r.body()).isEqualTo(400);
+                JsonNode error = JSON.readTree(r.body()).get("error");
+                assertThat(error.get("param").asText()).isEqualTo("heatmap");
+                assertThat(error.get("message").asText()).isEqualTo("heatmap: must be true or false, not '" + word + "'");
+            }
+        }
+        for (String field : List.of("{" + image + ",\"explian\":true}", "{" + image + ",\"heatmap\":1}")) {
+            assertThat(Fixtures.post(server, "/v1/emotions", field).statusCode()).as(field).isEqualTo(400);
+        }
+        HttpResponse<String> typo = multipart("gray.png", "?explian=true");
+        assertThat(typo.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(typo.body()).get("error").get("param").asText()).isEqualTo("explian");
+        for (HttpResponse<String> r : List.of(Fixtures.post(server, "/v1/emotions", "{" + image + ",\"heatmap\":\"TRUE\"}"),
+                Fixtures.post(server, "/v1/emotions", "{" + image + ",\"heatmap\":true}"), multipart("gray.png", "?heatmap=true"))) {
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).get("heatmap").get("weights").size()).isGreaterThan(0);
+        }
+        HttpResponse<String> off = multipart("gray.png", "?heatmap=false");
+        assertThat(JSON.readTree(off.body()).has("heatmap")).isFalse();
+    }
 }
