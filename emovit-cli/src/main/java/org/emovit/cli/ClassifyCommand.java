@@ -1,6 +1,6 @@
 package org.emovit.cli;
 
-import org.emovit.api.BatchClassifier;
+import org.emovit.batch.BatchClassifier;
 import org.emovit.options.ClassificationOptions;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.attribution.PatchMap;
 import org.emovit.core.Emotion;
 import org.emovit.core.EmotionJson;
@@ -106,7 +107,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         List<String[]> rows = new ArrayList<>();
         try (file; EmoVit emovit = options.model().spec().open();
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
-            options.classifier(emovit).mapping(method, mapped).run(todo, outcome -> {
+            options.classifier(emovit).mapping(method == null ? null : new HeatmapRequest(method, mapped)).run(todo, outcome -> {
                 ObjectNode line = jsonLine(outcome, overlays);
                 if (line.hasNonNull("error")) {
                     failures[0]++;

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import org.emovit.api.BatchClassifier;
+import org.emovit.batch.BatchClassifier;
 import org.emovit.core.AtomicFiles;
 
 /**

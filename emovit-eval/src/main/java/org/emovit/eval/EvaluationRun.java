@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.function.Function;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.ProgressBar;
-import org.emovit.api.BatchClassifier;
+import org.emovit.batch.BatchClassifier;
 import org.emovit.api.EmbeddedModel;
 import org.emovit.api.EmoVit;
 import org.emovit.api.ModelSpec;

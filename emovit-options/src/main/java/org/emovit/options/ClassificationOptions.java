@@ -66,7 +66,7 @@ public final class ClassificationOptions {
     }
 
     /** The batch classifier these options describe, over an opened model. */
-    public org.emovit.api.BatchClassifier classifier(EmoVit emovit) {
-        return new org.emovit.api.BatchClassifier(emovit, mode(), generation().config(), batchSize()).explaining(explanation());
+    public org.emovit.batch.BatchClassifier classifier(EmoVit emovit) {
+        return new org.emovit.batch.BatchClassifier(emovit, mode(), generation().config(), batchSize()).explaining(explanation());
     }
 }

@@ -19,8 +19,8 @@ import java.util.concurrent.Executor;
 import org.emovit.attribution.PatchMap;
 import org.emovit.core.Emotion;
 import org.emovit.core.EmotionJson;
-import org.emovit.core.Prompts;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.image.PilResize;
 import org.emovit.image.RgbImage;
 
@@ -52,7 +52,7 @@ final class EmotionsHandler implements Handler {
     /** The longest side of an overlay sent back: the page shows it in a box of a few hundred pixels. */
     static final int OVERLAY_MAX_SIDE = 512;
 
-    private record Request(CompletableFuture<RgbImage> image, boolean explain, EmoVit.Mode mode, boolean stream, Job.Heatmap heatmap) {}
+    private record Request(CompletableFuture<RgbImage> image, boolean explain, EmoVit.Mode mode, boolean stream, HeatmapRequest heatmap) {}
 
     @Override
     public void handle(Context ctx) {
@@ -76,8 +76,7 @@ final class EmotionsHandler implements Handler {
                     if (!r.explain()) {
                         return CompletableFuture.completedFuture((Generation) null);
                     }
-                    return scheduler.generate(img, Prompts.explanationQuestion(c.result().label()), ModelScheduler.EXPLANATION,
-                            List.of(), stream);
+                    return scheduler.explain(img, c.result().label(), stream);
                 }))
                 .handle((g, error) -> {
                     if (error != null && !stream.anySent()) {
@@ -164,7 +163,7 @@ final class EmotionsHandler implements Handler {
      * The heat map asked for (heatmap=true, with heatmap_emotion and heatmap_method), or null. Either of those two
      * without heatmap=true is refused rather than ignored: the caller expects a map.
      */
-    private static Job.Heatmap heatmap(Context ctx, JsonNode body) {
+    private static HeatmapRequest heatmap(Context ctx, JsonNode body) {
         String emotion = option(ctx, body, "heatmap_emotion");
         String method = option(ctx, body, "heatmap_method");
         if (!flag(option(ctx, body, "heatmap"), "heatmap")) {
@@ -179,7 +178,7 @@ final class EmotionsHandler implements Handler {
                     "'" + emotion + "' is not one of " + String.join(", ", Emotion.labels())));
         }
         try {
-            return new Job.Heatmap(method == null || method.isEmpty() ? PatchMap.Method.GRAD_CAM : PatchMap.Method.parse(method, "heatmap_method"), chosen);
+            return new HeatmapRequest(method == null || method.isEmpty() ? PatchMap.Method.GRAD_CAM : PatchMap.Method.parse(method, "heatmap_method"), chosen);
         } catch (IllegalArgumentException e) {
             throw new ApiException(400, "invalid_request_error", "heatmap_method", null, e.getMessage(), null);
         }

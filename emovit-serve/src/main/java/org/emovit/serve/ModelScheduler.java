@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.attribution.PatchMap;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.DecodingBatch;
@@ -62,7 +63,7 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /** @param heatmap the heat map to compute with the classification, on the model's thread, or null */
-    public CompletableFuture<Classification> classify(RgbImage image, EmoVit.Mode mode, boolean explain, Job.Heatmap heatmap) {
+    public CompletableFuture<Classification> classify(RgbImage image, EmoVit.Mode mode, boolean explain, HeatmapRequest heatmap) {
         CompletableFuture<Classification> f = timed(new CompletableFuture<>());
         submit(new Job.Classify(resized(image), mode, explain, heatmap, deadline(), f));
         return f;
@@ -74,6 +75,13 @@ public final class ModelScheduler implements AutoCloseable {
         GenerationRow row = new GenerationRow(config.maxNewTokens(), stops, emoVit.processor().llmTokenizer().eosId(),
                 emoVit.processor()::decode, sink, deadline);
         submit(new Job.Generate(resized(image), prompt, config, row, deadline, f));
+        return f;
+    }
+
+    /** Why the image evokes this label, streamed into the sink: the explanation classify's explain=true gives. */
+    public CompletableFuture<Generation> explain(RgbImage image, String label, TokenSink sink) {
+        CompletableFuture<Generation> f = timed(new CompletableFuture<>());
+        submit(OutputProcessor.explanation(emoVit, resized(image), label, sink, deadline(), f));
         return f;
     }
 

@@ -2,6 +2,7 @@ package org.emovit.serve;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.emovit.api.EmoVit;
 
 /**
  * Decides what the model does next, each time it is free: between two decoding steps of the running batch, or
@@ -20,8 +21,8 @@ final class SchedulePlanner {
     private final long maxWaitNanos;
 
     /** A waiting request as the planner sees it: a classification (with its mode) or a generation. */
-    record Waiting(boolean classification, Object mode, long arrivedNanos) {
-        static Waiting classification(Object mode, long arrivedNanos) {
+    record Waiting(boolean classification, EmoVit.Mode mode, long arrivedNanos) {
+        static Waiting classification(EmoVit.Mode mode, long arrivedNanos) {
             return new Waiting(true, mode, arrivedNanos);
         }
 
@@ -74,10 +75,10 @@ final class SchedulePlanner {
     /** The waiting classifications of the oldest one's mode, up to max-batch. */
     private List<Integer> classifications(List<Waiting> waiting) {
         List<Integer> out = new ArrayList<>();
-        Object mode = null;
+        EmoVit.Mode mode = null;
         for (int i = 0; i < waiting.size() && out.size() < maxBatch; i++) {
             Waiting w = waiting.get(i);
-            if (w.classification() && (mode == null || mode.equals(w.mode()))) {
+            if (w.classification() && (mode == null || mode == w.mode())) {
                 mode = w.mode();
                 out.add(i);
             }

@@ -124,6 +124,10 @@ class EmotionsEndpointTest {
         JsonNode last = events.get(events.size() - 1);
         assertThat(pieces.toString()).isEqualTo(last.get("explanation").asText());
         assertThat(events.stream().filter(e -> e.has("explanation_delta")).count()).isGreaterThan(1);
+        // issue 26, case 4: streamed, the explanation is decoded as unstreamed and as classify --explain decode it
+        assertThat(last.get("explanation").asText()).isEqualTo(Fixtures.reference().explain(List.of(Fixtures.image("photo.jpg")),
+                List.of(want.label()), ModelScheduler.EXPLANATION).get(0));
+        assertThat(last.get("explanation").asText()).isEqualTo(JSON.readTree(multipart("photo.jpg", "?explain=true").body()).get("explanation").asText());
     }
 
     /** The grid as served, checked against Attribution's own map of the same image to 1e-6. */

@@ -3,6 +3,7 @@ package org.emovit.serve;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import org.emovit.api.EmoVit;
 import org.emovit.serve.SchedulePlanner.Plan;
 import org.emovit.serve.SchedulePlanner.Waiting;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,7 @@ class SchedulePlannerTest {
     final SchedulePlanner planner = new SchedulePlanner(4, 5 * MS);
 
     static Waiting score(long at) {
-        return Waiting.classification("score", at);
+        return Waiting.classification(EmoVit.Mode.SCORE, at);
     }
 
     static Waiting generate(long at) {
@@ -39,7 +40,7 @@ class SchedulePlannerTest {
 
     @Test
     void onlyTheOldestClassificationsModeRunsInOnePass() {
-        List<Waiting> w = List.of(Waiting.classification("generate", 0), score(0), Waiting.classification("generate", 0));
+        List<Waiting> w = List.of(Waiting.classification(EmoVit.Mode.GENERATE, 0), score(0), Waiting.classification(EmoVit.Mode.GENERATE, 0));
         assertThat(planner.plan(w, 0, 10 * MS).classify()).containsExactly(0, 2);
     }
 
