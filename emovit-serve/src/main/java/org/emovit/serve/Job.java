@@ -7,7 +7,7 @@ import org.emovit.generate.GenerationConfig;
 import org.emovit.image.RgbImage;
 
 /** A request waiting for the model. Classifications of one mode share one model pass (the planner groups them). */
-sealed interface Job permits Job.Classify, Job.Generate {
+sealed interface Job permits Job.Classify, Job.Heatmap, Job.Generate {
 
     long deadlineNanos();
 
@@ -15,10 +15,27 @@ sealed interface Job permits Job.Classify, Job.Generate {
 
     /**
      * Classification of one image (score or generate mode), with an explanation and a heat map when asked for
-     * (heatmap null: none). Maps are computed one image at a time after the batch's pass; they do not split batches.
+     * (heatmap null: none). Maps are computed one image at a time after the batch's pass ({@link Heatmap}); they do
+     * not split batches.
      */
     record Classify(RgbImage image, EmoVit.Mode mode, boolean explain, HeatmapRequest heatmap, long deadlineNanos,
                     CompletableFuture<Classification> result) implements Job {
+    }
+
+    /**
+     * A classified image waiting for its heat map, queued by the classification pass: the planner gives the model one
+     * at a time, between two decoding steps. It answers the classification's caller, under its deadline.
+     */
+    record Heatmap(Classify job, EmoVit.Result classified) implements Job {
+        @Override
+        public long deadlineNanos() {
+            return job.deadlineNanos();
+        }
+
+        @Override
+        public CompletableFuture<Classification> result() {
+            return job.result();
+        }
     }
 
     /** One prompt about one image; rows of any length share a pass when the other decoding settings agree. */

@@ -12,7 +12,7 @@ import java.util.function.Supplier;
 
 /**
  * What /metrics reports, in Prometheus text: requests by endpoint and status, request latency, model pass time and
- * batch size histograms, rows and time per decoding step, queue depth, images and generated tokens (counters, and
+ * batch size histograms, rows and time per decoding step, the gap between two steps, queue depth, images and generated tokens (counters, and
  * per-second gauges over 10 s).
  */
 public final class ServeMetrics {
@@ -25,6 +25,7 @@ public final class ServeMetrics {
     // registered once: recorded on the model's thread at every token
     private final DistributionSummary decodeRows;
     private final Timer decodeStepLatency;
+    private final Timer decodeGap;
     private final RateWindow imageRate = new RateWindow(WINDOW);
     private final RateWindow tokenRate = new RateWindow(WINDOW);
 
@@ -34,6 +35,11 @@ public final class ServeMetrics {
         decodeRows = DistributionSummary.builder("emovit.decode.rows").description("generation rows advanced by one decoding step")
                 .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry);
         decodeStepLatency = Timer.builder("emovit.decode.step.latency").description("time of one decoding step")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry);
+        decodeGap = Timer.builder("emovit.decode.gap").description("time between two decoding steps of rows that run on: the step and "
+                        + "whatever ran before it (a heat map, a classification pass, generations joining); its max is the worst "
+                        + "wait between two tokens of a running stream over the last 2 minutes")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
                 .register(registry);
         cancelled = Counter.builder("emovit.cancelled.generations").description("generations ended because the client went away")
@@ -81,6 +87,11 @@ public final class ServeMetrics {
     void decodeStep(int rows, long nanos) {
         decodeRows.record(rows);
         decodeStepLatency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The time from the last decoding step's end to this one's, for rows that ran in both. */
+    void decodeGap(long nanos) {
+        decodeGap.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void images(int n) {

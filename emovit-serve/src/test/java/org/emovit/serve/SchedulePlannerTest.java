@@ -69,6 +69,26 @@ class SchedulePlannerTest {
         assertThat(planner.plan(List.of(generate(0), generate(0), generate(0)), 2, 0).join()).containsExactly(0, 1);
     }
 
+    static Waiting heatmap(long at) {
+        return Waiting.heatmap(at);
+    }
+
+    /** Issue 26, case 2: maps of several classified images ran back to back between two steps; now one per decision. */
+    @Test
+    void oneHeatMapAtATimeAheadOfClassificationsWhileGenerationsStillJoin() {
+        List<Waiting> w = List.of(score(0), heatmap(1 * MS), generate(2 * MS), heatmap(1 * MS), score(3 * MS));
+        Plan running = planner.plan(w, 1, 9 * MS);
+        assertThat(running.heatmap()).containsExactly(1);
+        assertThat(running.classify()).as("the rows wait for one map, not a map and a pass").isEmpty();
+        assertThat(running.join()).containsExactly(2);
+        Plan idle = planner.plan(w, 0, 0);   // nothing runs: the map goes at once, no batch wait
+        assertThat(idle.heatmap()).containsExactly(1);
+        assertThat(idle.waitNanos()).isZero();
+        Plan after = planner.plan(List.of(score(0), score(3 * MS)), 1, 9 * MS);
+        assertThat(after.heatmap()).isEmpty();
+        assertThat(after.classify()).containsExactly(0, 1);
+    }
+
     @Test
     void nothingWaitingNothingToDo() {
         Plan p = planner.plan(List.of(), 0, 0);
