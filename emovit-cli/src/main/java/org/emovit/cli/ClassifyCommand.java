@@ -75,6 +75,10 @@ public final class ClassifyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         // options first: a mistyped one is the only line the user sees
+        options.check();
+        if (fresh && output == null) {
+            throw new IllegalArgumentException("--fresh only applies with --output FILE");
+        }
         for (String[] option : new String[][] {{"--heatmap-method", heatmapMethod}, {"--heatmap-emotion", heatmapEmotion}}) {
             if (option[1] != null && heatmap == null) {
                 throw new IllegalArgumentException(option[0] + " only applies with --heatmap DIR");

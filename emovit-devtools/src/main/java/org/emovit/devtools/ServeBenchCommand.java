@@ -62,8 +62,8 @@ public final class ServeBenchCommand implements Callable<Integer> {
     @Option(names = "--endpoint", defaultValue = "emotions", description = "emotions or chat (default: ${DEFAULT-VALUE}).")
     String endpoint;
 
-    @Option(names = "--max-tokens", defaultValue = "16", description = "Chat: tokens per answer (default: ${DEFAULT-VALUE}).")
-    int maxTokens;
+    @Option(names = "--max-tokens", paramLabel = "N", description = "Chat: tokens per answer (default: 16).")
+    Integer maxTokens;
 
     @Option(names = "--heatmap", description = "emotions: each request asks for a Grad-CAM heat map (heatmap=true).")
     boolean heatmap;
@@ -79,8 +79,8 @@ public final class ServeBenchCommand implements Callable<Integer> {
     @Option(names = "--api-key", defaultValue = "${env:EMOVIT_API_KEY}", description = "Bearer key for the server.")
     String apiKey;
 
-    @Option(names = "--max-wait-ms", defaultValue = "5", description = "In-process server: batch wait (default: ${DEFAULT-VALUE}).")
-    int maxWaitMs;
+    @Option(names = "--max-wait-ms", paramLabel = "MS", description = "In-process server: batch wait (default: 5).")
+    Integer maxWaitMs;
 
     @Option(names = "--baseline", description = "In-process only: also time EmoVit.classify directly on batches of --concurrency and half of it.")
     boolean baseline;
@@ -95,6 +95,12 @@ public final class ServeBenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (!endpoint.equals("emotions") && !endpoint.equals("chat")) {
             throw new IllegalArgumentException("--endpoint must be emotions or chat, not '" + endpoint + "'");
+        }
+        if (url != null && (baseline || maxWaitMs != null)) {
+            throw new IllegalArgumentException((baseline ? "--baseline" : "--max-wait-ms") + " only applies to the in-process server (without --url)");
+        }
+        if (maxTokens != null && !endpoint.equals("chat")) {
+            throw new IllegalArgumentException("--max-tokens only applies with --endpoint chat");
         }
         if (heatmap && !endpoint.equals("emotions")) {
             throw new IllegalArgumentException("--heatmap only applies with --endpoint emotions");
@@ -122,7 +128,7 @@ public final class ServeBenchCommand implements Callable<Integer> {
                     direct = Math.max(direct, ips);
                 }
             }
-            server = new EmoVitServer(emoVit, spec.displayName(), new ServerSettings("127.0.0.1", 0, apiKey, concurrency, maxWaitMs,
+            server = new EmoVitServer(emoVit, spec.displayName(), new ServerSettings("127.0.0.1", 0, apiKey, concurrency, maxWaitMs == null ? 5 : maxWaitMs,
                     Math.max(256, concurrency * 2), 64L << 20, Duration.ofMinutes(10), false));
             url = server.url();
         }
@@ -174,7 +180,7 @@ public final class ServeBenchCommand implements Callable<Integer> {
         if (endpoint.equals("emotions")) {
             return "{\"image\":\"" + dataUrl(bytes) + "\"" + (heatmap ? ",\"heatmap\":true}" : "}");
         }
-        return chat(bytes, maxTokens, false);
+        return chat(bytes, maxTokens == null ? 16 : maxTokens, false);
     }
 
     private static String dataUrl(byte[] bytes) {
