@@ -131,8 +131,12 @@ record ChatRequest(String imageUrl, String imageParam, String prompt, Generation
             }
         }
         GenerationConfig config = GenerationConfig.emovit().withMaxNewTokens(maxTokens).withSampling(sampling(body));
-        boolean includeUsage = includeUsage(body.get("stream_options"));
-        return new ChatRequest(imageUrl, imageParam, prompt, config, stops(body.get("stop")), bool(body, "stream"), includeUsage);
+        boolean stream = bool(body, "stream");
+        JsonNode streamOptions = body.get("stream_options");
+        if (!stream && streamOptions != null && !streamOptions.isNull()) {
+            throw ApiException.badRequest("stream_options", "only applies with stream: true");   // as OpenAI answers it
+        }
+        return new ChatRequest(imageUrl, imageParam, prompt, config, stops(body.get("stop")), stream, includeUsage(streamOptions));
     }
 
     /** stream_options: {"include_usage": true|false}, or absent. */
@@ -160,7 +164,10 @@ record ChatRequest(String imageUrl, String imageParam, String prompt, Generation
             throw ApiException.badRequest("seed", "must be an integer");
         }
         if (temperature == 0) {
-            return null;
+            if (topP != 1) {
+                throw ApiException.badRequest("top_p", "only applies with temperature > 0 (at 0 the answer is greedy)");
+            }
+            return null;   // a seed is accepted: a greedy answer is already the same every time
         }
         long s = seed == null || seed.isNull() ? ThreadLocalRandom.current().nextLong() : seed.asLong();
         return new Sampling(temperature, topP, s);
