@@ -63,10 +63,10 @@ final class PngText {
                 if (type.equals("iTXt") && body.length >= key.length + 5
                         && java.util.Arrays.equals(body, 0, key.length, key, 0, key.length) && body[key.length] == 0) {
                     int from = key.length + 3;
-                    for (int zeros = 0; zeros < 2; from++) {   // past the language tag and the translated keyword
+                    for (int zeros = 0; zeros < 2 && from < body.length; from++) {   // past the language tag and the translated keyword
                         zeros += body[from] == 0 ? 1 : 0;
                     }
-                    return Optional.of(new String(body, from, body.length - from, StandardCharsets.UTF_8));
+                    return Optional.of(new String(body, Math.min(from, body.length), Math.max(0, body.length - from), StandardCharsets.UTF_8));
                 }
             }
         } catch (java.io.EOFException e) {
