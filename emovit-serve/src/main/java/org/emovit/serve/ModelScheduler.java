@@ -47,6 +47,7 @@ public final class ModelScheduler implements AutoCloseable {
     private boolean accepting = true;
     private volatile int inPass;
     private long lastStepEnd;   // when the last decoding step ended, while rows run on from it; 0: none do
+    private int stallsSinceStep;   // heat maps and classification passes run since the last decoding step
     private final PassCosts costs = new PassCosts();
 
     /**
@@ -235,6 +236,7 @@ public final class ModelScheduler implements AutoCloseable {
      */
     private void runClassify(List<Job.Classify> jobs) {
         inPass = running.size() + jobs.size();
+        stallsSinceStep++;
         long start = System.nanoTime();
         try {
             List<EmoVit.Result> results = runner.classify(jobs);
@@ -267,6 +269,7 @@ public final class ModelScheduler implements AutoCloseable {
     /** One heat map (a backward pass for Grad-CAM); a map that fails fails its request alone. */
     private void runHeatmap(Job.Heatmap job) {
         inPass = running.size() + 1;
+        stallsSinceStep++;
         long start = System.nanoTime();
         try {
             PatchMap map = runner.heatmap(job.job(), job.classified());
@@ -320,8 +323,9 @@ public final class ModelScheduler implements AutoCloseable {
             long end = System.nanoTime();
             metrics.decodeStep(tokens.length, end - start);
             if (lastStepEnd != 0) {
-                metrics.decodeGap(end - lastStepEnd);   // what the rows that ran on waited between two tokens
+                metrics.decodeGap(end - lastStepEnd, stallsSinceStep);   // what the rows that ran on waited between two tokens
             }
+            stallsSinceStep = 0;
             int[] leaving = output.stepped(tokens, running, runner::tokens);
             runner.leave(leaving);
             for (int i = leaving.length - 1; i >= 0; i--) {

@@ -26,6 +26,7 @@ public final class ServeMetrics {
     private final DistributionSummary decodeRows;
     private final Timer decodeStepLatency;
     private final Timer decodeGap;
+    private final DistributionSummary decodeGapPasses;
     private final RateWindow imageRate = new RateWindow(WINDOW);
     private final RateWindow tokenRate = new RateWindow(WINDOW);
 
@@ -42,6 +43,9 @@ public final class ServeMetrics {
                         + "wait between two tokens of a running stream over the last 2 minutes")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
                 .register(registry);
+        decodeGapPasses = DistributionSummary.builder("emovit.decode.gap.passes").description("heat maps and classification passes run "
+                        + "between two decoding steps of rows that run on (the planner allows one)")
+                .serviceLevelObjectives(1, 2, 4, 8, 16).register(registry);
         cancelled = Counter.builder("emovit.cancelled.generations").description("generations ended because the client went away")
                 .register(registry);
         Gauge.builder("emovit.images.per.second", () -> imageRate.perSecond(System.nanoTime()))
@@ -89,9 +93,13 @@ public final class ServeMetrics {
         decodeStepLatency.record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** The time from the last decoding step's end to this one's, for rows that ran in both. */
-    void decodeGap(long nanos) {
+    /**
+     * The time from the last decoding step's end to this one's, for rows that ran in both, and the stalling passes
+     * (heat maps, classification passes) that ran in it.
+     */
+    void decodeGap(long nanos, int passes) {
         decodeGap.record(nanos, TimeUnit.NANOSECONDS);
+        decodeGapPasses.record(passes);
     }
 
     void images(int n) {
