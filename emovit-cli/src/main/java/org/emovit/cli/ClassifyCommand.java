@@ -1,7 +1,8 @@
 package org.emovit.cli;
 
-import org.emovit.api.BatchClassifier;
+import org.emovit.batch.BatchClassifier;
 import org.emovit.options.ClassificationOptions;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.attribution.PatchMap;
 import org.emovit.core.Emotion;
 import org.emovit.core.EmotionJson;
@@ -55,8 +57,8 @@ public final class ClassifyCommand implements Callable<Integer> {
             description = "Also map where in each image its emotion comes from: an overlay PNG per image in DIR, the grid in the JSON (\"heatmap\").")
     Path heatmap;
 
-    @Option(names = "--heatmap-method", defaultValue = "grad-cam", paramLabel = "grad-cam|rollout",
-            description = "grad-cam: the answer's gradient x the patches (a backward pass per image; default); rollout: the Q-Former's attention (no gradients, the same map for every emotion).")
+    @Option(names = "--heatmap-method", paramLabel = "grad-cam|rollout",
+            description = "With --heatmap: grad-cam: the answer's gradient x the patches (a backward pass per image; default); rollout: the Q-Former's attention (no gradients, the same map for every emotion).")
     String heatmapMethod;
 
     @Option(names = "--heatmap-emotion", paramLabel = "LABEL",
@@ -73,10 +75,17 @@ public final class ClassifyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         // options first: a mistyped one is the only line the user sees
-        PatchMap.Method method = heatmap == null ? null : PatchMap.Method.parse(heatmapMethod, "--heatmap-method");
-        if (heatmapEmotion != null && heatmap == null) {
-            throw new IllegalArgumentException("--heatmap-emotion only applies with --heatmap DIR");
+        options.check();
+        if (fresh && output == null) {
+            throw new IllegalArgumentException("--fresh only applies with --output FILE");
         }
+        for (String[] option : new String[][] {{"--heatmap-method", heatmapMethod}, {"--heatmap-emotion", heatmapEmotion}}) {
+            if (option[1] != null && heatmap == null) {
+                throw new IllegalArgumentException(option[0] + " only applies with --heatmap DIR");
+            }
+        }
+        PatchMap.Method method = heatmap == null ? null
+                : heatmapMethod == null ? PatchMap.Method.GRAD_CAM : PatchMap.Method.parse(heatmapMethod, "--heatmap-method");
         Emotion mapped = heatmapEmotion == null ? null : Emotion.parse(heatmapEmotion, "--heatmap-emotion");
         List<Path> images = inputs.isEmpty()
                 ? EmbeddedModel.SAMPLES.stream().map(EmbeddedModel::sample).toList()
@@ -85,7 +94,8 @@ public final class ClassifyCommand implements Callable<Integer> {
             err.println(EmbeddedModel.NOTE);
         }
         HeatmapFiles overlays = heatmap == null ? null : new HeatmapFiles(heatmap);
-        ResultsFile file = output == null ? null : ResultsFile.open(output, "image", provenance(method, mapped), fresh);
+        ResultsFile file = output == null ? null
+                : ResultsFile.open(output, "image", provenance(method, mapped), fresh, r -> mapIsThere(r, overlays));
         Set<String> done = file != null ? file.done() : Set.of();
         List<BatchClassifier.Item> todo = new ArrayList<>();
         for (Path p : images) {
@@ -101,7 +111,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         List<String[]> rows = new ArrayList<>();
         try (file; EmoVit emovit = options.model().spec().open();
              ProgressBar progress = todo.size() > 1 ? new ProgressBar("classify", todo.size(), System.err) : null) {
-            options.classifier(emovit).mapping(method, mapped).run(todo, outcome -> {
+            options.classifier(emovit).mapping(method == null ? null : new HeatmapRequest(method, mapped)).run(todo, outcome -> {
                 ObjectNode line = jsonLine(outcome, overlays);
                 if (line.hasNonNull("error")) {
                     failures[0]++;
@@ -141,6 +151,18 @@ public final class ClassifyCommand implements Callable<Integer> {
         return p;
     }
 
+    /**
+     * Whether a results line from an earlier run is complete: without --heatmap always; with it, a line whose map is
+     * missing or is another image's (a file an earlier version named after the file name alone) is done again.
+     */
+    private static boolean mapIsThere(JsonNode line, HeatmapFiles overlays) throws IOException {
+        JsonNode map = line.get("heatmap");
+        if (overlays == null || map == null || map.isNull()) {
+            return true;   // null: a generated answer outside the 8 leaves nothing to map
+        }
+        return overlays.holds(line.get("image").asText(), map.path("overlay").asText(null));
+    }
+
     /** The image's JSON line; its overlay is drawn first, and an overlay that cannot be written fails the image. */
     static ObjectNode jsonLine(BatchClassifier.Outcome o, HeatmapFiles overlays) {
         ObjectNode n = JSON.createObjectNode();
@@ -151,7 +173,7 @@ public final class ClassifyCommand implements Callable<Integer> {
         String overlay = null;
         if (o.heatmap() != null) {
             try {
-                overlay = overlays.write(o.item().image(), o.heatmap()).toString();
+                overlay = overlays.write(o.item().id(), o.heatmap()).toString();
             } catch (IOException | RuntimeException e) {
                 return EmotionJson.writeError(n, "heat map not written: " + Errors.forUser(e));
             }

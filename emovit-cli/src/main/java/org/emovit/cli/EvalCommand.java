@@ -45,6 +45,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
+        options.check();
         EvaluationRun.Outcome r = EvaluationRun.run(new EvaluationRun.Settings(options.model().spec(), options::classifier, dataset, mapping,
                 out, limit, fresh, options.provenance()), spec.commandLine().getErr());
         o.println(r.metrics().toTable());

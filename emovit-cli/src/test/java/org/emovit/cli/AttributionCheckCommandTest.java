@@ -35,6 +35,24 @@ class AttributionCheckCommandTest {
         assertThat(bad.err()).contains("--emotion").contains("joy");
     }
 
+    /**
+     * Issue 26, case 3: --steps 100000 was clamped to 4 in silence, and --steps 0 was refused only after the model had
+     * loaded, blamed on the image. Both are now one line naming the option, before the model loads (no model note).
+     */
+    @Test
+    void stepsOutsideThePatchGridAreRefusedNamingTheOptionBeforeTheModelLoads(@TempDir Path dir) throws Exception {
+        Path f = square(dir, 2, 5);
+        for (String steps : List.of("0", "-3", "5", "100000")) {
+            CommandsTest.Result r = CommandsTest.run("attribution-check", "--steps", steps, f.toString());
+            assertThat(r.code()).as(steps).isEqualTo(1);
+            assertThat(r.err().strip()).isEqualTo("emovit: --steps must be 1..4 (the model's 2x2 patches), got " + steps);
+            assertThat(r.out()).isEmpty();
+        }
+        CommandsTest.Result unset = CommandsTest.run("attribution-check", f.toString());
+        assertThat(unset.code()).as(unset.err()).isZero();
+        assertThat(unset.out()).contains("2x2 patches, 4 deletion steps");
+    }
+
     static Path square(Path dir, int patch, int seed) throws Exception {
         Random r = new Random(seed);
         BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_INT_RGB);

@@ -75,8 +75,66 @@ class ClassifyHeatmapTest {
         assertThat(lines.get(a.toString()).get("heatmap").get("overlay").asText())
                 .isNotEqualTo(lines.get(b.toString()).get("heatmap").get("overlay").asText());
         try (var files = Files.list(maps)) {
-            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("x.heatmap.png", "x-2.heatmap.png");
+            assertThat(files.map(p -> p.getFileName().toString())).hasSize(2).allMatch(n -> n.matches("x\\.[0-9a-f]{16}\\.heatmap\\.png"));
         }
+    }
+
+    /** The line of each image in a results file, by key. */
+    private static Map<String, JsonNode> byImage(Path out) throws Exception {
+        Map<String, JsonNode> lines = new HashMap<>();
+        for (JsonNode n : ClassifyEvalTest.lines(out)) {
+            assertThat(lines.put(n.get("image").asText(), n)).as("one line per image").isNull();
+        }
+        return lines;
+    }
+
+    private static Path overlay(JsonNode line) {
+        return Path.of(line.get("heatmap").get("overlay").asText());
+    }
+
+    /**
+     * Issue 26, case 1: b/x.png mapped, then a resumed run of a/x.png and b/x.png. a's map used to replace b's file;
+     * now each file is named from its image's key and holds it, and a resume redoes a map that is missing or another's.
+     */
+    @Test
+    void aResumedRunNeverOverwritesAnotherImagesMapAndRedoesAMissingOrForeignOne(@TempDir Path dir) throws Exception {
+        Path a = ClassifyEvalTest.png(dir.resolve("a/x.png"), 1);
+        Path b = ClassifyEvalTest.png(dir.resolve("b/x.png"), 2);
+        Path maps = dir.resolve("maps");
+        Path out = dir.resolve("out.jsonl");
+        CommandsTest.Result first = CommandsTest.run("classify", "--heatmap", maps.toString(), "--output", out.toString(), b.toString());
+        assertThat(first.code()).as(first.err()).isZero();
+        Path bMap = overlay(byImage(out).get(b.toString()));
+        byte[] bBytes = Files.readAllBytes(bMap);
+
+        CommandsTest.Result resumed = CommandsTest.run("classify", "--heatmap", maps.toString(), "--output", out.toString(), a.toString(), b.toString());
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(resumed.err()).contains("1 image(s) already in");
+        Map<String, JsonNode> lines = byImage(out);
+        Path aMap = overlay(lines.get(a.toString()));
+        assertThat(aMap).isNotEqualTo(bMap);
+        assertThat(overlay(lines.get(b.toString()))).isEqualTo(bMap);
+        assertThat(Files.readAllBytes(bMap)).as("b's map untouched").isEqualTo(bBytes);
+        assertThat(PngText.read(aMap, HeatmapFiles.KEY_ENTRY)).contains(a.toString());
+        assertThat(PngText.read(bMap, HeatmapFiles.KEY_ENTRY)).contains(b.toString());
+        assertThat(ImageIO.read(aMap.toFile()).getWidth()).isEqualTo(32);   // still a PNG with the entry added
+        byte[] aBytes = Files.readAllBytes(aMap);
+
+        // b's map gone, and a's file replaced by b's map (what an earlier version's resume left): both are redone
+        Files.delete(bMap);
+        Files.write(aMap, bBytes);
+        CommandsTest.Result again = CommandsTest.run("classify", "--heatmap", maps.toString(), "--output", out.toString(), a.toString(), b.toString());
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).doesNotContain("already in");
+        lines = byImage(out);
+        assertThat(lines).hasSize(2);
+        assertThat(Files.readAllBytes(overlay(lines.get(a.toString())))).isEqualTo(aBytes);
+        assertThat(Files.readAllBytes(overlay(lines.get(b.toString())))).isEqualTo(bBytes);
+
+        // all in place: nothing to redo
+        CommandsTest.Result done = CommandsTest.run("classify", "--heatmap", maps.toString(), "--output", out.toString(), a.toString(), b.toString());
+        assertThat(done.code()).as(done.err()).isZero();
+        assertThat(done.err()).contains("2 image(s) already in");
     }
 
     @Test
@@ -87,7 +145,7 @@ class ClassifyHeatmapTest {
         JsonNode heatmap = ClassifyEvalTest.JSON.readTree(r.out().lines().findFirst().orElseThrow()).get("heatmap");
         assertThat(heatmap.get("method").asText()).isEqualTo("rollout");
         weights(heatmap);
-        assertThat(dir.resolve("maps/a.heatmap.png")).isNotEmptyFile();
+        assertThat(Path.of(heatmap.get("overlay").asText())).isNotEmptyFile().hasParent(dir.resolve("maps"));
 
         CommandsTest.Result bad = CommandsTest.run("classify", "--heatmap", dir.resolve("maps").toString(), "--heatmap-method", "saliency", a.toString());
         assertThat(bad.code()).isNotZero();
@@ -111,5 +169,15 @@ class ClassifyHeatmapTest {
         CommandsTest.Result alone = CommandsTest.run("classify", "--heatmap-emotion", "fear", a.toString());
         assertThat(alone.code()).isNotZero();
         assertThat(alone.err()).contains("--heatmap-emotion only applies with --heatmap DIR");
+    }
+
+    /** Issue 26, case 3: --heatmap-method without --heatmap was ignored; it is refused, as --heatmap-emotion is. */
+    @Test
+    void aHeatmapMethodWithoutHeatmapIsRefusedNamingTheOption(@TempDir Path dir) throws Exception {
+        Path a = ClassifyEvalTest.png(dir.resolve("a.png"), 3);
+        CommandsTest.Result alone = CommandsTest.run("classify", "--heatmap-method", "rollout", a.toString());
+        assertThat(alone.code()).isNotZero();
+        assertThat(alone.err().strip()).isEqualTo("emovit: --heatmap-method only applies with --heatmap DIR");
+        assertThat(alone.out()).isEmpty();
     }
 }

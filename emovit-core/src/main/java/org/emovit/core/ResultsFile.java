@@ -38,6 +38,15 @@ public final class ResultsFile implements Closeable {
      * @param fresh      start over when the file was made by something else (otherwise that is an error)
      */
     public static ResultsFile open(Path path, String keyField, Map<String, String> provenance, boolean fresh) throws IOException {
+        return open(path, keyField, provenance, fresh, r -> true);
+    }
+
+    /**
+     * As {@link #open(Path, String, Map, boolean)}, where a successful record that {@code complete} rejects (say, one
+     * whose heat-map file is missing or another image's) is dropped like a failure, so its item is done again.
+     */
+    public static ResultsFile open(Path path, String keyField, Map<String, String> provenance, boolean fresh,
+                                   IoPredicate<JsonNode> complete) throws IOException {
         Path sidecar = provenancePath(path);
         Map<String, String> wanted = new TreeMap<>(provenance);
         boolean hasData = Files.exists(path) && Files.size(path) > 0;
@@ -63,7 +72,7 @@ public final class ResultsFile implements Closeable {
                 throw new IllegalArgumentException(path + ": a record without \"" + keyField + "\": " + r);
             }
             String key = r.get(keyField).asText();
-            if (r.hasNonNull("error")) {
+            if (r.hasNonNull("error") || !complete.test(r)) {
                 kept.remove(key);   // tried again in this run
             } else {
                 kept.put(key, r);
@@ -75,6 +84,12 @@ public final class ResultsFile implements Closeable {
         ResultsFile out = new ResultsFile(JsonlFile.open(path), keyField);
         out.byKey.putAll(kept);
         return out;
+    }
+
+    /** A test of a record that may read files. */
+    @FunctionalInterface
+    public interface IoPredicate<T> {
+        boolean test(T t) throws IOException;
     }
 
     public static Path provenancePath(Path path) {

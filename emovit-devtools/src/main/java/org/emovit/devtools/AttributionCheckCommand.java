@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.emovit.api.EmbeddedModel;
 import org.emovit.api.EmoVit;
+import org.emovit.api.ModelSpec;
 import org.emovit.attribution.Attribution;
 import org.emovit.attribution.Faithfulness;
 import org.emovit.attribution.PatchMap;
@@ -20,6 +21,7 @@ import org.emovit.core.Emotion;
 import org.emovit.core.Errors;
 import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
+import org.emovit.model.VisionConfig;
 import org.emovit.options.ModelOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,10 +45,13 @@ public final class AttributionCheckCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--steps", defaultValue = "16", paramLabel = "N",
-            description = "Points per deletion curve after the first (at most the patch count; default: ${DEFAULT-VALUE}). "
-                    + "Each curve is N + 1 score-mode forwards.")
-    int steps;
+    @Option(names = "--steps", paramLabel = "N",
+            description = "Points per deletion curve after the first, 1 to the model's patch count (default: " + DEFAULT_STEPS
+                    + ", or the patch count when the model has fewer, as the tiny model's 4). Each curve is N + 1 score-mode forwards.")
+    Integer steps;
+
+    /** Steps when none are asked for (at most the patch count). */
+    static final int DEFAULT_STEPS = 16;
 
     @Option(names = "--seed", defaultValue = "" + Faithfulness.DEFAULT_SEED, description = "Seed of the random order (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -73,17 +78,18 @@ public final class AttributionCheckCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        // options first: a mistyped one is the only line the user sees
+        Emotion chosen = emotion == null ? null : Emotion.parse(emotion, "--emotion");
+        ModelSpec spec = modelOptions.spec();
+        int n = checkedSteps(steps, spec.sizes().vision());
         if (modelOptions.isEmbedded()) {
             err.println(EmbeddedModel.NOTE);
         }
-        Emotion chosen = emotion == null ? null : Emotion.parse(emotion, "--emotion");
         List<Path> files = files(inputs);
         List<Checked> checked = new ArrayList<>();
         List<String> failures = new ArrayList<>();
-        try (NoGradGuard noGrad = new NoGradGuard(); EmoVit emoVit = modelOptions.spec().open()) {
+        try (NoGradGuard noGrad = new NoGradGuard(); EmoVit emoVit = spec.open()) {
             Attribution attribution = new Attribution(emoVit);
-            int patches = attribution.gridSide() * attribution.gridSide();
-            int n = Math.min(steps, patches);
             out.printf(Locale.ROOT, "%d file(s), %dx%d patches, %d deletion steps, random order seed %d%n", files.size(),
                     attribution.gridSide(), attribution.gridSide(), n, seed);
             out.println("image\temotion\tgrad-cam AUC\trollout AUC\trandom AUC\tgrad-cam/random\trollout/random");
@@ -104,6 +110,22 @@ public final class AttributionCheckCommand implements Callable<Integer> {
         }
         failures.forEach(f -> err.println("emovit: " + f));
         return failures.isEmpty() ? 0 : 2;
+    }
+
+    /**
+     * --steps checked against the model's patch grid, read from its config before any weight loads: out of 1..patches
+     * it is an error naming the option, never clamped (the curve would not have the points asked for); unset, the
+     * default within the grid.
+     */
+    static int checkedSteps(Integer steps, VisionConfig vision) {
+        int side = vision.imageSize() / vision.patchSize(), patches = side * side;
+        if (steps == null) {
+            return Math.min(DEFAULT_STEPS, patches);
+        }
+        if (steps < 1 || steps > patches) {
+            throw new IllegalArgumentException("--steps must be 1.." + patches + " (the model's " + side + "x" + side + " patches), got " + steps);
+        }
+        return steps;
     }
 
     /**

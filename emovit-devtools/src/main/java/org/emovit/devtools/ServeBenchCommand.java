@@ -25,6 +25,7 @@ import org.emovit.image.ImageDecoder;
 import org.emovit.image.RgbImage;
 import org.emovit.serve.EmoVitServer;
 import org.emovit.serve.PrometheusText;
+import org.emovit.serve.StreamGaps;
 import org.emovit.serve.ServerSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,7 +40,8 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "serve-bench", mixinStandardHelpOptions = true,
         description = "Load benchmark for `emovit serve`: N concurrent clients for T seconds -> requests/s, p50/p95/p99 latency, "
-                + "mean batch size. Without --url: serves the model (model options) in this process.")
+                + "mean batch size; with --heatmap (or --stream-gaps), the worst gap of a stream running beside them. Without --url: serves "
+                + "the model (model options) in this process.")
 public final class ServeBenchCommand implements Callable<Integer> {
 
     @Mixin
@@ -60,8 +62,16 @@ public final class ServeBenchCommand implements Callable<Integer> {
     @Option(names = "--endpoint", defaultValue = "emotions", description = "emotions or chat (default: ${DEFAULT-VALUE}).")
     String endpoint;
 
-    @Option(names = "--max-tokens", defaultValue = "16", description = "Chat: tokens per answer (default: ${DEFAULT-VALUE}).")
-    int maxTokens;
+    @Option(names = "--max-tokens", paramLabel = "N", description = "Chat: tokens per answer (default: 16).")
+    Integer maxTokens;
+
+    @Option(names = "--heatmap", description = "emotions: each request asks for a Grad-CAM heat map (heatmap=true).")
+    boolean heatmap;
+
+    @Option(names = "--stream-gaps", paramLabel = "TOKENS",
+            description = "Beside the load, stream greedy chat answers of this many tokens one after another and report the worst gap between "
+                    + "two chunks, and from the server's /metrics between two decoding steps (default: 96 with --heatmap, else off; 0: off).")
+    Integer streamGaps;
 
     @Option(names = "--image", description = "Image to send (default: an embedded sample photo).")
     Path image;
@@ -69,8 +79,8 @@ public final class ServeBenchCommand implements Callable<Integer> {
     @Option(names = "--api-key", defaultValue = "${env:EMOVIT_API_KEY}", description = "Bearer key for the server.")
     String apiKey;
 
-    @Option(names = "--max-wait-ms", defaultValue = "5", description = "In-process server: batch wait (default: ${DEFAULT-VALUE}).")
-    int maxWaitMs;
+    @Option(names = "--max-wait-ms", paramLabel = "MS", description = "In-process server: batch wait (default: 5).")
+    Integer maxWaitMs;
 
     @Option(names = "--baseline", description = "In-process only: also time EmoVit.classify directly on batches of --concurrency and half of it.")
     boolean baseline;
@@ -85,6 +95,19 @@ public final class ServeBenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (!endpoint.equals("emotions") && !endpoint.equals("chat")) {
             throw new IllegalArgumentException("--endpoint must be emotions or chat, not '" + endpoint + "'");
+        }
+        if (url != null && (baseline || maxWaitMs != null)) {
+            throw new IllegalArgumentException((baseline ? "--baseline" : "--max-wait-ms") + " only applies to the in-process server (without --url)");
+        }
+        if (maxTokens != null && !endpoint.equals("chat")) {
+            throw new IllegalArgumentException("--max-tokens only applies with --endpoint chat");
+        }
+        if (heatmap && !endpoint.equals("emotions")) {
+            throw new IllegalArgumentException("--heatmap only applies with --endpoint emotions");
+        }
+        int gapTokens = streamGaps != null ? streamGaps : heatmap ? 96 : 0;
+        if (gapTokens < 0 || gapTokens > 4096) {
+            throw new IllegalArgumentException("--stream-gaps must be 0..4096 tokens, got " + gapTokens);
         }
         Path img = image != null ? image : EmbeddedModel.sample("photo.jpg");
         byte[] bytes = Files.readAllBytes(img);
@@ -105,7 +128,7 @@ public final class ServeBenchCommand implements Callable<Integer> {
                     direct = Math.max(direct, ips);
                 }
             }
-            server = new EmoVitServer(emoVit, spec.displayName(), new ServerSettings("127.0.0.1", 0, apiKey, concurrency, maxWaitMs,
+            server = new EmoVitServer(emoVit, spec.displayName(), new ServerSettings("127.0.0.1", 0, apiKey, concurrency, maxWaitMs == null ? 5 : maxWaitMs,
                     Math.max(256, concurrency * 2), 64L << 20, Duration.ofMinutes(10), false));
             url = server.url();
         }
@@ -119,8 +142,12 @@ public final class ServeBenchCommand implements Callable<Integer> {
             List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
             AtomicInteger failures = new AtomicInteger();
             long start = System.nanoTime();
+            GapStream gaps = gapTokens == 0 ? null : new GapStream(chatRequest(bytes, gapTokens));
             load(path, body, duration, new Object[] {latencies, failures});
             double seconds = (System.nanoTime() - start) / 1e9;
+            if (gaps != null) {
+                gaps.stop();
+            }
             String after = metrics();
             // generations run as one continuous batch that rows join and leave: how full it ran is rows per decoding step
             boolean chat = kind.equals("generate");
@@ -134,6 +161,9 @@ public final class ServeBenchCommand implements Callable<Integer> {
                     pct(sorted, 99), pct(sorted, 100));
             out.printf(Locale.ROOT, chat ? "mean rows per decoding step: %.2f (%d steps)%n" : "mean batch size: %.2f (%d model passes)%n",
                     passes == 0 ? 0 : rows / passes, (long) passes);
+            if (gaps != null) {
+                gaps.report(out, before, after);
+            }
             if (direct > 0 && endpoint.equals("emotions")) {
                 out.printf(Locale.ROOT, "served / best direct: %.1f %%%n", 100 * rps / direct);
             }
@@ -147,13 +177,82 @@ public final class ServeBenchCommand implements Callable<Integer> {
     }
 
     private String body(byte[] bytes) {
-        String dataUrl = "data:image/jpeg;base64," + Base64.getEncoder().encodeToString(bytes);
         if (endpoint.equals("emotions")) {
-            return "{\"image\":\"" + dataUrl + "\"}";
+            return "{\"image\":\"" + dataUrl(bytes) + "\"" + (heatmap ? ",\"heatmap\":true}" : "}");
         }
-        return "{\"model\":\"emovit\",\"max_tokens\":" + maxTokens + ",\"messages\":[{\"role\":\"user\",\"content\":["
+        return chat(bytes, maxTokens == null ? 16 : maxTokens, false);
+    }
+
+    private static String dataUrl(byte[] bytes) {
+        return "data:image/jpeg;base64," + Base64.getEncoder().encodeToString(bytes);
+    }
+
+    private static String chat(byte[] bytes, int tokens, boolean stream) {
+        return "{\"model\":\"emovit\",\"max_tokens\":" + tokens + (stream ? ",\"stream\":true" : "") + ",\"messages\":[{\"role\":\"user\",\"content\":["
                 + "{\"type\":\"text\",\"text\":\"What emotion does this image evoke?\"},"
-                + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + dataUrl + "\"}}]}]}";
+                + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + dataUrl(bytes) + "\"}}]}]}";
+    }
+
+    private HttpRequest chatRequest(byte[] bytes, int tokens) {
+        return authorised(HttpRequest.newBuilder(URI.create(url + "/v1/chat/completions")).timeout(Duration.ofMinutes(10))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(chat(bytes, tokens, true)))).build();
+    }
+
+    private HttpRequest.Builder authorised(HttpRequest.Builder b) {
+        if (apiKey != null && !apiKey.isBlank()) {
+            b.header("Authorization", "Bearer " + apiKey);
+        }
+        return b;
+    }
+
+    /**
+     * Streamed chat answers one after another beside the load, on a thread of their own: how long a running stream
+     * waits between two chunks while the clients' requests (heat maps, classifications) run between decoding steps.
+     */
+    private final class GapStream {
+        private final Thread thread;
+        private volatile boolean stopping;
+        private final List<StreamGaps.Gaps> streams = Collections.synchronizedList(new ArrayList<>());
+        private final AtomicInteger failed = new AtomicInteger();
+
+        GapStream(HttpRequest request) {
+            thread = new Thread(() -> {
+                while (!stopping) {
+                    try {
+                        streams.add(StreamGaps.measure(http, request));
+                    } catch (IOException e) {
+                        failed.incrementAndGet();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "serve-bench-stream");
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            stopping = true;
+            thread.join();
+        }
+
+        void report(PrintWriter out, String before, String after) {
+            long worst = 0, chunks = 0;
+            for (StreamGaps.Gaps g : streams) {
+                worst = Math.max(worst, g.worstNanos());
+                chunks += g.chunks();
+            }
+            String map = "{kind=\"heatmap\"";
+            double maps = delta(before, after, "emovit_batch_latency_seconds_count" + map);
+            out.printf(Locale.ROOT, "stream beside the load: %d answer(s), %d chunks, %d failed; worst gap between two chunks %.1f ms; "
+                            + "server: worst gap between two decoding steps %.1f ms, at most %d heat map(s) or classification pass(es) in one "
+                            + "(last 2 min)%n", streams.size(), chunks, failed.get(), worst / 1e6,
+                    1000 * PrometheusText.sum(after, "emovit_decode_gap_seconds_max"), (long) PrometheusText.sum(after, "emovit_decode_gap_passes_max"));
+            if (maps > 0) {
+                out.printf(Locale.ROOT, "Grad-CAM passes: %d, mean %.1f ms, longest %.1f ms (last 2 min)%n", (long) maps,
+                        1000 * delta(before, after, "emovit_batch_latency_seconds_sum" + map) / maps,
+                        1000 * PrometheusText.sum(after, "emovit_batch_latency_seconds_max" + map));
+            }
+        }
     }
 
     /** Runs the clients for this long; with a sink, records each latency (ns) or failure. */
@@ -167,11 +266,8 @@ public final class ServeBenchCommand implements Callable<Integer> {
                     long t0 = System.nanoTime();
                     boolean ok;
                     try {
-                        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofMinutes(10))
-                                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
-                        if (apiKey != null && !apiKey.isBlank()) {
-                            b.header("Authorization", "Bearer " + apiKey);
-                        }
+                        HttpRequest.Builder b = authorised(HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofMinutes(10))
+                                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)));
                         ok = http.send(b.build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
                     } catch (IOException e) {
                         ok = false;

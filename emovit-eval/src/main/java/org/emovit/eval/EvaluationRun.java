@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.function.Function;
 import org.emovit.core.EmotionJson;
 import org.emovit.core.ProgressBar;
-import org.emovit.api.BatchClassifier;
+import org.emovit.batch.BatchClassifier;
 import org.emovit.api.EmbeddedModel;
 import org.emovit.api.EmoVit;
 import org.emovit.api.ModelSpec;
@@ -105,10 +105,7 @@ public final class EvaluationRun {
                 throw new IllegalStateException("no image of " + s.dataset() + " could be evaluated (" + failed[0]
                         + " failed; see " + dir.resolve("predictions.jsonl") + ")");
             }
-            metrics.writeJson(dir.resolve("metrics.json"));
-            metrics.writeCsv(dir.resolve("confusion.csv"));
-            ConfusionMatrixPlot.writePng(metrics, dir.resolve("confusion.png"));
-            ConfusionMatrixPlot.writeSvg(metrics, dir.resolve("confusion.svg"));
+            EvaluationReports.write(metrics, dir);
             return new Outcome(dir, metrics, todo.size(), failed[0], seconds);
         }
     }

@@ -1,10 +1,14 @@
 package org.emovit.options;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.emovit.api.EmoVit;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
 
 /**
  * What classify, eval and the Spark classify job share: the model, how to decide (score or generate, with the
@@ -30,6 +34,35 @@ public final class ClassificationOptions {
 
     @Option(names = "--batch-size", defaultValue = "4", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    /**
+     * Refuses, naming it, an option given where it cannot change the result (score mode decodes nothing; only an
+     * explanation is decoded then, greedy with --explain-tokens). Called before the model loads.
+     */
+    public void check() {
+        ParseResult given = command == null || command.commandLine() == null ? null : command.commandLine().getParseResult();
+        if (given == null) {
+            return;   // built without a command line: nothing was given by hand
+        }
+        if (!explain && given.hasMatchedOption("--explain-tokens")) {
+            throw new IllegalArgumentException("--explain-tokens only applies with --explain");
+        }
+        if (mode() == EmoVit.Mode.SCORE) {
+            for (String option : List.of("--beams", "--length-penalty", "--max-new-tokens")) {
+                if (given.hasMatchedOption(option)) {
+                    throw new IllegalArgumentException(option + " only applies with --mode generate (explanations are greedy, --explain-tokens long)");
+                }
+            }
+            for (String option : List.of("--min-new-tokens", "--repetition-penalty")) {
+                if (!explain && given.hasMatchedOption(option)) {
+                    throw new IllegalArgumentException(option + " only applies with --mode generate or --explain");
+                }
+            }
+        }
+    }
 
     public ModelOptions model() {
         return model;
@@ -66,7 +99,7 @@ public final class ClassificationOptions {
     }
 
     /** The batch classifier these options describe, over an opened model. */
-    public org.emovit.api.BatchClassifier classifier(EmoVit emovit) {
-        return new org.emovit.api.BatchClassifier(emovit, mode(), generation().config(), batchSize()).explaining(explanation());
+    public org.emovit.batch.BatchClassifier classifier(EmoVit emovit) {
+        return new org.emovit.batch.BatchClassifier(emovit, mode(), generation().config(), batchSize()).explaining(explanation());
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 import org.emovit.core.Prompts;
 import org.emovit.generate.GenerationConfig;
@@ -31,9 +32,29 @@ record ChatRequest(String imageUrl, String imageParam, String prompt, Generation
     static final int MAX_TOKENS_LIMIT = 4096;
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
+    /**
+     * The fields read below. Any other is refused by name, as OpenAI refuses an argument it does not know, rather
+     * than answered as if it had not been sent. "model" and "user" are read and do not change the answer: one model
+     * is served under its own name, and "user" is the caller's label for OpenAI's abuse monitoring.
+     */
+    private static final Set<String> FIELDS = Set.of("model", "user", "messages", "n", "max_tokens", "max_completion_tokens",
+            "temperature", "top_p", "seed", "stop", "stream", "stream_options", "frequency_penalty", "presence_penalty");
+
     static ChatRequest parse(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest(null, "the body must be a JSON object");
+        }
+        body.fieldNames().forEachRemaining(f -> {
+            if (!FIELDS.contains(f)) {
+                throw ApiException.badRequest(f, "not supported (supported: " + String.join(", ", new TreeSet<>(FIELDS)) + ")");
+            }
+        });
+        for (String penalty : List.of("frequency_penalty", "presence_penalty")) {
+            // OpenAI's count-based penalties are not implemented: EmoVIT decodes with HF's repetition penalty instead
+            if (number(body, penalty, 0, -2, 2) != 0) {
+                throw ApiException.badRequest(penalty, "only 0 is supported (answers use EmoVIT's repetition penalty of "
+                        + GenerationConfig.emovit().repetitionPenalty() + ")");
+            }
         }
         JsonNode messages = body.get("messages");
         if (messages == null || !messages.isArray() || messages.isEmpty()) {
@@ -110,9 +131,28 @@ record ChatRequest(String imageUrl, String imageParam, String prompt, Generation
             }
         }
         GenerationConfig config = GenerationConfig.emovit().withMaxNewTokens(maxTokens).withSampling(sampling(body));
+        boolean stream = bool(body, "stream");
         JsonNode streamOptions = body.get("stream_options");
-        boolean includeUsage = streamOptions != null && streamOptions.path("include_usage").asBoolean(false);
-        return new ChatRequest(imageUrl, imageParam, prompt, config, stops(body.get("stop")), bool(body, "stream"), includeUsage);
+        if (!stream && streamOptions != null && !streamOptions.isNull()) {
+            throw ApiException.badRequest("stream_options", "only applies with stream: true");   // as OpenAI answers it
+        }
+        return new ChatRequest(imageUrl, imageParam, prompt, config, stops(body.get("stop")), stream, includeUsage(streamOptions));
+    }
+
+    /** stream_options: {"include_usage": true|false}, or absent. */
+    private static boolean includeUsage(JsonNode options) {
+        if (options == null || options.isNull()) {
+            return false;
+        }
+        if (!options.isObject()) {
+            throw ApiException.badRequest("stream_options", "must be an object {\"include_usage\": true|false}");
+        }
+        options.fieldNames().forEachRemaining(f -> {
+            if (!f.equals("include_usage")) {
+                throw ApiException.badRequest("stream_options." + f, "not supported (only include_usage)");
+            }
+        });
+        return bool(options, "include_usage", "stream_options.include_usage");
     }
 
     /** Null (greedy) unless temperature > 0. */
@@ -124,7 +164,10 @@ record ChatRequest(String imageUrl, String imageParam, String prompt, Generation
             throw ApiException.badRequest("seed", "must be an integer");
         }
         if (temperature == 0) {
-            return null;
+            if (topP != 1) {
+                throw ApiException.badRequest("top_p", "only applies with temperature > 0 (at 0 the answer is greedy)");
+            }
+            return null;   // a seed is accepted: a greedy answer is already the same every time
         }
         long s = seed == null || seed.isNull() ? ThreadLocalRandom.current().nextLong() : seed.asLong();
         return new Sampling(temperature, topP, s);
@@ -165,12 +208,16 @@ record ChatRequest(String imageUrl, String imageParam, String prompt, Generation
     }
 
     private static boolean bool(JsonNode body, String field) {
+        return bool(body, field, field);
+    }
+
+    private static boolean bool(JsonNode body, String field, String param) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             return false;
         }
         if (!v.isBoolean()) {
-            throw ApiException.badRequest(field, "must be true or false");
+            throw ApiException.badRequest(param, "must be true or false");
         }
         return v.asBoolean();
     }

@@ -8,15 +8,19 @@ import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.emovit.attribution.PatchMap;
 import org.emovit.core.Emotion;
 import org.emovit.core.EmotionJson;
-import org.emovit.core.Prompts;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.image.PilResize;
 import org.emovit.image.RgbImage;
 
@@ -48,11 +52,12 @@ final class EmotionsHandler implements Handler {
     /** The longest side of an overlay sent back: the page shows it in a box of a few hundred pixels. */
     static final int OVERLAY_MAX_SIDE = 512;
 
-    private record Request(CompletableFuture<RgbImage> image, boolean explain, EmoVit.Mode mode, boolean stream, Job.Heatmap heatmap) {}
+    private record Request(CompletableFuture<RgbImage> image, boolean explain, EmoVit.Mode mode, boolean stream, HeatmapRequest heatmap) {}
 
     @Override
     public void handle(Context ctx) {
         long start = System.nanoTime();
+        refuseUnknown(ctx.queryParamMap().keySet(), OPTIONS);
         Request r = ctx.isMultipartFormData() ? multipart(ctx) : json(ctx);
         if (!r.stream()) {
             ctx.future(() -> r.image().thenCompose(img -> scheduler.classify(img, r.mode(), r.explain(), r.heatmap())
@@ -71,8 +76,7 @@ final class EmotionsHandler implements Handler {
                     if (!r.explain()) {
                         return CompletableFuture.completedFuture((Generation) null);
                     }
-                    return scheduler.generate(img, Prompts.explanationQuestion(c.result().label()), ModelScheduler.EXPLANATION,
-                            java.util.List.of(), stream);
+                    return scheduler.explain(img, c.result().label(), stream);
                 }))
                 .handle((g, error) -> {
                     if (error != null && !stream.anySent()) {
@@ -126,6 +130,10 @@ final class EmotionsHandler implements Handler {
         } catch (IOException e) {
             throw ApiException.badRequest("file", "cannot read the upload: " + e.getMessage());
         }
+        Set<String> fields = new HashSet<>(OPTIONS);
+        fields.addAll(List.of("file", "image"));
+        refuseUnknown(ctx.formParamMap().keySet(), fields);
+        refuseUnknown(ctx.uploadedFileMap().keySet(), Set.of("file", "image"));
         RgbImage image = ImageLoader.decode(bytes, "file");
         return new Request(CompletableFuture.completedFuture(image), flag(option(ctx, null, "explain"), "explain"),
                 mode(option(ctx, null, "mode")), flag(option(ctx, null, "stream"), "stream"), heatmap(ctx, null));
@@ -136,6 +144,9 @@ final class EmotionsHandler implements Handler {
         if (!body.isObject()) {
             throw ApiException.badRequest(null, "the body must be a JSON object {\"image\": \"data:image/...;base64,...\"} or a multipart upload");
         }
+        Set<String> fields = new HashSet<>(OPTIONS);
+        fields.addAll(List.of("image", "image_url"));
+        refuseUnknown(body::fieldNames, fields);
         String field = body.has("image") ? "image" : "image_url";
         JsonNode url = body.get(field);
         if (url != null && url.isObject()) {
@@ -152,7 +163,7 @@ final class EmotionsHandler implements Handler {
      * The heat map asked for (heatmap=true, with heatmap_emotion and heatmap_method), or null. Either of those two
      * without heatmap=true is refused rather than ignored: the caller expects a map.
      */
-    private static Job.Heatmap heatmap(Context ctx, JsonNode body) {
+    private static HeatmapRequest heatmap(Context ctx, JsonNode body) {
         String emotion = option(ctx, body, "heatmap_emotion");
         String method = option(ctx, body, "heatmap_method");
         if (!flag(option(ctx, body, "heatmap"), "heatmap")) {
@@ -167,7 +178,7 @@ final class EmotionsHandler implements Handler {
                     "'" + emotion + "' is not one of " + String.join(", ", Emotion.labels())));
         }
         try {
-            return new Job.Heatmap(method == null || method.isEmpty() ? PatchMap.Method.GRAD_CAM : PatchMap.Method.parse(method, "heatmap_method"), chosen);
+            return new HeatmapRequest(method == null || method.isEmpty() ? PatchMap.Method.GRAD_CAM : PatchMap.Method.parse(method, "heatmap_method"), chosen);
         } catch (IllegalArgumentException e) {
             throw new ApiException(400, "invalid_request_error", "heatmap_method", null, e.getMessage(), null);
         }
@@ -182,15 +193,30 @@ final class EmotionsHandler implements Handler {
         return v != null ? v : ctx.queryParam(name);
     }
 
-    private static boolean flag(String v, String name) {
+    /**
+     * A yes/no option, read one way wherever it comes from: the text "true" or "false" (a JSON boolean reads as
+     * that text), nothing else — so JSON "yes" is refused as multipart "maybe" is, never taken as a yes.
+     */
+    static boolean flag(String v, String name) {
         if (v == null || v.isEmpty()) {
             return false;
         }
         return switch (v.toLowerCase(Locale.ROOT)) {
-            case "true", "1", "yes", "on" -> true;
-            case "false", "0", "no", "off" -> false;
+            case "true" -> true;
+            case "false" -> false;
             default -> throw ApiException.badRequest(name, "must be true or false, not '" + v + "'");
         };
+    }
+
+    /** The options read from a body, a form or the query string; any other name is refused rather than ignored. */
+    private static final Set<String> OPTIONS = Set.of("explain", "mode", "stream", "heatmap", "heatmap_emotion", "heatmap_method");
+
+    private static void refuseUnknown(Iterable<String> names, Set<String> known) {
+        for (String name : names) {
+            if (!known.contains(name)) {
+                throw ApiException.badRequest(name, "not an option of /v1/emotions (options: " + String.join(", ", new TreeSet<>(OPTIONS)) + ")");
+            }
+        }
     }
 
     private static EmoVit.Mode mode(String v) {

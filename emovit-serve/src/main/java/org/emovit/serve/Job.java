@@ -2,32 +2,39 @@ package org.emovit.serve;
 
 import java.util.concurrent.CompletableFuture;
 import org.emovit.api.EmoVit;
-import org.emovit.attribution.PatchMap;
-import org.emovit.core.Emotion;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.image.RgbImage;
 
-/** A request waiting for the model. Classifications with equal batch keys (their mode) share one model pass. */
-sealed interface Job permits Job.Classify, Job.Generate {
-
-    Object batchKey();
+/** A request waiting for the model. Classifications of one mode share one model pass (the planner groups them). */
+sealed interface Job permits Job.Classify, Job.Heatmap, Job.Generate {
 
     long deadlineNanos();
 
     CompletableFuture<?> result();
 
-    /** A heat map asked for with a classification: this method, of this emotion (null: the predicted one). */
-    record Heatmap(PatchMap.Method method, Emotion emotion) {}
-
     /**
      * Classification of one image (score or generate mode), with an explanation and a heat map when asked for
-     * (heatmap null: none). Maps are computed one image at a time after the batch's pass; they do not split batches.
+     * (heatmap null: none). Maps are computed one image at a time after the batch's pass ({@link Heatmap}); they do
+     * not split batches.
      */
-    record Classify(RgbImage image, EmoVit.Mode mode, boolean explain, Heatmap heatmap, long deadlineNanos,
+    record Classify(RgbImage image, EmoVit.Mode mode, boolean explain, HeatmapRequest heatmap, long deadlineNanos,
                     CompletableFuture<Classification> result) implements Job {
+    }
+
+    /**
+     * A classified image waiting for its heat map, queued by the classification pass: the planner gives the model one
+     * at a time, between two decoding steps. It answers the classification's caller, under its deadline.
+     */
+    record Heatmap(Classify job, EmoVit.Result classified) implements Job {
         @Override
-        public Object batchKey() {
-            return mode;
+        public long deadlineNanos() {
+            return job.deadlineNanos();
+        }
+
+        @Override
+        public CompletableFuture<Classification> result() {
+            return job.result();
         }
     }
 
@@ -35,7 +42,6 @@ sealed interface Job permits Job.Classify, Job.Generate {
     record Generate(RgbImage image, String prompt, GenerationConfig config, GenerationRow row, long deadlineNanos,
                     CompletableFuture<Generation> result) implements Job {
         /** The decoding settings that matter to a row (its token limit is the row's own). */
-        @Override
         public GenerationConfig batchKey() {
             return config.withMaxNewTokens(1);
         }

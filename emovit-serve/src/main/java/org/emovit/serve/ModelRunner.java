@@ -6,7 +6,6 @@ import org.emovit.generate.DecodingBatch;
 import org.emovit.api.EmoVit;
 import org.emovit.attribution.Attribution;
 import org.emovit.attribution.PatchMap;
-import org.emovit.core.Emotion;
 import org.emovit.generate.GenerationConfig;
 
 /**
@@ -38,8 +37,7 @@ final class ModelRunner implements AutoCloseable {
      * named none and the answer is none of the 8 (generate mode), so there is nothing to map.
      */
     PatchMap heatmap(Job.Classify job, EmoVit.Result result) {
-        Emotion emotion = job.heatmap().emotion() != null ? job.heatmap().emotion() : result.emotion();
-        return emotion == null ? null : attribution.map(job.image(), emotion, job.heatmap().method());
+        return job.heatmap().map(attribution, job.image(), result);
     }
 
     /**

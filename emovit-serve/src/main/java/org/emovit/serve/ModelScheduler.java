@@ -2,6 +2,7 @@ package org.emovit.serve;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -10,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.emovit.api.EmoVit;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.attribution.PatchMap;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.DecodingBatch;
@@ -20,8 +22,9 @@ import org.emovit.image.RgbImage;
  * that decides what runs next, a {@link ModelRunner} that calls the model, and an {@link OutputProcessor} that
  * feeds rows their tokens and delivers answers. This class holds the waiting queue and runs the loop on the model's
  * one thread: at every token boundary it drops requests whose caller left or whose deadline passed, asks the
- * planner, runs the classifications it chose (between two steps), lets the generations it chose join the running
- * batch, and runs one decoding step. Generations — chat answers and the explanations of classifications alike —
+ * planner, computes the heat map or runs the classifications it chose (between two steps), lets the generations it
+ * chose join the running batch, and runs one decoding step. A classification that asked for a heat map queues it as
+ * work of its own, so that the planner interleaves maps with decoding steps, one map per step at most. Generations — chat answers and the explanations of classifications alike —
  * are batched continuously, each row with its own settings, leaving at its own end. Images are resized on the
  * callers' threads before they queue (the model's thread only normalises them), and callers get futures and never
  * block on libtorch.
@@ -43,6 +46,9 @@ public final class ModelScheduler implements AutoCloseable {
     private final Thread worker;
     private boolean accepting = true;
     private volatile int inPass;
+    private long lastStepEnd;   // when the last decoding step ended, while rows run on from it; 0: none do
+    private int stallsSinceStep;   // heat maps and classification passes run since the last decoding step
+    private final PassCosts costs = new PassCosts();
 
     /**
      * @param callbacks where answers are handed over: whatever the callers chain on them (writing a response to a slow
@@ -62,7 +68,7 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /** @param heatmap the heat map to compute with the classification, on the model's thread, or null */
-    public CompletableFuture<Classification> classify(RgbImage image, EmoVit.Mode mode, boolean explain, Job.Heatmap heatmap) {
+    public CompletableFuture<Classification> classify(RgbImage image, EmoVit.Mode mode, boolean explain, HeatmapRequest heatmap) {
         CompletableFuture<Classification> f = timed(new CompletableFuture<>());
         submit(new Job.Classify(resized(image), mode, explain, heatmap, deadline(), f));
         return f;
@@ -74,6 +80,13 @@ public final class ModelScheduler implements AutoCloseable {
         GenerationRow row = new GenerationRow(config.maxNewTokens(), stops, emoVit.processor().llmTokenizer().eosId(),
                 emoVit.processor()::decode, sink, deadline);
         submit(new Job.Generate(resized(image), prompt, config, row, deadline, f));
+        return f;
+    }
+
+    /** Why the image evokes this label, streamed into the sink: the explanation classify's explain=true gives. */
+    public CompletableFuture<Generation> explain(RgbImage image, String label, TokenSink sink) {
+        CompletableFuture<Generation> f = timed(new CompletableFuture<>());
+        submit(OutputProcessor.explanation(emoVit, resized(image), label, sink, deadline(), f));
         return f;
     }
 
@@ -128,11 +141,13 @@ public final class ModelScheduler implements AutoCloseable {
     /** The model's thread: plan, run, deliver, until shut down with nothing left. */
     private void work() {
         while (true) {
+            List<Job.Heatmap> heatmap = new ArrayList<>();
             List<Job.Classify> classify = new ArrayList<>();
             List<Job.Generate> join = new ArrayList<>();
-            if (!nextWork(classify, join)) {
+            if (!nextWork(heatmap, classify, join)) {
                 break;
             }
+            heatmap.forEach(this::runHeatmap);
             if (!classify.isEmpty()) {
                 runClassify(classify);
             }
@@ -151,7 +166,7 @@ public final class ModelScheduler implements AutoCloseable {
      *
      * @return false once shut down with nothing waiting or running
      */
-    private boolean nextWork(List<Job.Classify> classify, List<Job.Generate> join) {
+    private boolean nextWork(List<Job.Heatmap> heatmap, List<Job.Classify> classify, List<Job.Generate> join) {
         lock.lock();
         try {
             while (true) {
@@ -159,10 +174,12 @@ public final class ModelScheduler implements AutoCloseable {
                 List<Job> jobs = new ArrayList<>(waiting);
                 // shutting down: what waits runs now, as if it had waited long enough for a fuller batch
                 long now = accepting ? System.nanoTime() : Long.MAX_VALUE / 2;
-                SchedulePlanner.Plan plan = planner.plan(seen(jobs), running.size(), now);
+                SchedulePlanner.Plan plan = planner.plan(seen(jobs), running.size(), now, costs.imagesPerMap(settings.maxBatch()));
                 if (!plan.idle() || !running.isEmpty()) {
+                    plan.heatmap().forEach(i -> heatmap.add((Job.Heatmap) jobs.get(i)));
                     plan.classify().forEach(i -> classify.add((Job.Classify) jobs.get(i)));
                     plan.join().forEach(i -> join.add((Job.Generate) jobs.get(i)));
+                    waiting.removeAll(heatmap);
                     waiting.removeAll(classify);
                     waiting.removeAll(join);
                     return true;
@@ -191,7 +208,7 @@ public final class ModelScheduler implements AutoCloseable {
         for (Job j : jobs) {
             long arrivedAt = j.deadlineNanos() - timeout;
             seen.add(j instanceof Job.Classify c ? SchedulePlanner.Waiting.classification(c.mode(), arrivedAt)
-                    : SchedulePlanner.Waiting.generation(arrivedAt));
+                    : j instanceof Job.Heatmap ? SchedulePlanner.Waiting.heatmap(arrivedAt) : SchedulePlanner.Waiting.generation(arrivedAt));
         }
         return seen;
     }
@@ -213,24 +230,35 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** A classification pass (between two decoding steps); explanations asked for queue as generations, first. */
+    /**
+     * A classification pass (between two decoding steps). Heat maps asked for queue as work of their own and
+     * explanations as generations, both ahead of new requests; the rest are answered.
+     */
     private void runClassify(List<Job.Classify> jobs) {
         inPass = running.size() + jobs.size();
+        stallsSinceStep++;
         long start = System.nanoTime();
         try {
             List<EmoVit.Result> results = runner.classify(jobs);
-            metrics.batch("classify", jobs.size(), System.nanoTime() - start);
+            long took = System.nanoTime() - start;
+            metrics.batch("classify", jobs.size(), took);
+            costs.classified(jobs.size(), took);
             metrics.images(jobs.size());
-            Mapped mapped = heatmaps(jobs, results);
-            List<Job.Generate> explanations = output.classified(mapped.jobs(), mapped.results(), mapped.maps());
-            lock.lock();
-            try {
-                for (int i = explanations.size() - 1; i >= 0; i--) {
-                    waiting.addFirst(explanations.get(i));   // they continue accepted requests: ahead of new ones
+            List<Job> next = new ArrayList<>();
+            List<Job.Classify> answered = new ArrayList<>();
+            List<EmoVit.Result> answers = new ArrayList<>();
+            for (int i = 0; i < jobs.size(); i++) {
+                Job.Classify job = jobs.get(i);
+                // no map without an emotion to map (a generated answer outside the 8, none named): answered as is
+                if (job.heatmap() != null && job.heatmap().emotionFor(results.get(i)) != null) {
+                    next.add(new Job.Heatmap(job, results.get(i)));
+                } else {
+                    answered.add(job);
+                    answers.add(results.get(i));
                 }
-            } finally {
-                lock.unlock();
             }
+            next.addAll(output.classified(answered, answers, Collections.nCopies(answered.size(), null)));
+            continueFirst(next);
         } catch (RuntimeException | Error e) {
             failAll(jobs, e);
         } finally {
@@ -238,33 +266,34 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** Classified jobs still to answer, with their results and heat maps (null where none), in step. */
-    private record Mapped(List<Job.Classify> jobs, List<EmoVit.Result> results, List<PatchMap> maps) {}
-
-    /**
-     * The heat maps the classified jobs asked for, one image at a time (Grad-CAM is a backward pass per image). A map
-     * that fails fails its request alone: it is answered with the error here and left out of what is returned.
-     */
-    private Mapped heatmaps(List<Job.Classify> jobs, List<EmoVit.Result> results) {
-        Mapped out = new Mapped(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-        for (int i = 0; i < jobs.size(); i++) {
-            Job.Classify job = jobs.get(i);
-            PatchMap map = null;
-            if (job.heatmap() != null && !job.result().isDone()) {   // not for a caller who has given up
-                long start = System.nanoTime();
-                try {
-                    map = runner.heatmap(job, results.get(i));
-                    metrics.batch("heatmap", 1, System.nanoTime() - start);
-                } catch (RuntimeException | OutOfMemoryError e) {
-                    output.fail(job, ApiException.internal("the heat map failed: " + org.emovit.core.Errors.firstLine(e)));
-                    continue;
-                }
-            }
-            out.jobs().add(job);
-            out.results().add(results.get(i));
-            out.maps().add(map);
+    /** One heat map (a backward pass for Grad-CAM); a map that fails fails its request alone. */
+    private void runHeatmap(Job.Heatmap job) {
+        inPass = running.size() + 1;
+        stallsSinceStep++;
+        long start = System.nanoTime();
+        try {
+            PatchMap map = runner.heatmap(job.job(), job.classified());
+            long took = System.nanoTime() - start;
+            metrics.batch("heatmap", 1, took);
+            costs.mapped(took);
+            continueFirst(output.classified(List.of(job.job()), List.of(job.classified()), Collections.singletonList(map)));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            output.fail(job, ApiException.internal("the heat map failed: " + org.emovit.core.Errors.firstLine(e)));
+        } finally {
+            inPass = running.size();
         }
-        return out;
+    }
+
+    /** Work that continues accepted requests (maps, explanations) waits ahead of new requests, in this order. */
+    private void continueFirst(List<? extends Job> jobs) {
+        lock.lock();
+        try {
+            for (int i = jobs.size() - 1; i >= 0; i--) {
+                waiting.addFirst(jobs.get(i));
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Generations join the running batch (their prefill is one model pass); a failure fails only them. */
@@ -291,13 +320,20 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             long start = System.nanoTime();
             long[] tokens = runner.step();
-            metrics.decodeStep(tokens.length, System.nanoTime() - start);
+            long end = System.nanoTime();
+            metrics.decodeStep(tokens.length, end - start);
+            if (lastStepEnd != 0) {
+                metrics.decodeGap(end - lastStepEnd, stallsSinceStep);   // what the rows that ran on waited between two tokens
+            }
+            stallsSinceStep = 0;
             int[] leaving = output.stepped(tokens, running, runner::tokens);
             runner.leave(leaving);
             for (int i = leaving.length - 1; i >= 0; i--) {
                 running.remove(leaving[i]);
             }
+            lastStepEnd = running.isEmpty() ? 0 : end;
         } catch (RuntimeException | Error e) {
+            lastStepEnd = 0;
             failRunning(e);
         } finally {
             inPass = running.size();

@@ -6,6 +6,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.emovit.api.EmoVit;
 import org.emovit.attribution.PatchMap;
+import org.emovit.core.Prompts;
+import org.emovit.image.RgbImage;
 
 /**
  * What the model's outputs become: each decoding step's tokens are fed to their rows (which stream text and end at
@@ -73,7 +75,7 @@ final class OutputProcessor {
         return explanations;
     }
 
-    /** The explanation of a classification as a generation: EmoVIT's question about its label, greedy, 80 tokens. */
+    /** The explanation of a classification as a generation, completing the classification when it ends. */
     private Job.Generate explanation(Job.Classify job, EmoVit.Result result, PatchMap map) {
         CompletableFuture<Generation> done = new CompletableFuture<>();
         TokenSink sink = new TokenSink() {
@@ -86,8 +88,6 @@ final class OutputProcessor {
                 return job.result().isDone();   // its caller gave up (timeout): the row leaves
             }
         };
-        GenerationRow row = new GenerationRow(ModelScheduler.EXPLANATION.maxNewTokens(), List.of(),
-                emoVit.processor().llmTokenizer().eosId(), emoVit::decodeAnswer, sink, job.deadlineNanos());
         done.whenComplete((g, e) -> {
             if (e != null) {
                 job.result().completeExceptionally(e);
@@ -95,8 +95,18 @@ final class OutputProcessor {
                 job.result().complete(new Classification(result, g.text(), map));
             }
         });
-        return new Job.Generate(job.image(), org.emovit.core.Prompts.explanationQuestion(result.label()), ModelScheduler.EXPLANATION, row,
-                job.deadlineNanos(), done);
+        return explanation(emoVit, job.image(), result.label(), sink, job.deadlineNanos(), done);
+    }
+
+    /**
+     * The one way the server explains a label, streamed or not: EmoVIT's question about it, decoded with
+     * {@link ModelScheduler#EXPLANATION}'s settings and as {@link EmoVit#decodeAnswer} decodes answers.
+     */
+    static Job.Generate explanation(EmoVit emoVit, RgbImage image, String label, TokenSink sink, long deadlineNanos,
+                                    CompletableFuture<Generation> done) {
+        GenerationRow row = new GenerationRow(ModelScheduler.EXPLANATION.maxNewTokens(), List.of(),
+                emoVit.processor().llmTokenizer().eosId(), emoVit::decodeAnswer, sink, deadlineNanos);
+        return new Job.Generate(image, Prompts.explanationQuestion(label), ModelScheduler.EXPLANATION, row, deadlineNanos, done);
     }
 
     void complete(Job.Generate job, int promptTokens) {

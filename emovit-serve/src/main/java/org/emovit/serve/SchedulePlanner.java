@@ -2,6 +2,7 @@ package org.emovit.serve;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.emovit.api.EmoVit;
 
 /**
  * Decides what the model does next, each time it is free: between two decoding steps of the running batch, or
@@ -10,7 +11,13 @@ import java.util.List;
  *   <li>Generations (chat answers and explanations alike) join the running batch at once, in arrival order, up to
  *   max-batch rows; each row decodes with its own settings, so nothing waits for a batch with other settings.</li>
  *   <li>Classifications of the oldest waiting one's mode run together (up to max-batch) between two decoding steps:
- *   the running rows wait for one classification pass, never for an explanation (that is a generation).</li>
+ *   the running rows wait for one classification pass, never for an explanation (that is a generation). While rows
+ *   run, a pass takes at most the images the scheduler says fit in about one heat map's time, so that neither kind
+ *   of stall is much longer than the other.</li>
+ *   <li>Heat maps of classified images (a Grad-CAM backward pass each) run one per decision, before anything else
+ *   that stalls the rows, at once whether or not rows run: between two decoding steps the running rows wait for at
+ *   most one map — never for several, nor for a map and a classification pass. Classifications wait for the maps
+ *   of those before them, which continue accepted requests.</li>
  *   <li>When nothing runs, the oldest waiting request's kind goes first, once max-batch of its kind wait or it has
  *   waited max-wait; until then the planner says how long to wait for more.</li>
  * </ul>
@@ -19,24 +26,32 @@ final class SchedulePlanner {
     private final int maxBatch;
     private final long maxWaitNanos;
 
-    /** A waiting request as the planner sees it: a classification (with its mode) or a generation. */
-    record Waiting(boolean classification, Object mode, long arrivedNanos) {
-        static Waiting classification(Object mode, long arrivedNanos) {
-            return new Waiting(true, mode, arrivedNanos);
+    /** What a waiting request asks of the model. */
+    enum Kind { CLASSIFY, GENERATE, HEATMAP }
+
+    /** A waiting request as the planner sees it: its kind, a classification's mode (else null), when it arrived. */
+    record Waiting(Kind kind, EmoVit.Mode mode, long arrivedNanos) {
+        static Waiting classification(EmoVit.Mode mode, long arrivedNanos) {
+            return new Waiting(Kind.CLASSIFY, mode, arrivedNanos);
         }
 
         static Waiting generation(long arrivedNanos) {
-            return new Waiting(false, null, arrivedNanos);
+            return new Waiting(Kind.GENERATE, null, arrivedNanos);
+        }
+
+        static Waiting heatmap(long arrivedNanos) {
+            return new Waiting(Kind.HEATMAP, null, arrivedNanos);
         }
     }
 
     /**
-     * What to do now: run these waiting classifications (indices into the waiting list), let these waiting
-     * generations join, or, when both are empty, wait this long for more before deciding again (0: nothing waits).
+     * What to do now: compute this waiting heat map (at most one), run these waiting classifications (indices into
+     * the waiting list), let these waiting generations join, or, when all are empty, wait this long for more before
+     * deciding again (0: nothing waits).
      */
-    record Plan(List<Integer> classify, List<Integer> join, long waitNanos) {
+    record Plan(List<Integer> heatmap, List<Integer> classify, List<Integer> join, long waitNanos) {
         boolean idle() {
-            return classify.isEmpty() && join.isEmpty();
+            return heatmap.isEmpty() && classify.isEmpty() && join.isEmpty();
         }
     }
 
@@ -54,30 +69,45 @@ final class SchedulePlanner {
      * @param now         the current time, on the clock of {@link Waiting#arrivedNanos}
      */
     Plan plan(List<Waiting> waiting, int runningRows, long now) {
-        List<Integer> classify = classifications(waiting);
-        List<Integer> join = generations(waiting, maxBatch - runningRows);
-        if (runningRows > 0) {
-            return new Plan(classify, join, 0);   // at a token boundary: nobody waits for a fuller batch
-        }
-        if (waiting.isEmpty()) {
-            return new Plan(List.of(), List.of(), 0);
-        }
-        Waiting oldest = waiting.get(0);
-        List<Integer> mine = oldest.classification() ? classify : join;
-        long waited = now - oldest.arrivedNanos();
-        if (mine.size() < maxBatch && waited < maxWaitNanos) {
-            return new Plan(List.of(), List.of(), maxWaitNanos - waited);
-        }
-        return oldest.classification() ? new Plan(classify, List.of(), 0) : new Plan(List.of(), join, 0);
+        return plan(waiting, runningRows, now, maxBatch);
     }
 
-    /** The waiting classifications of the oldest one's mode, up to max-batch. */
-    private List<Integer> classifications(List<Waiting> waiting) {
+    /**
+     * @param stallImages at a token boundary (rows running), the most images one classification pass may take
+     *                    (at least 1; max-batch for no limit)
+     */
+    Plan plan(List<Waiting> waiting, int runningRows, long now, int stallImages) {
+        List<Integer> join = generations(waiting, maxBatch - runningRows);
+        for (int i = 0; i < waiting.size(); i++) {
+            if (waiting.get(i).kind() == Kind.HEATMAP) {
+                // one backward pass is all the running rows wait for; generations still join (a map has no batch to fill)
+                return new Plan(List.of(i), List.of(), join, 0);
+            }
+        }
+        List<Integer> classify = classifications(waiting, runningRows > 0 ? Math.max(1, Math.min(stallImages, maxBatch)) : maxBatch);
+        if (runningRows > 0) {
+            return new Plan(List.of(), classify, join, 0);   // at a token boundary: nobody waits for a fuller batch
+        }
+        if (waiting.isEmpty()) {
+            return new Plan(List.of(), List.of(), List.of(), 0);
+        }
+        Waiting oldest = waiting.get(0);
+        boolean classification = oldest.kind() == Kind.CLASSIFY;
+        List<Integer> mine = classification ? classify : join;
+        long waited = now - oldest.arrivedNanos();
+        if (mine.size() < maxBatch && waited < maxWaitNanos) {
+            return new Plan(List.of(), List.of(), List.of(), maxWaitNanos - waited);
+        }
+        return classification ? new Plan(List.of(), classify, List.of(), 0) : new Plan(List.of(), List.of(), join, 0);
+    }
+
+    /** The waiting classifications of the oldest one's mode, up to {@code most}. */
+    private static List<Integer> classifications(List<Waiting> waiting, int most) {
         List<Integer> out = new ArrayList<>();
-        Object mode = null;
-        for (int i = 0; i < waiting.size() && out.size() < maxBatch; i++) {
+        EmoVit.Mode mode = null;
+        for (int i = 0; i < waiting.size() && out.size() < most; i++) {
             Waiting w = waiting.get(i);
-            if (w.classification() && (mode == null || mode.equals(w.mode()))) {
+            if (w.kind() == Kind.CLASSIFY && (mode == null || mode == w.mode())) {
                 mode = w.mode();
                 out.add(i);
             }
@@ -89,7 +119,7 @@ final class SchedulePlanner {
     private static List<Integer> generations(List<Waiting> waiting, int room) {
         List<Integer> out = new ArrayList<>();
         for (int i = 0; i < waiting.size() && out.size() < room; i++) {
-            if (!waiting.get(i).classification()) {
+            if (waiting.get(i).kind() == Kind.GENERATE) {
                 out.add(i);
             }
         }

@@ -12,7 +12,7 @@ import java.util.function.Supplier;
 
 /**
  * What /metrics reports, in Prometheus text: requests by endpoint and status, request latency, model pass time and
- * batch size histograms, rows and time per decoding step, queue depth, images and generated tokens (counters, and
+ * batch size histograms, rows and time per decoding step, the gap between two steps, queue depth, images and generated tokens (counters, and
  * per-second gauges over 10 s).
  */
 public final class ServeMetrics {
@@ -25,6 +25,8 @@ public final class ServeMetrics {
     // registered once: recorded on the model's thread at every token
     private final DistributionSummary decodeRows;
     private final Timer decodeStepLatency;
+    private final Timer decodeGap;
+    private final DistributionSummary decodeGapPasses;
     private final RateWindow imageRate = new RateWindow(WINDOW);
     private final RateWindow tokenRate = new RateWindow(WINDOW);
 
@@ -36,6 +38,14 @@ public final class ServeMetrics {
         decodeStepLatency = Timer.builder("emovit.decode.step.latency").description("time of one decoding step")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
                 .register(registry);
+        decodeGap = Timer.builder("emovit.decode.gap").description("time between two decoding steps of rows that run on: the step and "
+                        + "whatever ran before it (a heat map, a classification pass, generations joining); its max is the worst "
+                        + "wait between two tokens of a running stream over the last 2 minutes")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry);
+        decodeGapPasses = DistributionSummary.builder("emovit.decode.gap.passes").description("heat maps and classification passes run "
+                        + "between two decoding steps of rows that run on (the planner allows one)")
+                .serviceLevelObjectives(1, 2, 4, 8, 16).register(registry);
         cancelled = Counter.builder("emovit.cancelled.generations").description("generations ended because the client went away")
                 .register(registry);
         Gauge.builder("emovit.images.per.second", () -> imageRate.perSecond(System.nanoTime()))
@@ -81,6 +91,15 @@ public final class ServeMetrics {
     void decodeStep(int rows, long nanos) {
         decodeRows.record(rows);
         decodeStepLatency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The time from the last decoding step's end to this one's, for rows that ran in both, and the stalling passes
+     * (heat maps, classification passes) that ran in it.
+     */
+    void decodeGap(long nanos, int passes) {
+        decodeGap.record(nanos, TimeUnit.NANOSECONDS);
+        decodeGapPasses.record(passes);
     }
 
     void images(int n) {

@@ -124,6 +124,10 @@ class EmotionsEndpointTest {
         JsonNode last = events.get(events.size() - 1);
         assertThat(pieces.toString()).isEqualTo(last.get("explanation").asText());
         assertThat(events.stream().filter(e -> e.has("explanation_delta")).count()).isGreaterThan(1);
+        // issue 26, case 4: streamed, the explanation is decoded as unstreamed and as classify --explain decode it
+        assertThat(last.get("explanation").asText()).isEqualTo(Fixtures.reference().explain(List.of(Fixtures.image("photo.jpg")),
+                List.of(want.label()), ModelScheduler.EXPLANATION).get(0));
+        assertThat(last.get("explanation").asText()).isEqualTo(JSON.readTree(multipart("photo.jpg", "?explain=true").body()).get("explanation").asText());
     }
 
     /** The grid as served, checked against Attribution's own map of the same image to 1e-6. */
@@ -205,5 +209,36 @@ class EmotionsEndpointTest {
         HttpResponse<String> ok = Fixtures.post(server, "/v1/emotions", "{" + image + ",\"heatmap\":true}");
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
         assertThat(JSON.readTree(ok.body()).get("heatmap").get("weights").size()).isGreaterThan(0);
+    }
+
+    /**
+     * Issue 26, case 3: JSON "heatmap": "yes" computed a map where multipart heatmap=maybe was a 400. Yes/no options
+     * are now read one way, true or false, by JSON, form and query alike; an unknown option is refused by name.
+     */
+    @Test
+    void booleansAreReadOneWayForJsonFormAndQueryAndUnknownOptionsAreRefused() throws Exception {
+        String image = "\"image\":\"" + Fixtures.dataUrl("gray.png") + "\"";
+        for (String word : List.of("yes", "1", "on", "maybe")) {
+            for (HttpResponse<String> r : List.of(Fixtures.post(server, "/v1/emotions", "{" + image + ",\"heatmap\":\"" + word + "\"}"),
+                    multipart("gray.png", "?heatmap=" + word))) {
+                assertThat(r.statusCode()).as(word + ": " + r.body()).isEqualTo(400);
+                JsonNode error = JSON.readTree(r.body()).get("error");
+                assertThat(error.get("param").asText()).isEqualTo("heatmap");
+                assertThat(error.get("message").asText()).isEqualTo("heatmap: must be true or false, not '" + word + "'");
+            }
+        }
+        for (String field : List.of("{" + image + ",\"explian\":true}", "{" + image + ",\"heatmap\":1}")) {
+            assertThat(Fixtures.post(server, "/v1/emotions", field).statusCode()).as(field).isEqualTo(400);
+        }
+        HttpResponse<String> typo = multipart("gray.png", "?explian=true");
+        assertThat(typo.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(typo.body()).get("error").get("param").asText()).isEqualTo("explian");
+        for (HttpResponse<String> r : List.of(Fixtures.post(server, "/v1/emotions", "{" + image + ",\"heatmap\":\"TRUE\"}"),
+                Fixtures.post(server, "/v1/emotions", "{" + image + ",\"heatmap\":true}"), multipart("gray.png", "?heatmap=true"))) {
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).get("heatmap").get("weights").size()).isGreaterThan(0);
+        }
+        HttpResponse<String> off = multipart("gray.png", "?heatmap=false");
+        assertThat(JSON.readTree(off.body()).has("heatmap")).isFalse();
     }
 }

@@ -75,6 +75,29 @@ class ErrorsTest {
                 .get("param").asText()).isEqualTo("mode");
     }
 
+    /**
+     * Issue 26, case 3: frequency_penalty 100 answered 200 with the text of a request without it. OpenAI's penalties
+     * are not implemented, so a non-zero one is a 400 naming it (0, OpenAI's default, is accepted); any field the
+     * server does not read is refused by name, as OpenAI refuses an unrecognised argument.
+     */
+    @Test
+    void penaltiesOtherThanZeroAndUnknownFieldsAre400sNamingTheField() throws Exception {
+        String chat = chat(Fixtures.dataUrl("gray.png"));
+        for (String[] bad : new String[][] {{"\"frequency_penalty\":100", "frequency_penalty"}, {"\"frequency_penalty\":0.5", "frequency_penalty"},
+                {"\"presence_penalty\":-1", "presence_penalty"}, {"\"presence_penalty\":\"x\"", "presence_penalty"},
+                {"\"logit_bias\":{\"50256\":-100}", "logit_bias"}, {"\"logprobs\":true", "logprobs"},
+                {"\"stream\":true,\"stream_options\":{\"include_usage\":\"yes\"}", "stream_options.include_usage"},
+                {"\"stream\":true,\"stream_options\":{\"include_obfuscation\":true}", "stream_options.include_obfuscation"},
+                {"\"stream_options\":{\"include_usage\":true}", "stream_options"}, {"\"top_p\":0.5", "top_p"}}) {
+            JsonNode e = error(Fixtures.post(server, "/v1/chat/completions", chat.replace("\"model\":\"m\"", "\"model\":\"m\"," + bad[0])), 400);
+            assertThat(e.get("param").asText()).as(bad[0]).isEqualTo(bad[1]);
+            assertThat(e.get("message").asText()).startsWith(bad[1] + ": ").doesNotContain("\n");
+        }
+        HttpResponse<String> zero = Fixtures.post(server, "/v1/chat/completions",
+                chat.replace("\"model\":\"m\"", "\"model\":\"m\",\"frequency_penalty\":0,\"presence_penalty\":0.0,\"user\":\"u\",\"max_tokens\":4,\"top_p\":1,\"seed\":3"));
+        assertThat(zero.statusCode()).as(zero.body()).isEqualTo(200);
+    }
+
     @Test
     void remoteImagesAreRefusedUnlessAllowed() throws Exception {
         JsonNode e = error(Fixtures.post(server, "/v1/chat/completions", chat("http://example.invalid/cat.jpg")), 400);

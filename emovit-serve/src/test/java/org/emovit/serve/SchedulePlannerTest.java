@@ -3,6 +3,7 @@ package org.emovit.serve;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import org.emovit.api.EmoVit;
 import org.emovit.serve.SchedulePlanner.Plan;
 import org.emovit.serve.SchedulePlanner.Waiting;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,7 @@ class SchedulePlannerTest {
     final SchedulePlanner planner = new SchedulePlanner(4, 5 * MS);
 
     static Waiting score(long at) {
-        return Waiting.classification("score", at);
+        return Waiting.classification(EmoVit.Mode.SCORE, at);
     }
 
     static Waiting generate(long at) {
@@ -39,7 +40,7 @@ class SchedulePlannerTest {
 
     @Test
     void onlyTheOldestClassificationsModeRunsInOnePass() {
-        List<Waiting> w = List.of(Waiting.classification("generate", 0), score(0), Waiting.classification("generate", 0));
+        List<Waiting> w = List.of(Waiting.classification(EmoVit.Mode.GENERATE, 0), score(0), Waiting.classification(EmoVit.Mode.GENERATE, 0));
         assertThat(planner.plan(w, 0, 10 * MS).classify()).containsExactly(0, 2);
     }
 
@@ -66,6 +67,26 @@ class SchedulePlannerTest {
         assertThat(p.join()).isEmpty();
         assertThat(p.classify()).containsExactly(1);
         assertThat(planner.plan(List.of(generate(0), generate(0), generate(0)), 2, 0).join()).containsExactly(0, 1);
+    }
+
+    static Waiting heatmap(long at) {
+        return Waiting.heatmap(at);
+    }
+
+    /** Issue 26, case 2: maps of several classified images ran back to back between two steps; now one per decision. */
+    @Test
+    void oneHeatMapAtATimeAheadOfClassificationsWhileGenerationsStillJoin() {
+        List<Waiting> w = List.of(score(0), heatmap(1 * MS), generate(2 * MS), heatmap(1 * MS), score(3 * MS));
+        Plan running = planner.plan(w, 1, 9 * MS);
+        assertThat(running.heatmap()).containsExactly(1);
+        assertThat(running.classify()).as("the rows wait for one map, not a map and a pass").isEmpty();
+        assertThat(running.join()).containsExactly(2);
+        Plan idle = planner.plan(w, 0, 0);   // nothing runs: the map goes at once, no batch wait
+        assertThat(idle.heatmap()).containsExactly(1);
+        assertThat(idle.waitNanos()).isZero();
+        Plan after = planner.plan(List.of(score(0), score(3 * MS)), 1, 9 * MS);
+        assertThat(after.heatmap()).isEmpty();
+        assertThat(after.classify()).containsExactly(0, 1);
     }
 
     @Test

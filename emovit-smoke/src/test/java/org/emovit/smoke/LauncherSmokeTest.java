@@ -120,9 +120,12 @@ class LauncherSmokeTest {
             }
             assertThat(servedMap.get("overlay").asText()).startsWith("data:image/png;base64,");
 
-            Result bench = emovit(dir, "serve-bench", "--url", url, "--concurrency", "2", "--duration", "2", "--warmup", "1");
+            Result bench = emovit(dir, "serve-bench", "--url", url, "--concurrency", "2", "--duration", "2", "--warmup", "1", "--heatmap",
+                    "--stream-gaps", "8");
             assertThat(bench.code()).as(bench.both()).isZero();
-            assertThat(bench.out()).containsPattern("requests: [1-9]\\d* ok, 0 failed; [\\d.]+ requests/s").contains("latency ms: p50");
+            assertThat(bench.out()).containsPattern("requests: [1-9]\\d* ok, 0 failed; [\\d.]+ requests/s").contains("latency ms: p50")
+                    .containsPattern("stream beside the load: [1-9]\\d* answer\\(s\\), \\d+ chunks, 0 failed; worst gap between two chunks [\\d.]+ ms")
+                    .contains("Grad-CAM passes: ");
 
             serve.process.destroy();   // SIGTERM: `exec java` in the launcher makes the JVM this very process
             Result stopped = serve.waitFor(Duration.ofMinutes(1));

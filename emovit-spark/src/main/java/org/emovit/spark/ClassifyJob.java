@@ -38,7 +38,8 @@ public final class ClassifyJob implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        classification.model().spec().scalarType();   // a bad --dtype or --heatmap is reported here, once, before Spark starts
+        classification.check();   // options that cannot change the result, a bad --dtype or --heatmap: reported here, once, before Spark starts
+        classification.model().spec().scalarType();
         if (heatmap != null) {
             org.emovit.attribution.PatchMap.Method.parse(heatmap, "--heatmap");
         }

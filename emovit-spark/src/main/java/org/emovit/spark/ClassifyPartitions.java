@@ -8,6 +8,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
 import org.emovit.attribution.Attribution;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.attribution.PatchMap;
 import org.emovit.core.Emotion;
 import org.emovit.api.EmoVit;
@@ -67,9 +68,8 @@ final class ClassifyPartitions implements MapPartitionsFunction<Row, Row> {
                     int row = d.imageRows.get(k);
                     results[row] = r.get(k).result();
                     explanations[row] = r.get(k).explanation();
-                    Emotion predicted = results[row].emotion();
-                    if (heatmap != null && predicted != null) {   // a generated answer that is none of the 8 has no map
-                        maps[row] = new Attribution(model).map(d.images.get(k), predicted, heatmap);
+                    if (heatmap != null) {   // null for a generated answer that is none of the 8: no emotion to map
+                        maps[row] = new HeatmapRequest(heatmap, null).map(new Attribution(model), d.images.get(k), results[row]);
                     }
                 }
             }

@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.callUDF;
 import static org.apache.spark.sql.functions.col;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,8 +17,8 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.emovit.eval.ConfusionMatrixPlot;
 import org.emovit.eval.Datasets;
+import org.emovit.eval.EvaluationReports;
 import org.emovit.eval.LabelledDataset;
 import org.emovit.eval.LabelledImage;
 import org.emovit.eval.Metrics;
@@ -72,13 +71,9 @@ public final class EvalJob implements Callable<Integer> {
         try (SessionOptions.Session s = session.open("emovit eval")) {
             metrics = metrics(s.spark(), ds, o);
         }
-        Files.createDirectories(out);
-        metrics.writeJson(out.resolve("metrics.json"));
-        metrics.writeCsv(out.resolve("confusion.csv"));
-        ConfusionMatrixPlot.writePng(metrics, out.resolve("confusion.png"));
-        ConfusionMatrixPlot.writeSvg(metrics, out.resolve("confusion.svg"));
+        EvaluationReports.write(metrics, out);
         o.println(metrics.toTable());
-        o.printf(Locale.ROOT, "written: %s (metrics.json, confusion.csv, confusion.png, confusion.svg)%n", out);
+        o.printf(Locale.ROOT, "written: %s (%s)%n", out, String.join(", ", EvaluationReports.FILES));
         o.flush();
         return 0;
     }

@@ -1,11 +1,12 @@
 package org.emovit.weights;
 
-/** IEEE 754 binary16 conversion (Java 17 has no Float.float16ToFloat). */
-final class Half {
+/** IEEE 754 binary16 conversion (Java 17 has no Float.float16ToFloat): the project's one decoder of binary16. */
+public final class Half {
     private Half() {
     }
 
-    static float toFloat(short h) {
+    /** The float a binary16 value stands for (exact). */
+    public static float toFloat(short h) {
         int bits = h & 0xffff;
         int sign = (bits & 0x8000) << 16;
         int exp = (bits >>> 10) & 0x1f;

@@ -1,8 +1,8 @@
 package org.emovit.devtools.gguf;
 
 /**
- * IEEE 754 binary16 conversions as ggml makes them (round to nearest, ties to even; overflow to infinity). Written
- * out because Java 17 has no Float.floatToFloat16.
+ * IEEE 754 binary16 encoding as ggml makes it (round to nearest, ties to even; overflow to infinity). Written out
+ * because Java 17 has no Float.floatToFloat16; decoding is emovit-weights' {@link org.emovit.weights.Half#toFloat}.
  */
 public final class Half {
     private Half() {}
@@ -37,21 +37,5 @@ public final class Half {
             q++;                                                  // 0x400 is the smallest normal half: still right
         }
         return (short) (sign | q);
-    }
-
-    /** The float a binary16 value stands for (exact). */
-    public static float toFloat(short h) {
-        int bits = h & 0xffff;
-        int sign = (bits & 0x8000) << 16;
-        int exponent = (bits >>> 10) & 0x1f;
-        int mantissa = bits & 0x3ff;
-        if (exponent == 0x1f) {
-            return Float.intBitsToFloat(sign | 0x7f800000 | (mantissa << 13));
-        }
-        if (exponent == 0) {
-            float value = mantissa * 0x1p-24f;                    // zero or subnormal: exact in float
-            return sign != 0 ? -value : value;
-        }
-        return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
     }
 }

@@ -1,15 +1,14 @@
-package org.emovit.api;
+package org.emovit.batch;
 
+import org.emovit.api.EmoVit;
 import org.emovit.generate.GenerationConfig;
-
-
 import org.emovit.core.Errors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import org.emovit.core.Emotion;
 import org.emovit.attribution.Attribution;
+import org.emovit.attribution.HeatmapRequest;
 import org.emovit.attribution.PatchMap;
 import org.emovit.core.ProgressBar;
 import org.emovit.image.ImageDecoder;
@@ -43,8 +42,7 @@ public final class BatchClassifier {
     private final GenerationConfig generation;
     private final int batchSize;
     private GenerationConfig explanation;
-    private PatchMap.Method heatmaps;
-    private Emotion heatmapEmotion;
+    private HeatmapRequest heatmaps;
     private Attribution attribution;
 
     public BatchClassifier(EmoVit classifier, EmoVit.Mode mode, GenerationConfig generation, int batchSize) {
@@ -63,16 +61,10 @@ public final class BatchClassifier {
         return this;
     }
 
-    /** Also map where each predicted emotion comes from in its image, this way (null: no maps). */
-    public BatchClassifier mapping(PatchMap.Method method) {
-        return mapping(method, null);
-    }
-
-    /** Also map where this emotion (null: each image's predicted one) comes from in each image, this way (null: no maps). */
-    public BatchClassifier mapping(PatchMap.Method method, Emotion emotion) {
-        this.heatmaps = method;
-        this.heatmapEmotion = emotion;
-        this.attribution = method == null ? null : new Attribution(classifier);
+    /** Also map each image as asked (null: no maps). */
+    public BatchClassifier mapping(HeatmapRequest request) {
+        this.heatmaps = request;
+        this.attribution = request == null ? null : new Attribution(classifier);
         return this;
     }
 
@@ -128,13 +120,10 @@ public final class BatchClassifier {
         }
     }
 
-    /** The map of the emotion asked for or else the predicted one, one image at a time (a backward pass per image), or null. */
+    /** The map asked for, one image at a time (a backward pass per image), or null. */
     private Heatmap heatmap(RgbImage image, EmoVit.Result result) {
-        Emotion emotion = heatmapEmotion != null ? heatmapEmotion : result.emotion();
-        if (heatmaps == null || emotion == null) {
-            return null;
-        }
-        return new Heatmap(attribution.map(image, emotion, heatmaps), image);
+        PatchMap map = heatmaps == null ? null : heatmaps.map(attribution, image, result);
+        return map == null ? null : new Heatmap(map, image);
     }
 
     private static void step(ProgressBar progress, boolean failed) {
