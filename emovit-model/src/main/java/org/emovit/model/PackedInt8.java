@@ -160,10 +160,17 @@ public final class PackedInt8 {
         return found == Encoding.SIGNED || choice.equals("fbgemm") ? found : null;
     }
 
-    /** The first encoding exact on this CPU, checked once; null where neither is. */
+    /**
+     * The FBGEMM operators the packing calls, deprecated in libtorch 2.10 ("will be removed in a future PyTorch
+     * release"): where either is gone, int8 Linears take {@code aten::_weight_int8pack_mm} instead.
+     */
+    static final String[] OPERATORS = {"aten::fbgemm_pack_quantized_matrix", "aten::fbgemm_linear_int8_weight_fp32_activation"};
+
+    /** The first encoding exact on this CPU, checked once; null where neither is or its operators are gone. */
     private static Encoding exactEncoding() {
         if (exact == null) {
-            exact = java.util.Optional.ofNullable(checkExact(Encoding.SIGNED) ? Encoding.SIGNED
+            exact = java.util.Optional.ofNullable(!org.emovit.model.quant.NativeOperators.allRegistered(OPERATORS) ? null
+                    : checkExact(Encoding.SIGNED) ? Encoding.SIGNED
                     : checkExact(Encoding.SPLIT) ? Encoding.SPLIT : null);
         }
         return exact.orElse(null);

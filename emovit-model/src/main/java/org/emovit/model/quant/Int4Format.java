@@ -10,13 +10,15 @@ import org.emovit.model.Tensors;
  * <ul>
  *   <li>{@code <name>.weight}: U8 [N, K/2], row-major; byte {@code j} of row {@code n} holds column {@code 2j} in its
  *   low nibble and column {@code 2j+1} in its high nibble, each an unsigned level {@code q} in [0, 15];</li>
- *   <li>{@code <name>.weight_scale_zero}: F32 [N, K/{@value #GROUP}, 2], per row and group of {@value #GROUP}
- *   consecutive columns a scale (finite, positive) and a zero (finite),</li>
+ *   <li>{@code <name>.weight_scale_zero}: F32 [N, K/G, 2], per row and group of G consecutive columns a scale
+ *   (finite, positive) and a zero (finite); G is {@link #groupFor}(K): {@value #GROUP}, or 16 or 8 for a width that
+ *   32 does not divide (small test models),</li>
  * </ul>
- * so that {@code w[n, k] = (q[n, k] - 8) * scale[n, k/32] + zero[n, k/32]} — the affine groups of libtorch's
+ * so that {@code w[n, k] = (q[n, k] - 8) * scale[n, k/G] + zero[n, k/G]} — the affine groups of libtorch's
  * {@code _weight_int4pack_mm_for_cpu} (GPTQ-style min/max groups: {@code scale = (max - min) / 15}, {@code zero = min +
  * 8 * scale}). A weight is 4-bit where its {@code _scale_zero} sibling exists; only widths {@link #accepts} are
- * stored so. Every check names the key and the file in one line.
+ * stored so, and those {@link #kernelAccepts} run through the kernel (others on the dequantised weight). Every check
+ * names the key and the file in one line.
  */
 public final class Int4Format {
     private Int4Format() {}
@@ -30,7 +32,7 @@ public final class Int4Format {
     /** What follows a weight's key in its scales-and-zeros key. */
     public static final String PARAMS_SUFFIX = "_scale_zero";
 
-    /** Rows the packed kernel layout is blocked by; only weights with a multiple of it are stored 4-bit. */
+    /** Rows the packed kernel layout is blocked by; the kernel takes weights with a multiple of it. */
     static final long ROW_BLOCK = 64;
 
     public static String paramsKeyOf(String weightKey) {
@@ -45,9 +47,24 @@ public final class Int4Format {
         return paramsKey.substring(0, paramsKey.length() - PARAMS_SUFFIX.length());
     }
 
-    /** Whether a Linear [out, in] can be stored 4-bit: whole groups along K, whole row blocks along N. */
+    /** The columns per scale and zero of a weight K wide: the largest of 32, 16, 8 that divides K, else 0. */
+    public static long groupFor(long in) {
+        for (long g = GROUP; g >= 8; g /= 2) {
+            if (in % g == 0) {
+                return g;
+            }
+        }
+        return 0;
+    }
+
+    /** Whether a Linear [out, in] can be stored 4-bit: whole groups of at least 8 columns. */
     public static boolean accepts(long out, long in) {
-        return in % GROUP == 0 && out % ROW_BLOCK == 0 && in > 0 && out > 0;
+        return out > 0 && in > 0 && groupFor(in) > 0;
+    }
+
+    /** Whether libtorch's kernel takes a 4-bit Linear [out, in]: groups of 32, whole row blocks. */
+    public static boolean kernelAccepts(long out, long in) {
+        return in % GROUP == 0 && out % ROW_BLOCK == 0;
     }
 
     /** The stored values' shape for a Linear [out, in]. */
@@ -57,7 +74,7 @@ public final class Int4Format {
 
     /** The stored scales' and zeros' shape for a Linear [out, in]. */
     public static long[] paramsShape(long out, long in) {
-        return new long[] {out, in / GROUP, 2};
+        return new long[] {out, in / groupFor(in), 2};
     }
 
     /** Refuses scales and zeros (F32 [N, K/32, 2]) where a scale is not finite and positive or a zero not finite. */

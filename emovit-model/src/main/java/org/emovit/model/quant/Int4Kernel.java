@@ -4,8 +4,6 @@ import org.bytedeco.pytorch.Dispatcher;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.OperatorHandle;
-import org.bytedeco.pytorch.OperatorHandleOptional;
-import org.bytedeco.pytorch.OperatorName;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -29,14 +27,13 @@ public final class Int4Kernel {
     }
 
     private static final class Availability {
-        static final boolean BOTH = registered(PACK) && registered(MM);
+        static final boolean BOTH = NativeOperators.allRegistered(PACK, MM);
     }
 
-    /** Whether the Dispatcher knows an operator by this name (no overload), without throwing where it does not. */
-    public static boolean registered(String name) {
-        try (OperatorName op = new OperatorName(name, ""); OperatorHandleOptional handle = Dispatcher.singleton().findSchema(op)) {
-            return handle.has_value();
-        }
+    /** What 4-bit products run on, for a bench's header. */
+    public static String describe() {
+        return available() ? MM + " (group " + Int4Format.GROUP + ", bf16 activations)"
+                : "a dense product on the dequantised weight (this libtorch has no " + MM + ")";
     }
 
     /** int32 levels [N, K] in [0, 15] → the kernel's packed uint8 [N, K/2]. */

@@ -34,7 +34,8 @@ public final class Int4Weight {
     public record Stored(Tensor values, Tensor params) {}
 
     private Int4Weight(Tensor values, Tensor params, Tensor packSource) {
-        this(values, params, packSource, values.device().is_cpu() && Int4Kernel.available());
+        this(values, params, packSource, values.device().is_cpu() && Int4Kernel.available()
+                && Int4Format.kernelAccepts(values.size(0), values.size(1) * 2));
     }
 
     private Int4Weight(Tensor values, Tensor params, Tensor packSource, boolean kernel) {
@@ -55,10 +56,37 @@ public final class Int4Weight {
         return new Int4Weight(values, params, packSource);
     }
 
-    /** A float weight [N, K] quantised and ready to multiply by (bench's random model, tests). */
+    /** A float weight [N, K] quantised and ready to multiply by (tests, a random model to convert). */
     public static Int4Weight of(Tensor dense) {
+        return of(dense, true);
+    }
+
+    /**
+     * As {@link #of(Tensor)}; without {@code keepValues}, and where the kernel exists, the stored levels are dropped
+     * once packed (bench's model, as a checkpoint's stay unread): half the memory, and no dense weight for gradients.
+     */
+    public static Int4Weight of(Tensor dense, boolean keepValues) {
         Stored s = quantize(dense);
-        return new Int4Weight(s.values(), s.params(), s.values());
+        Int4Weight w = new Int4Weight(s.values(), s.params(), s.values());
+        if (keepValues || w.packed == null) {
+            return w;
+        }
+        s.values().close();
+        return new Int4Weight(null, w.params, w.packed, w.kernelParams, w.out, w.in);
+    }
+
+    private Int4Weight(Tensor values, Tensor params, Tensor packed, Tensor kernelParams, long out, long in) {
+        this.values = values;
+        this.params = params;
+        this.packed = packed;
+        this.kernelParams = kernelParams;
+        this.out = out;
+        this.in = in;
+    }
+
+    /** Whether the stored levels are kept (see {@link #of(Tensor, boolean)}). */
+    public boolean hasValues() {
+        return values != null;
     }
 
     /** As a libtorch without {@link Int4Kernel} runs it: the fallback, for tests. */
@@ -81,6 +109,10 @@ public final class Int4Weight {
 
     /** The stored levels, U8 [N, K/2]. */
     public Tensor values() {
+        if (values == null) {
+            throw new IllegalStateException("this 4-bit weight kept only its packing (emovit bench without --heatmap); "
+                    + "gradients and writing need its levels: load a checkpoint converted with `emovit convert --quantize int4`");
+        }
         return values;
     }
 
@@ -110,27 +142,27 @@ public final class Int4Weight {
 
     /** {@code (q - 8) * scale + zero} as a dense [N, K] tensor in {@code dtype}. */
     public Tensor dequantize(ScalarType dtype) {
-        Tensor q = levels(values, 0, out).to(ScalarType.Float).view(out, in / Int4Format.GROUP, Int4Format.GROUP);
+        long groups = params.size(1);
+        Tensor q = levels(values(), 0, out).to(ScalarType.Float).view(out, groups, in / groups);
         Tensor scale = params.select(2, 0).unsqueeze(2), zero = params.select(2, 1).unsqueeze(2);
         return q.sub(new Scalar(8.0)).mul(scale).add(zero).view(out, in).to(dtype);
     }
 
     /**
-     * Min/max affine quantisation of a float weight [N, K] in groups of {@link Int4Format#GROUP} columns, a block of
+     * Min/max affine quantisation of a float weight [N, K] in groups of {@link Int4Format#groupFor} columns, a block of
      * rows at a time (its float temporaries freed with each block). A constant group gets scale 1 (its levels are 0).
      */
     public static Stored quantize(Tensor weight) {
-        long n = weight.size(0), k = weight.size(1), groups = k / Int4Format.GROUP;
+        long n = weight.size(0), k = weight.size(1), group = Int4Format.groupFor(k);
         if (!Int4Format.accepts(n, k)) {
-            throw new IllegalArgumentException("a 4-bit weight needs [N, K] with N a multiple of " + Int4Format.ROW_BLOCK
-                    + " and K of " + Int4Format.GROUP + ", got [" + n + ", " + k + "]");
+            throw new IllegalArgumentException("a 4-bit weight needs [N, K] with K a multiple of 8, got [" + n + ", " + k + "]");
         }
         Tensor values = torch.empty(Int4Format.valuesShape(n, k), Tensors.options(ScalarType.Byte, weight.device()), new MemoryFormatOptional());
         Tensor params = torch.empty(Int4Format.paramsShape(n, k), Tensors.options(ScalarType.Float, weight.device()), new MemoryFormatOptional());
         for (long row = 0; row < n; row += BLOCK_ROWS) {
             long rows = Math.min(BLOCK_ROWS, n - row);
             try (PointerScope scope = new PointerScope()) {
-                Tensor w = weight.narrow(0, row, rows).to(ScalarType.Float).reshape(rows, groups, Int4Format.GROUP);
+                Tensor w = weight.narrow(0, row, rows).to(ScalarType.Float).reshape(rows, k / group, group);
                 Tensor min = w.amin(new long[] {2}, true), range = w.amax(new long[] {2}, true).sub(min);
                 Tensor scale = range.div(new Scalar(15.0)).masked_fill(range.eq(new Scalar(0)), new Scalar(1.0));
                 Tensor q = torch.round(w.sub(min).div(scale)).clamp(new ScalarOptional(new Scalar(0)), new ScalarOptional(new Scalar(15)))
@@ -153,7 +185,8 @@ public final class Int4Weight {
 
     /** Rows [row, row + rows) of stored bytes [N, K/2] as int32 levels [rows, K]. */
     static Tensor levels(Tensor stored, long row, long rows) {
-        Tensor b = stored.narrow(0, row, rows).to(ScalarType.Int);
+        // & 255: a file copy arrives in an int8 buffer, whose bytes from 128 up would otherwise widen negative
+        Tensor b = stored.narrow(0, row, rows).to(ScalarType.Int).bitwise_and(new Scalar(255));
         Tensor low = b.bitwise_and(new Scalar(15)), high = b.bitwise_right_shift(new Scalar(4));
         return torch.stack(new TensorVector(low, high), 2).view(rows, stored.size(1) * 2);
     }

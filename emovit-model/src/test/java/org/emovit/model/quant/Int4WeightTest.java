@@ -74,7 +74,8 @@ class Int4WeightTest {
 
     @Test
     void withoutTheKernelTheDequantisedFallbackGivesTheSameProduct() {
-        assertThat(Int4Kernel.registered("aten::_weight_int4pack_mm_for_cpu_removed")).isFalse();
+        assertThat(NativeOperators.allRegistered(Int4Kernel.MM, "aten::_weight_int4pack_mm_for_cpu_removed")).isFalse();
+        assertThat(NativeOperators.allRegistered(Int4Kernel.MM, Int4Kernel.PACK)).isEqualTo(Int4Kernel.available());
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             torch.manual_seed(8);
             Int4Weight.Stored s = Int4Weight.quantize(randn(64, 64));
