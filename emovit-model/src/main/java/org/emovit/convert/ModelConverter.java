@@ -154,7 +154,7 @@ public final class ModelConverter {
                 new SafetensorsDirectoryWriter.Entry(key, Int4Format.valuesShape(out, in), org.bytedeco.pytorch.global.torch.ScalarType.Byte,
                         false, () -> Int4Weight.quantize(weight).values()),
                 new SafetensorsDirectoryWriter.Entry(Int4Format.paramsKeyOf(key), Int4Format.paramsShape(out, in),
-                        org.bytedeco.pytorch.global.torch.ScalarType.Float, true, () -> Int4Weight.quantize(weight).params()));
+                        Int4Format.PARAMS_TYPE, true, () -> Int4Weight.quantize(weight).params()));
     }
 
     /** The scales the int8 values of {@code weight} are written with, refused if the weight has NaN or infinite values. */

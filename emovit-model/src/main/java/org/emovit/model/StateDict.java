@@ -174,7 +174,7 @@ public final class StateDict {
                 throw new ModelLoadException(Int4Format.strayParams(paramsKey, entries.get(paramsKey).origin(), true));
             }
             Tensor values = takeAs(key, ScalarType.Byte, Int4Format.valuesShape(out, in));
-            Tensor params = takeAs(paramsKey, ScalarType.Float, Int4Format.paramsShape(out, in));
+            Tensor params = takeAs(paramsKey, Int4Format.PARAMS_TYPE, Int4Format.paramsShape(out, in));
             Int4Weight w = Int4Weight.load(values, params, packSource(entries.get(key), values), key, entries.get(paramsKey).origin());
             trimEvery(4 * values.numel());   // the int32 levels packing unpacked, a block at a time
             return LinearWeight.of(w);

@@ -45,7 +45,7 @@ class Int4ConversionTest {
                     int4++;
                     long[] shape = files.get(key).shape();
                     assertThat(key).startsWith("language_model.");
-                    assertThat(files.get(Int4Format.paramsKeyOf(key)).dtype()).as(key).isEqualTo(DType.F32);
+                    assertThat(files.get(Int4Format.paramsKeyOf(key)).dtype()).as(key).isEqualTo(DType.BF16);
                     assertThat(files.get(Int4Format.paramsKeyOf(key)).shape()).as(key)
                             .containsExactly(Int4Format.paramsShape(shape[0], shape[1] * 2));
                 }

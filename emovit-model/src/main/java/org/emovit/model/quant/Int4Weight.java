@@ -25,7 +25,7 @@ public final class Int4Weight {
     private final Tensor params;
     /** The kernel's packing, or null: no kernel in this libtorch, or not a CPU weight. */
     private final Tensor packed;
-    /** Scales and zeros as the kernel wants them: bf16 [K/32, N, 2]. */
+    /** Scales and zeros as the kernel takes them (the stored ones, contiguous). */
     private final Tensor kernelParams;
     private final long out;
     private final long in;
@@ -44,7 +44,7 @@ public final class Int4Weight {
         this.values = values;
         this.params = params;
         this.packed = kernel ? pack(packSource, out, in) : null;
-        this.kernelParams = kernel ? params.permute(1, 0, 2).to(ScalarType.BFloat16).contiguous() : null;
+        this.kernelParams = kernel ? params.contiguous() : null;   // mapped, already the kernel's operand
     }
 
     /**
@@ -116,7 +116,7 @@ public final class Int4Weight {
         return values;
     }
 
-    /** The stored scales and zeros, F32 [N, K/32, 2]. */
+    /** The stored scales and zeros, BF16 [K/G, N, 2]. */
     public Tensor params() {
         return params;
     }
@@ -142,9 +142,10 @@ public final class Int4Weight {
 
     /** {@code (q - 8) * scale + zero} as a dense [N, K] tensor in {@code dtype}. */
     public Tensor dequantize(ScalarType dtype) {
-        long groups = params.size(1);
+        long groups = params.size(0);
         Tensor q = levels(values(), 0, out).to(ScalarType.Float).view(out, groups, in / groups);
-        Tensor scale = params.select(2, 0).unsqueeze(2), zero = params.select(2, 1).unsqueeze(2);
+        Tensor p = params.to(ScalarType.Float).permute(1, 0, 2);   // [N, groups, 2]
+        Tensor scale = p.select(2, 0).unsqueeze(2), zero = p.select(2, 1).unsqueeze(2);
         return q.sub(new Scalar(8.0)).mul(scale).add(zero).view(out, in).to(dtype);
     }
 
@@ -158,21 +159,27 @@ public final class Int4Weight {
             throw new IllegalArgumentException("a 4-bit weight needs [N, K] with K a multiple of 8, got [" + n + ", " + k + "]");
         }
         Tensor values = torch.empty(Int4Format.valuesShape(n, k), Tensors.options(ScalarType.Byte, weight.device()), new MemoryFormatOptional());
-        Tensor params = torch.empty(Int4Format.paramsShape(n, k), Tensors.options(ScalarType.Float, weight.device()), new MemoryFormatOptional());
+        Tensor params = torch.empty(Int4Format.paramsShape(n, k), Tensors.options(Int4Format.PARAMS_TYPE, weight.device()), new MemoryFormatOptional());
         for (long row = 0; row < n; row += BLOCK_ROWS) {
             long rows = Math.min(BLOCK_ROWS, n - row);
             try (PointerScope scope = new PointerScope()) {
                 Tensor w = weight.narrow(0, row, rows).to(ScalarType.Float).reshape(rows, k / group, group);
                 Tensor min = w.amin(new long[] {2}, true), range = w.amax(new long[] {2}, true).sub(min);
-                Tensor scale = range.div(new Scalar(15.0)).masked_fill(range.eq(new Scalar(0)), new Scalar(1.0));
-                Tensor q = torch.round(w.sub(min).div(scale)).clamp(new ScalarOptional(new Scalar(0)), new ScalarOptional(new Scalar(15)))
-                        .to(ScalarType.Byte).view(rows, k);
+                // the levels are chosen against the scale and zero as stored (bf16), so that they dequantise as rounded
+                Tensor scale = stored(range.div(new Scalar(15.0)).masked_fill(range.eq(new Scalar(0)), new Scalar(1.0)));
+                Tensor zero = stored(min.add(scale.mul(new Scalar(8.0))));
+                Tensor q = torch.round(w.sub(zero).div(scale).add(new Scalar(8.0)))
+                        .clamp(new ScalarOptional(new Scalar(0)), new ScalarOptional(new Scalar(15))).to(ScalarType.Byte).view(rows, k);
                 values.narrow(0, row, rows).copy_(nibbles(q));
-                Tensor zero = min.add(scale.mul(new Scalar(8.0)));
-                params.narrow(0, row, rows).copy_(torch.cat(new TensorVector(scale, zero), 2));
+                params.narrow(1, row, rows).copy_(torch.cat(new TensorVector(scale, zero), 2).permute(1, 0, 2));
             }
         }
         return new Stored(values, params);
+    }
+
+    /** Float32 values as the stored dtype rounds them. */
+    private static Tensor stored(Tensor t) {
+        return t.to(Int4Format.PARAMS_TYPE).to(ScalarType.Float);
     }
 
     /** Levels uint8 [R, K] → stored bytes [R, K/2] (even columns low, odd high). */

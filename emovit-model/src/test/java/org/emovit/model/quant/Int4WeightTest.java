@@ -31,11 +31,12 @@ class Int4WeightTest {
             torch.manual_seed(5);
             Tensor w = randn(128, 96);
             Int4Weight q = Int4Weight.of(w);
-            Tensor step = q.params().select(2, 0).repeat_interleave(Int4Format.GROUP, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
+            Tensor step = q.params().select(2, 0).t().to(ScalarType.Float).repeat_interleave(Int4Format.GROUP, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
             Tensor err = q.dequantize(ScalarType.Float).sub(w).abs().div(step);
             assertThat(err.max().item_double()).isLessThanOrEqualTo(0.5 + 1e-4);
             assertThat(Tensors.shape(q.values())).containsExactly(128, 48);
-            assertThat(Tensors.shape(q.params())).containsExactly(128, 3, 2);
+            assertThat(Tensors.shape(q.params())).containsExactly(3, 128, 2);
+            assertThat(q.params().scalar_type().intern()).isEqualTo(Int4Format.PARAMS_TYPE);
         }
     }
 
@@ -92,7 +93,7 @@ class Int4WeightTest {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             Int4Weight.Stored s = Int4Weight.quantize(randn(64, 64));
             Tensor params = s.params().clone();
-            params.select(0, 3).select(0, 1).select(0, 0).fill_(new org.bytedeco.pytorch.Scalar(Float.NaN));
+            params.select(0, 1).select(0, 3).select(0, 0).fill_(new org.bytedeco.pytorch.Scalar(Float.NaN));
             assertThatThrownBy(() -> Int4Weight.load(s.values(), params, s.values(), "m.weight", "/x/model.safetensors"))
                     .isInstanceOf(ModelLoadException.class)
                     .hasMessage("int4 scale in 'm.weight_scale_zero' from /x/model.safetensors is NaN at row 3, group 1: every scale must be finite and positive");
