@@ -14,28 +14,19 @@ import org.emovit.model.quant.Int4Format;
 import org.emovit.weights.DType;
 import org.emovit.weights.Safetensors;
 import org.emovit.weights.TensorSource;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code emovit convert --quantize int4}: the key scheme, a load that packs it, score-mode accuracy, a refusal. */
 class Int4ConversionTest {
-    static NoGradGuard noGrad;
-
-    @BeforeAll
-    static void open() {
-        noGrad = new NoGradGuard();
-    }
-
-    @AfterAll
-    static void close() {
-        noGrad.close();
-    }
-
     @Test
     void int4ModelScoresWithin003OfF32(@TempDir Path tmp) throws Exception {
-        Path out = tmp.resolve("int4");
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            convertAndScore(tmp.resolve("int4"));
+        }
+    }
+
+    private static void convertAndScore(Path out) {
         ModelConverter.convert(ModelSpec.embedded(), out, ModelConverter.DEFAULT_SHARD_BYTES, ModelConverter.Quantization.INT4);
 
         int int4 = 0;
@@ -70,6 +61,12 @@ class Int4ConversionTest {
 
     @Test
     void strayScalesAndZerosAreRefusedNamingKeyAndFile(@TempDir Path tmp) throws Exception {
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            refuseStray(tmp);
+        }
+    }
+
+    private static void refuseStray(Path tmp) throws Exception {
         Path out = tmp.resolve("stray");
         ModelConverter.convert(ModelSpec.embedded(), out, ModelConverter.DEFAULT_SHARD_BYTES, ModelConverter.Quantization.NONE);
         Path file = out.resolve("model.safetensors");

@@ -41,16 +41,18 @@ public final class Int4Format {
     /** Rows the packed kernel layout is blocked by; the kernel takes weights with a multiple of it. */
     static final long ROW_BLOCK = 64;
 
+    private static final SiblingKey PARAMS = new SiblingKey(PARAMS_SUFFIX);
+
     public static String paramsKeyOf(String weightKey) {
-        return weightKey + PARAMS_SUFFIX;
+        return PARAMS.of(weightKey);
     }
 
     public static boolean isParamsKey(String key) {
-        return key.endsWith(".weight" + PARAMS_SUFFIX);
+        return PARAMS.matches(key);
     }
 
     public static String weightKeyOf(String paramsKey) {
-        return paramsKey.substring(0, paramsKey.length() - PARAMS_SUFFIX.length());
+        return PARAMS.weightOf(paramsKey);
     }
 
     /** The columns per scale and zero of a weight K wide: the largest of 32, 16, 8 that divides K, else 0. */
