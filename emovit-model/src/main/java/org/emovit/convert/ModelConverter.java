@@ -153,7 +153,7 @@ public final class ModelConverter {
         return List.of(
                 new SafetensorsDirectoryWriter.Entry(key, Int4Format.valuesShape(out, in), org.bytedeco.pytorch.global.torch.ScalarType.Byte,
                         false, () -> Int4Weight.quantize(weight).values()),
-                new SafetensorsDirectoryWriter.Entry(Int4Format.paramsKeyOf(key), Int4Format.paramsShape(out, in),
+                new SafetensorsDirectoryWriter.Entry(Int4Format.PARAMS.of(key), Int4Format.paramsShape(out, in),
                         Int4Format.PARAMS_TYPE, true, () -> Int4Weight.quantize(weight).params()));
     }
 

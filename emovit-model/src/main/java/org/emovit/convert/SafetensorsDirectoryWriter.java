@@ -85,7 +85,7 @@ public final class SafetensorsDirectoryWriter {
         List<Item> items = new ArrayList<>();
         for (Entry e : entries) {
             // Quantised weights' scales (and zeros) stay F32 whatever the target dtype (Int8Validation, Int4Format).
-            boolean scale = org.emovit.model.quant.Int8Validation.isScaleKey(e.name()) || org.emovit.model.quant.Int4Format.isParamsKey(e.name());
+            boolean scale = org.emovit.model.quant.Int8Validation.isScaleKey(e.name()) || org.emovit.model.quant.Int4Format.PARAMS.matches(e.name());
             ScalarType type = dtype != null && e.floating() && !scale ? dtype.intern() : e.type();
             long numel = 1;
             for (long d : e.shape()) {

@@ -167,7 +167,7 @@ public final class StateDict {
      * a dense weight is quantised here when {@link #quantizeLinears} asked for it (random or unconverted models).
      */
     public LinearWeight takeLinear(String key, long out, long in) {
-        String paramsKey = Int4Format.paramsKeyOf(key);
+        String paramsKey = Int4Format.PARAMS.of(key);
         if (entries.containsKey(paramsKey)) {
             Entry weight = entries.get(key);
             if (weight != null && Arrays.equals(weight.shape(), new long[] {out, in})) {   // a dense weight's shape
@@ -399,9 +399,9 @@ public final class StateDict {
                 throw new ModelLoadException(Int8Validation.strayScale(e.getKey(), e.getValue().origin(),
                         entries.containsKey(Int8Validation.weightKeyOf(e.getKey()))));
             }
-            if (!taken.contains(e.getKey()) && Int4Format.isParamsKey(e.getKey())) {
+            if (!taken.contains(e.getKey()) && Int4Format.PARAMS.matches(e.getKey())) {
                 throw new ModelLoadException(Int4Format.strayParams(e.getKey(), e.getValue().origin(),
-                        entries.containsKey(Int4Format.weightKeyOf(e.getKey()))));
+                        entries.containsKey(Int4Format.PARAMS.weightOf(e.getKey()))));
             }
         }
         List<String> left = new ArrayList<>();

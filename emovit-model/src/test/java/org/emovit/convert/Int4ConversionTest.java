@@ -36,8 +36,8 @@ class Int4ConversionTest {
                     int4++;
                     long[] shape = files.get(key).shape();
                     assertThat(key).startsWith("language_model.");
-                    assertThat(files.get(Int4Format.paramsKeyOf(key)).dtype()).as(key).isEqualTo(DType.BF16);
-                    assertThat(files.get(Int4Format.paramsKeyOf(key)).shape()).as(key)
+                    assertThat(files.get(Int4Format.PARAMS.of(key)).dtype()).as(key).isEqualTo(DType.BF16);
+                    assertThat(files.get(Int4Format.PARAMS.of(key)).shape()).as(key)
                             .containsExactly(Int4Format.paramsShape(shape[0], shape[1] * 2));
                 }
             }

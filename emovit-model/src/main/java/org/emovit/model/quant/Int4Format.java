@@ -41,19 +41,8 @@ public final class Int4Format {
     /** Rows the packed kernel layout is blocked by; the kernel takes weights with a multiple of it. */
     static final long ROW_BLOCK = 64;
 
-    private static final SiblingKey PARAMS = new SiblingKey(PARAMS_SUFFIX);
-
-    public static String paramsKeyOf(String weightKey) {
-        return PARAMS.of(weightKey);
-    }
-
-    public static boolean isParamsKey(String key) {
-        return PARAMS.matches(key);
-    }
-
-    public static String weightKeyOf(String paramsKey) {
-        return PARAMS.weightOf(paramsKey);
-    }
+    /** The key of a weight's scales and zeros: {@code <name>.weight} → {@code <name>.weight_scale_zero}. */
+    public static final SiblingKey PARAMS = new SiblingKey(PARAMS_SUFFIX);
 
     /** The columns per scale and zero of a weight K wide: the largest of 32, 16, 8 that divides K, else 0. */
     public static long groupFor(long in) {
@@ -105,12 +94,12 @@ public final class Int4Format {
     /** U8 values the model would take as a dense weight: their scales and zeros are missing. */
     public static ModelLoadException missingParams(String key, String origin) {
         return new ModelLoadException("uint8 tensor '" + key + "' from " + origin + " has no scales and zeros '"
-                + paramsKeyOf(key) + "': a 4-bit Linear weight needs its BF16 [in/" + GROUP + ", out, 2] beside it");
+                + PARAMS.of(key) + "': a 4-bit Linear weight needs its BF16 [in/" + GROUP + ", out, 2] beside it");
     }
 
     /** Scales and zeros left over once the model took its weights. */
     public static String strayParams(String key, String origin, boolean weightExists) {
-        return "stray int4 scales and zeros '" + key + "' from " + origin + ": '" + weightKeyOf(key) + "' is "
+        return "stray int4 scales and zeros '" + key + "' from " + origin + ": '" + PARAMS.weightOf(key) + "' is "
                 + (weightExists ? "not a 4-bit Linear weight" : "not in the checkpoint");
     }
 }

@@ -52,7 +52,7 @@ public final class Int4Weight {
      * of their bytes read from the file so that the mapped values stay unread.
      */
     public static Int4Weight load(Tensor values, Tensor params, Tensor packSource, String key, String origin) {
-        Int4Format.requireValidParams(params, Int4Format.paramsKeyOf(key), origin);
+        Int4Format.requireValidParams(params, Int4Format.PARAMS.of(key), origin);
         return new Int4Weight(values, params, packSource);
     }
 
