@@ -30,9 +30,11 @@ public final class ConvertCommand implements Callable<Integer> {
             description = "Split the tensors into shards of at most N bytes each (default: ${DEFAULT-VALUE}, as Hugging Face).")
     long maxShardBytes;
 
-    @Option(names = "--quantize", defaultValue = "none", paramLabel = "int8|none",
+    @Option(names = "--quantize", defaultValue = "none", paramLabel = "int4|int8|none",
             description = "int8: every Linear of the LLM (its LM head too) and of the ViT's blocks as symmetric int8 per output channel with F32 scales "
-                    + "(<name>.weight I8, <name>.weight_scale F32), mapped in place by --model DIR (default: ${DEFAULT-VALUE}).")
+                    + "(<name>.weight I8, <name>.weight_scale F32), mapped in place by --model DIR; int4: the LLM's Linears in 4 bits "
+                    + "(<name>.weight U8 [out, in/2], <name>.weight_scale_zero BF16 [in/32, out, 2]: groups of 32 with a scale and a zero), "
+                    + "packed at load, the ViT's int8 (default: ${DEFAULT-VALUE}).")
     String quantize;
 
     @Spec

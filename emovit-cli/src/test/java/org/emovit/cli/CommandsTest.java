@@ -94,9 +94,25 @@ class CommandsTest {
         }
         Result ask = run("ask", "--max-new-tokens", "6", "--model", out.toString(), "--dtype", "bf16");
         assertThat(ask.code()).as(ask.err()).isZero();
-        Result bad = run("convert", "--quantize", "int4", "--out", dir.resolve("x").toString());
+        Result bad = run("convert", "--quantize", "int3", "--out", dir.resolve("x").toString());
         assertThat(bad.code()).isNotZero();
         assertThat(bad.err()).contains("--quantize");
+    }
+
+    @Test
+    void convertStoresTheLlmsLinearsIn4BitsAndTheVitsInInt8(@TempDir Path dir) {
+        Path out = dir.resolve("tiny-int4");
+        Result r = run("convert", "--dtype", "bf16", "--quantize", "int4", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("int4");
+        try (TensorSource files = Safetensors.open(out.resolve("model.safetensors"))) {
+            String q = "language_model.model.layers.0.self_attn.q_proj.weight";
+            assertThat(files.get(q).dtype()).isEqualTo(org.emovit.weights.DType.U8);
+            assertThat(files.get(q + "_scale_zero").dtype()).isEqualTo(org.emovit.weights.DType.BF16);
+            assertThat(files.get("vision_model.encoder.layers.0.mlp.fc1.weight").dtype()).isEqualTo(org.emovit.weights.DType.I8);
+        }
+        Result ask = run("ask", "--max-new-tokens", "6", "--model", out.toString(), "--dtype", "bf16");
+        assertThat(ask.code()).as(ask.err()).isZero();
     }
 
     @Test

@@ -70,9 +70,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--vit-layers", defaultValue = "0", paramLabel = "N", description = "ViT blocks instead of the config's (same widths).")
     int vitLayers;
 
-    @Option(names = "--quantize", defaultValue = "none", paramLabel = "int8|none",
+    @Option(names = "--quantize", defaultValue = "none", paramLabel = "int4|int8|none",
             description = "int8: the LLM's and the ViT's Linears as symmetric int8 per output channel, as `emovit convert --quantize int8` "
-                    + "stores them, run through libtorch's int8 kernel (default: ${DEFAULT-VALUE}).")
+                    + "stores them; int4: the LLM's in 4 bits (groups of 32 with scales and zeros) through libtorch's 4-bit kernel, "
+                    + "the ViT's int8 (default: ${DEFAULT-VALUE}).")
     String quantize;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
@@ -126,10 +127,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (vitLayers > 0) {
             cfg = cfg.withVision(cfg.vision().withLayers(vitLayers));
         }
-        PrecisionChoice choice = PrecisionChoice.of(dtype, cfg, dev.is_cuda(), quantization == ModelConverter.Quantization.INT8);
+        PrecisionChoice choice = PrecisionChoice.of(dtype, cfg, dev.is_cuda(), quantization.any());
         Precision precision = choice.precision();
         String threadReason = threads > 0 ? "threads: " + threads + " (--threads)"
-                : ThreadChoice.apply(cfg.text(), precision.scalarType(), quantization == ModelConverter.Quantization.INT8, dev).reason();
+                : ThreadChoice.apply(cfg.text(), precision.scalarType(), quantization.any(), dev).reason();
         out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), random weights, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
                 config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(), precision,
                 quantization.note(), device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
@@ -137,6 +138,9 @@ public final class BenchCommand implements Callable<Integer> {
         out.println("compute type: " + choice);
         if (quantization == ModelConverter.Quantization.INT8) {
             out.println("int8 LLM products: " + org.emovit.model.PackedInt8.describe());
+        }
+        if (quantization == ModelConverter.Quantization.INT4) {
+            out.println("int4 LLM products: " + org.emovit.model.quant.Int4Kernel.describe());
         }
         out.println(threadReason);
         out.println(NativeEnvironment.describe(System::getenv));
@@ -149,6 +153,7 @@ public final class BenchCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
             weights.quantizeLinears(quantization::quantizes);   // each as it is made: never the whole LLM dense
+            weights.quantizeLinearsToInt4(quantization::quantizesInt4);
             weights.packInt8(heatmap);   // the LLM's packed alone, as a converted checkpoint's values stay unread; Grad-CAM needs them
             InstructBlip model = new InstructBlip(cfg, weights, List.of());
             out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GiB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
@@ -237,7 +242,7 @@ public final class BenchCommand implements Callable<Integer> {
      * is the best rate among the types (on a CPU without native bf16 that is f32's, not the slow bf16 kernel's).
      */
     private record Machine(long tokens, long visionTokens, Map<Precision, double[]> rates, long copyBytes,
-                           double bandwidth, Precision precision, boolean int8) {
+                           double bandwidth, Precision precision, ModelConverter.Quantization quantization) {
         /** The best of every type's LLM- and ViT-shaped rate. */
         double peak() {
             return best(peakType());
@@ -267,7 +272,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         long copyBytes = dev.is_cuda() ? 4L << 30 : 512L << 20;   // well past the caches either way
         return new Machine(tokens, visionTokens, rates, copyBytes,
-                MachinePeak.copyGbps(copyBytes, dev), precision, quantization == ModelConverter.Quantization.INT8);
+                MachinePeak.copyGbps(copyBytes, dev), precision, quantization);
     }
 
     /** Each stage's achieved rate against the machine's, measured in this same run. */
@@ -291,7 +296,11 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (newTokens > 0) {
             double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.precision().bytes(),
-                    m.int8() ? 1 + 4.0 / cfg.text().hiddenSize() : m.precision().bytes());   // int8: a byte per weight plus the rows' f32 scales
+                    switch (m.quantization()) {
+                        case INT8 -> 1 + 4.0 / cfg.text().hiddenSize();   // a byte per weight plus the rows' f32 scales
+                        case INT4 -> 0.5 + 4.0 / org.emovit.model.quant.Int4Format.GROUP;   // half a byte plus a bf16 scale and zero per group
+                        case NONE -> m.precision().bytes();
+                    });
             double rate = bytes / (med[3] / 1e3) / 1e9;
             out.printf(Locale.ROOT, "ratio decode: %.4g MB of weights + KV cache per token in %.2f ms = %.3g GB/s = %.0f%% of the copy bandwidth%n",
                     bytes / 1e6, med[3], rate, 100 * rate / bandwidth);

@@ -107,7 +107,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
             return false;
         }
         try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(Path.of(model))) {
-            return files.keys().stream().anyMatch(org.emovit.model.quant.Int8Validation::isScaleKey);
+            return files.keys().stream().anyMatch(k -> org.emovit.model.quant.Int8Validation.isScaleKey(k) || org.emovit.model.quant.Int4Format.PARAMS.matches(k));
         } catch (RuntimeException e) {
             return false;   // not safetensors, or unreadable: loading reports that properly
         }
@@ -157,6 +157,11 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
      * are made (`convert --quantize int8` of a random model never holds it dense).
      */
     public InstructBlip random(java.util.function.Predicate<String> quantizeLinears) {
+        return random(quantizeLinears, key -> false);
+    }
+
+    /** As {@link #random(java.util.function.Predicate)}, the Linears {@code quantizeInt4} matches made 4-bit. */
+    public InstructBlip random(java.util.function.Predicate<String> quantizeLinears, java.util.function.Predicate<String> quantizeInt4) {
         if (!isRandom()) {
             throw new IllegalStateException("not a random model: " + displayName());
         }
@@ -170,6 +175,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         }
         StateDict weights = StateDict.random(scalarType(), torchDevice(), 42);
         weights.quantizeLinears(quantizeLinears);
+        weights.quantizeLinearsToInt4(quantizeInt4);
         return new InstructBlip(sizes, weights, List.of());
     }
 

@@ -15,6 +15,8 @@ import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelLoadException;
 import org.emovit.model.ModelSource;
 import org.emovit.model.Precision;
+import org.emovit.model.quant.Int4Format;
+import org.emovit.model.quant.Int4Weight;
 import org.emovit.model.quant.Int8Validation;
 
 /**
@@ -51,24 +53,48 @@ public final class ModelConverter {
         /** In the target dtype, as every other tensor. */
         NONE,
         /** Symmetric int8 per output channel with F32 scales (see the class comment). */
-        INT8;
+        INT8,
+        /** The LLM's Linears in 4 bits ({@link Int4Format}), the ViT's in int8 as with INT8. */
+        INT4;
 
         public static Quantization parse(String name) {
             return switch (name.toLowerCase(java.util.Locale.ROOT)) {
                 case "none" -> NONE;
                 case "int8" -> INT8;
-                default -> throw new IllegalArgumentException("--quantize: int8 or none, not '" + name + "'");
+                case "int4" -> INT4;
+                default -> throw new IllegalArgumentException("--quantize: int4, int8 or none, not '" + name + "'");
             };
         }
 
         /** What it stores quantised, as a parenthesis after a model's dtype ("" for NONE). */
         public String note() {
-            return this == INT8 ? " (the LLM's and the ViT's Linears int8)" : "";
+            return switch (this) {
+                case NONE -> "";
+                case INT8 -> " (the LLM's and the ViT's Linears int8)";
+                case INT4 -> " (the LLM's Linears int4, the ViT's int8)";
+            };
         }
 
-        /** Whether this parameter is stored quantised: with INT8, the LLM's and the ViT's Linear weights. */
+        /**
+         * Whether this parameter is stored int8: with INT8, the LLM's and the ViT's Linear weights; with INT4, the
+         * ViT's (its 257-row products are compute-bound, where int8's dense GEMM path is the faster).
+         */
         public boolean quantizes(String key) {
-            return this == INT8 && QUANTIZED_LINEAR.matcher(key).matches();
+            return switch (this) {
+                case NONE -> false;
+                case INT8 -> QUANTIZED_LINEAR.matcher(key).matches();
+                case INT4 -> QUANTIZED_LINEAR.matcher(key).matches() && !quantizesInt4(key);
+            };
+        }
+
+        /** Whether this parameter is stored in 4 bits where its widths allow ({@link Int4Format#accepts}): INT4's LLM Linears. */
+        public boolean quantizesInt4(String key) {
+            return this == INT4 && key.startsWith("language_model.") && QUANTIZED_LINEAR.matcher(key).matches();
+        }
+
+        /** Whether any Linear is stored quantised. */
+        public boolean any() {
+            return this != NONE;
         }
     }
 
@@ -101,7 +127,9 @@ public final class ModelConverter {
         List<SafetensorsDirectoryWriter.Entry> out = new ArrayList<>();
         for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> e : model.namedParameters().entrySet()) {
             org.bytedeco.pytorch.Tensor t = e.getValue();
-            if (quantization.quantizes(e.getKey()) && t.scalar_type().intern() != org.bytedeco.pytorch.global.torch.ScalarType.Char) {
+            if (quantization.quantizesInt4(e.getKey()) && t.is_floating_point() && t.dim() == 2 && Int4Format.accepts(t.size(0), t.size(1))) {
+                out.addAll(int4Entries(e.getKey(), t));
+            } else if (quantization.quantizes(e.getKey()) && t.scalar_type().intern() != org.bytedeco.pytorch.global.torch.ScalarType.Char) {
                 long[] shape = org.emovit.model.Tensors.shape(t);
                 out.add(new SafetensorsDirectoryWriter.Entry(e.getKey(), shape, org.bytedeco.pytorch.global.torch.ScalarType.Char, false,
                         () -> org.emovit.model.Int8Weight.quantize(t).values()));
@@ -113,6 +141,20 @@ public final class ModelConverter {
             }
         }
         return out;
+    }
+
+    /**
+     * A float weight's two 4-bit entries ({@link Int4Format}), each quantising the weight when the writer reaches it:
+     * the writer frees what an entry makes once it is written and orders entries by alignment and name, not pairs, so
+     * neither can hand the other its half.
+     */
+    private static List<SafetensorsDirectoryWriter.Entry> int4Entries(String key, org.bytedeco.pytorch.Tensor weight) {
+        long out = weight.size(0), in = weight.size(1);
+        return List.of(
+                new SafetensorsDirectoryWriter.Entry(key, Int4Format.valuesShape(out, in), org.bytedeco.pytorch.global.torch.ScalarType.Byte,
+                        false, () -> Int4Weight.quantize(weight).values()),
+                new SafetensorsDirectoryWriter.Entry(Int4Format.PARAMS.of(key), Int4Format.paramsShape(out, in),
+                        Int4Format.PARAMS_TYPE, true, () -> Int4Weight.quantize(weight).params()));
     }
 
     /** The scales the int8 values of {@code weight} are written with, refused if the weight has NaN or infinite values. */
@@ -139,7 +181,8 @@ public final class ModelConverter {
             // Loaded as stored (mapped in place where the files allow) and converted by the writer a piece at a time:
             // converting at load time held the whole converted model in memory (16 GB for 7B f32 -> bf16).
             // A random model (--config without a checkpoint) is made at its sizes, its Linears quantised as they are made.
-            try (InstructBlip model = spec.isRandom() ? spec.random(quantization::quantizes) : InstructBlipLoader.load(source, null, new Device("cpu"))) {
+            try (InstructBlip model = spec.isRandom() ? spec.random(quantization::quantizes, quantization::quantizesInt4)
+                    : InstructBlipLoader.load(source, null, new Device("cpu"))) {
                 String from = spec.isRandom() ? "the random model" : source.isHuggingFace() ? source.hfDirectory().toString() : "the LAVIS checkpoints";
                 List<SafetensorsDirectoryWriter.Entry> tensors = tensorsToWrite(model, quantization, from);
                 SafetensorsDirectoryWriter.Written written = SafetensorsDirectoryWriter.write(staging, tensors, precision.scalarType(), maxShardBytes);

@@ -84,8 +84,8 @@ public final class SafetensorsDirectoryWriter {
     public static Written write(Path dir, List<Entry> entries, ScalarType dtype, long maxShardBytes) {
         List<Item> items = new ArrayList<>();
         for (Entry e : entries) {
-            // Int8 weights' scales stay F32 whatever the target dtype (the key scheme ModelConverter documents).
-            boolean scale = org.emovit.model.quant.Int8Validation.isScaleKey(e.name());
+            // Quantised weights' scales (and zeros) stay F32 whatever the target dtype (Int8Validation, Int4Format).
+            boolean scale = org.emovit.model.quant.Int8Validation.isScaleKey(e.name()) || org.emovit.model.quant.Int4Format.PARAMS.matches(e.name());
             ScalarType type = dtype != null && e.floating() && !scale ? dtype.intern() : e.type();
             long numel = 1;
             for (long d : e.shape()) {
@@ -236,7 +236,7 @@ public final class SafetensorsDirectoryWriter {
             case Float -> 4;
             case BFloat16, Half -> 2;
             case Long -> 8;
-            case Char -> 1;
+            case Char, Byte -> 1;
             default -> throw new ModelLoadException("tensor '" + key + "' has dtype " + t + ", which the converter does not write");
         };
     }
@@ -248,6 +248,7 @@ public final class SafetensorsDirectoryWriter {
             case Half -> "F16";
             case Long -> "I64";
             case Char -> "I8";
+            case Byte -> "U8";
             default -> throw new ModelLoadException("tensor '" + key + "' has dtype " + t + ", which the converter does not write");
         };
     }

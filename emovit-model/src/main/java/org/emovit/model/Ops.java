@@ -28,15 +28,15 @@ public final class Ops {
         return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
     }
 
-    /** A Linear's weight, dense or int8 ({@link Int8Weight}): x W^T + bias either way. */
+    /** A Linear's weight, dense or quantised ({@link LinearWeight}): x W^T + bias either way. */
     public static Tensor linear(Tensor x, LinearWeight weight, Tensor bias) {
-        if (weight.int8() == null) {
+        if (!weight.quantized()) {
             return linear(x, weight.dense(), bias);
         }
         if (x.dim() == 3 && x.size(1) == 1 && x.stride(0) != x.size(2)) {
             return linear(x.select(1, 0), weight, bias).unsqueeze(1);
         }
-        Tensor y = weight.int8().matmul(x);
+        Tensor y = weight.quantizedMatmul(x);
         return bias == null ? y : y.add_(bias);
     }
 

@@ -160,11 +160,27 @@ public final class PackedInt8 {
         return found == Encoding.SIGNED || choice.equals("fbgemm") ? found : null;
     }
 
-    /** The first encoding exact on this CPU, checked once; null where neither is. */
+    /**
+     * The FBGEMM operators the packing calls, deprecated in libtorch 2.10 ("will be removed in a future PyTorch
+     * release"): where either is gone, int8 Linears take {@code aten::_weight_int8pack_mm} instead.
+     */
+    static final String[] OPERATORS = {"aten::fbgemm_pack_quantized_matrix", "aten::fbgemm_linear_int8_weight_fp32_activation"};
+
+    /**
+     * The first encoding exact on this CPU where the packing's {@code operators} are all registered; null where neither
+     * is exact or one is gone (then the LLM's int8 products take {@code aten::_weight_int8pack_mm}).
+     */
+    static Encoding exactEncoding(String... operators) {
+        if (!org.emovit.model.quant.NativeOperators.allRegistered(operators)) {
+            return null;
+        }
+        return checkExact(Encoding.SIGNED) ? Encoding.SIGNED : checkExact(Encoding.SPLIT) ? Encoding.SPLIT : null;
+    }
+
+    /** {@link #exactEncoding(String...)} with the packing's own operators, checked once. */
     private static Encoding exactEncoding() {
         if (exact == null) {
-            exact = java.util.Optional.ofNullable(checkExact(Encoding.SIGNED) ? Encoding.SIGNED
-                    : checkExact(Encoding.SPLIT) ? Encoding.SPLIT : null);
+            exact = java.util.Optional.ofNullable(exactEncoding(OPERATORS));
         }
         return exact.orElse(null);
     }

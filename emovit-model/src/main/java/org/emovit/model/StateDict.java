@@ -14,6 +14,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.quant.Int4Format;
+import org.emovit.model.quant.Int4Weight;
 import org.emovit.model.quant.Int8Validation;
 
 /**
@@ -42,7 +44,8 @@ public final class StateDict {
     private java.util.function.Predicate<String> ownCopy = key -> false;
     private java.util.function.Predicate<String> float32 = key -> false;
     private java.util.function.Predicate<String> quantize = key -> false;
-    /** Whether int8 Linears that {@link PackedInt8#packs} are packed, and whether quantised ones keep their values. */
+    private java.util.function.Predicate<String> quantizeInt4 = key -> false;
+    /** Whether int8 Linears that {@link PackedInt8#packs} may be packed, and whether quantised ones keep their values. */
     private boolean pack;
     private boolean keepPackedValues = true;
     private final Set<String> packed = new LinkedHashSet<>();
@@ -164,6 +167,29 @@ public final class StateDict {
      * a dense weight is quantised here when {@link #quantizeLinears} asked for it (random or unconverted models).
      */
     public LinearWeight takeLinear(String key, long out, long in) {
+        String paramsKey = Int4Format.PARAMS.of(key);
+        if (entries.containsKey(paramsKey)) {
+            Entry weight = entries.get(key);
+            if (weight != null && Arrays.equals(weight.shape(), new long[] {out, in})) {   // a dense weight's shape
+                throw new ModelLoadException(Int4Format.strayParams(paramsKey, entries.get(paramsKey).origin(), true));
+            }
+            Tensor values = takeAs(key, ScalarType.Byte, Int4Format.valuesShape(out, in));
+            Tensor params = takeAs(paramsKey, Int4Format.PARAMS_TYPE, Int4Format.paramsShape(out, in));
+            Int4Weight w = Int4Weight.load(values, params, packSource(entries.get(key), values), key, entries.get(paramsKey).origin());
+            trimEvery(4 * values.numel());   // the int32 levels packing unpacked, a block at a time
+            return LinearWeight.of(w);
+        }
+        if (quantizeInt4.test(key) && Int4Format.accepts(out, in)) {
+            Tensor dense = take(key, out, in);
+            Int4Weight w = Int4Weight.of(dense, keepPackedValues);
+            parameters.remove(key);
+            if (w.hasValues()) {
+                parameters.put(key, w.values());
+                parameters.put(paramsKey, w.params());
+            }
+            freed(dense);
+            return LinearWeight.of(w);
+        }
         String scaleKey = Int8Validation.scaleKeyOf(key);
         if (entries.containsKey(scaleKey)) {
             Tensor values = takeAs(key, ScalarType.Char, out, in);
@@ -234,12 +260,16 @@ public final class StateDict {
      * them: Grad-CAM, training). Checkpoints stored int8 keep theirs mapped either way.
      */
     public void packInt8(boolean keepValues) {
-        this.pack = device.is_cpu() && PackedInt8.available();
+        this.pack = device.is_cpu();
         this.keepPackedValues = keepValues;
     }
 
+    /**
+     * Whether this int8 Linear is packed. FBGEMM's exactness is asked last, so only a model with int8 weights runs it
+     * (its deprecated operators print libtorch's removal warnings: an f32 or bf16 load stays quiet).
+     */
     private boolean packs(String key, long in) {
-        return pack && PackedInt8.packs(key) && PackedInt8.fits(in);
+        return pack && PackedInt8.packs(key) && PackedInt8.fits(in) && PackedInt8.available();
     }
 
     /** Keys of the int8 Linears packed so far. */
@@ -271,6 +301,14 @@ public final class StateDict {
     /** Dense Linear weights whose keys match are quantised to int8 as they are taken. */
     public void quantizeLinears(java.util.function.Predicate<String> keys) {
         this.quantize = keys;
+    }
+
+    /**
+     * Dense Linear weights whose keys match (and whose widths {@link Int4Format#accepts}) are quantised to 4 bits as
+     * they are taken; they keep their stored levels unless {@link #packInt8} said otherwise.
+     */
+    public void quantizeLinearsToInt4(java.util.function.Predicate<String> keys) {
+        this.quantizeInt4 = keys;
     }
 
     private Tensor takeAs(String key, ScalarType stored, long... shape) {
@@ -360,6 +398,10 @@ public final class StateDict {
             if (!taken.contains(e.getKey()) && Int8Validation.isScaleKey(e.getKey())) {
                 throw new ModelLoadException(Int8Validation.strayScale(e.getKey(), e.getValue().origin(),
                         entries.containsKey(Int8Validation.weightKeyOf(e.getKey()))));
+            }
+            if (!taken.contains(e.getKey()) && Int4Format.PARAMS.matches(e.getKey())) {
+                throw new ModelLoadException(Int4Format.strayParams(e.getKey(), e.getValue().origin(),
+                        entries.containsKey(Int4Format.PARAMS.weightOf(e.getKey()))));
             }
         }
         List<String> left = new ArrayList<>();

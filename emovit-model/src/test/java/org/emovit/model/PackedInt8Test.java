@@ -36,6 +36,23 @@ class PackedInt8Test {
         assertThat(PackedInt8.encoding()).isEqualTo(vnni ? PackedInt8.Encoding.SIGNED : null);
     }
 
+    /**
+     * FBGEMM's int8 operators are deprecated: where a later libtorch drops one, no encoding is exact, the model does
+     * not pack, and its int8 Linears take aten::_weight_int8pack_mm (as without VNNI).
+     */
+    @Test
+    void aRemovedFbgemmOperatorFallsBackToTheInt8Kernel() {
+        assertThat(org.emovit.model.quant.NativeOperators.allRegistered(PackedInt8.OPERATORS)).isTrue();
+        assertThat(PackedInt8.exactEncoding(PackedInt8.OPERATORS[0], "aten::fbgemm_linear_int8_weight_fp32_activation_removed")).isNull();
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            Int8Weight unpacked = Int8Weight.quantize(torch.randn(64, 64));   // what a model without the packing holds
+            assertThat(unpacked.isPacked()).isFalse();
+            Tensor x = torch.randn(1, 64);
+            Tensor ref = torch.linear(x, unpacked.dequantize(ScalarType.Float));
+            assertThat(unpacked.matmul(x).sub(ref).abs().max().item_double() / ref.abs().max().item_double()).isLessThan(0.02);
+        }
+    }
+
     @Test
     void twoLevelActivationsKeepOutliersAndTheSmallFeaturesBesideThem() {
         assumeTrue(PackedInt8.checkExact(PackedInt8.Encoding.SPLIT), "FBGEMM does not run on this CPU");

@@ -18,19 +18,21 @@ public final class Int8Validation {
     /** What follows a weight's key in its scales' key. */
     public static final String SCALE_SUFFIX = "_scale";
 
+    private static final SiblingKey SCALES = new SiblingKey(SCALE_SUFFIX);
+
     /** The key of a weight's scales: {@code <name>.weight} → {@code <name>.weight_scale}. */
     public static String scaleKeyOf(String weightKey) {
-        return weightKey + SCALE_SUFFIX;
+        return SCALES.of(weightKey);
     }
 
     /** Whether a key names the scales of an int8 Linear weight. */
     public static boolean isScaleKey(String key) {
-        return key.endsWith(".weight" + SCALE_SUFFIX);
+        return SCALES.matches(key);
     }
 
     /** The weight a scales key belongs to. */
     public static String weightKeyOf(String scaleKey) {
-        return scaleKey.substring(0, scaleKey.length() - SCALE_SUFFIX.length());
+        return SCALES.weightOf(scaleKey);
     }
 
     /**

@@ -1,0 +1,220 @@
+package org.emovit.model.quant;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.Owned;
+import org.emovit.model.Tensors;
+
+/**
+ * A Linear weight in 4 bits ({@link Int4Format}): the stored levels and their groups' scales and zeros, and, where
+ * libtorch has {@link Int4Kernel}, the same levels packed in the kernel's layout, which inference multiplies by. The
+ * stored levels (a checkpoint's, mapped) are only read to pack them, from a file copy, and by whatever needs the
+ * dense weight (gradients, other devices, a libtorch without the kernel).
+ */
+public final class Int4Weight {
+    /** Rows unpacked at a time to pack or quantise (a multiple of the kernel's row block: 16 MB of int32 at K = 4096). */
+    private static final long BLOCK_ROWS = 1024;
+
+    private final Tensor values;
+    private final Tensor params;
+    /** The kernel's packing, or null: no kernel in this libtorch, or not a CPU weight. */
+    private final Tensor packed;
+    /** Scales and zeros as the kernel takes them (the stored ones, contiguous). */
+    private final Tensor kernelParams;
+    private final long out;
+    private final long in;
+
+    /** The stored pair, as {@code emovit convert} writes it. */
+    public record Stored(Tensor values, Tensor params) {}
+
+    private Int4Weight(Tensor values, Tensor params, Tensor packSource) {
+        this(values, params, packSource, values.device().is_cpu() && Int4Kernel.available()
+                && Int4Format.kernelAccepts(values.size(0), values.size(1) * 2));
+    }
+
+    private Int4Weight(Tensor values, Tensor params, Tensor packSource, boolean kernel) {
+        this.out = values.size(0);
+        this.in = values.size(1) * 2;
+        this.values = values;
+        this.params = params;
+        this.packed = kernel ? pack(packSource, out, in) : null;
+        this.kernelParams = kernel ? params.contiguous() : null;   // mapped, already the kernel's operand
+    }
+
+    /**
+     * A stored weight, checked ({@link Int4Format}), packed from {@code packSource}: the values themselves, or a copy
+     * of their bytes read from the file so that the mapped values stay unread.
+     */
+    public static Int4Weight load(Tensor values, Tensor params, Tensor packSource, String key, String origin) {
+        Int4Format.requireValidParams(params, Int4Format.PARAMS.of(key), origin);
+        return new Int4Weight(values, params, packSource);
+    }
+
+    /** A float weight [N, K] quantised and ready to multiply by (tests, a random model to convert). */
+    public static Int4Weight of(Tensor dense) {
+        return of(dense, true);
+    }
+
+    /**
+     * As {@link #of(Tensor)}; without {@code keepValues}, and where the kernel exists, the stored levels are dropped
+     * once packed (bench's model, as a checkpoint's stay unread): half the memory, and no dense weight for gradients.
+     */
+    public static Int4Weight of(Tensor dense, boolean keepValues) {
+        Stored s = quantize(dense);
+        Int4Weight w = new Int4Weight(s.values(), s.params(), s.values());
+        if (keepValues || w.packed == null) {
+            return w;
+        }
+        s.values().close();
+        return new Int4Weight(null, w.params, w.packed, w.kernelParams, w.out, w.in);
+    }
+
+    private Int4Weight(Tensor values, Tensor params, Tensor packed, Tensor kernelParams, long out, long in) {
+        this.values = values;
+        this.params = params;
+        this.packed = packed;
+        this.kernelParams = kernelParams;
+        this.out = out;
+        this.in = in;
+    }
+
+    /** Whether the stored levels are kept (see {@link #of(Tensor, boolean)}). */
+    public boolean hasValues() {
+        return values != null;
+    }
+
+    /** As a libtorch without {@link Int4Kernel} runs it: the fallback, for tests. */
+    static Int4Weight withoutKernel(Stored stored) {
+        return new Int4Weight(stored.values(), stored.params(), null, false);
+    }
+
+    public long outFeatures() {
+        return out;
+    }
+
+    public long inFeatures() {
+        return in;
+    }
+
+    /** Whether products run through libtorch's 4-bit kernel (else the dequantised fallback). */
+    public boolean usesKernel() {
+        return packed != null;
+    }
+
+    /** The stored levels, U8 [N, K/2]. */
+    public Tensor values() {
+        if (values == null) {
+            throw new IllegalStateException("this 4-bit weight kept only its packing (emovit bench without --heatmap); "
+                    + "gradients and writing need its levels: load a checkpoint converted with `emovit convert --quantize int4`");
+        }
+        return values;
+    }
+
+    /** The stored scales and zeros, BF16 [K/G, N, 2]. */
+    public Tensor params() {
+        return params;
+    }
+
+    /**
+     * x [..., K] @ W^T → [..., N] in x's dtype: the kernel with bf16 activations (its only vectorised path; their
+     * rounding is far below the weights' 4-bit error), else a dense product on the dequantised weight — always where
+     * autograd needs the weight.
+     */
+    public Tensor matmul(Tensor x) {
+        ScalarType dtype = x.scalar_type().intern();
+        if (packed == null || x.requires_grad() || !x.device().is_cpu()) {
+            return Owned.handBack(Owned.step(() -> torch.linear(x, dequantize(dtype))));
+        }
+        return Owned.handBack(Owned.step(() -> {
+            Tensor x2 = x.reshape(-1, in).to(ScalarType.BFloat16).contiguous();
+            Tensor y = Int4Kernel.mm(x2, packed, Int4Format.GROUP, kernelParams);
+            long[] shape = Tensors.shape(x);
+            shape[shape.length - 1] = out;
+            return y.to(dtype).view(shape);
+        }));
+    }
+
+    /** {@code (q - 8) * scale + zero} as a dense [N, K] tensor in {@code dtype}. */
+    public Tensor dequantize(ScalarType dtype) {
+        long groups = params.size(0);
+        Tensor q = levels(values(), 0, out).to(ScalarType.Float).view(out, groups, in / groups);
+        Tensor p = params.to(ScalarType.Float).permute(1, 0, 2);   // [N, groups, 2]
+        Tensor scale = p.select(2, 0).unsqueeze(2), zero = p.select(2, 1).unsqueeze(2);
+        return q.sub(new Scalar(8.0)).mul(scale).add(zero).view(out, in).to(dtype);
+    }
+
+    /**
+     * Min/max affine quantisation of a float weight [N, K] in groups of {@link Int4Format#groupFor} columns, a block of
+     * rows at a time (its float temporaries freed with each block). A constant group gets scale 1 (its levels are 0).
+     */
+    public static Stored quantize(Tensor weight) {
+        long n = weight.size(0), k = weight.size(1), group = Int4Format.groupFor(k);
+        if (!Int4Format.accepts(n, k)) {
+            throw new IllegalArgumentException("a 4-bit weight needs [N, K] with K a multiple of 8, got [" + n + ", " + k + "]");
+        }
+        Tensor values = torch.empty(Int4Format.valuesShape(n, k), Tensors.options(ScalarType.Byte, weight.device()), new MemoryFormatOptional());
+        Tensor params = torch.empty(Int4Format.paramsShape(n, k), Tensors.options(Int4Format.PARAMS_TYPE, weight.device()), new MemoryFormatOptional());
+        for (long row = 0; row < n; row += BLOCK_ROWS) {
+            long rows = Math.min(BLOCK_ROWS, n - row);
+            try (PointerScope scope = new PointerScope()) {
+                Tensor w = weight.narrow(0, row, rows).to(ScalarType.Float).reshape(rows, k / group, group);
+                Tensor min = w.amin(new long[] {2}, true), range = w.amax(new long[] {2}, true).sub(min);
+                // the levels are chosen against the scale and zero as stored (bf16), so that they dequantise as rounded
+                Tensor scale = stored(range.div(new Scalar(15.0)).masked_fill(range.eq(new Scalar(0)), new Scalar(1.0)));
+                Tensor zero = stored(min.add(scale.mul(new Scalar(8.0))));
+                Tensor q = torch.round(w.sub(zero).div(scale).add(new Scalar(8.0)))
+                        .clamp(new ScalarOptional(new Scalar(0)), new ScalarOptional(new Scalar(15))).to(ScalarType.Byte).view(rows, k);
+                values.narrow(0, row, rows).copy_(nibbles(q));
+                params.narrow(1, row, rows).copy_(torch.cat(new TensorVector(scale, zero), 2).permute(1, 0, 2));
+            }
+        }
+        return new Stored(values, params);
+    }
+
+    /** Float32 values as the stored dtype rounds them. */
+    private static Tensor stored(Tensor t) {
+        return t.to(Int4Format.PARAMS_TYPE).to(ScalarType.Float);
+    }
+
+    /** Levels uint8 [R, K] → stored bytes [R, K/2] (even columns low, odd high). */
+    private static Tensor nibbles(Tensor q) {
+        long k = q.size(1);
+        Tensor even = q.slice(1, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional(k), 2);
+        Tensor odd = q.slice(1, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional(k), 2);
+        return even.bitwise_or(odd.bitwise_left_shift(new Scalar(4)));
+    }
+
+    /** Rows [row, row + rows) of stored bytes [N, K/2] as int32 levels [rows, K]. */
+    static Tensor levels(Tensor stored, long row, long rows) {
+        // & 255: a file copy arrives in an int8 buffer, whose bytes from 128 up would otherwise widen negative
+        Tensor b = stored.narrow(0, row, rows).to(ScalarType.Int).bitwise_and(new Scalar(255));
+        Tensor low = b.bitwise_and(new Scalar(15)), high = b.bitwise_right_shift(new Scalar(4));
+        return torch.stack(new TensorVector(low, high), 2).view(rows, stored.size(1) * 2);
+    }
+
+    /**
+     * The kernel's packing of stored bytes, a block of rows at a time: the kernel's layout is blocked by
+     * {@link Int4Format#ROW_BLOCK} rows, so blocks of rows pack independently (checked in Int4WeightTest), and the
+     * int32 levels it takes stay a few MB rather than 4 bytes per weight.
+     */
+    static Tensor pack(Tensor source, long n, long k) {
+        Tensor packed = torch.empty(new long[] {n, k / 2}, Tensors.options(ScalarType.Byte, source.device()), new MemoryFormatOptional());
+        for (long row = 0; row < n; row += BLOCK_ROWS) {
+            long rows = Math.min(BLOCK_ROWS, n - row);
+            try (PointerScope scope = new PointerScope()) {
+                Tensor block = Int4Kernel.pack(levels(source, row, rows));
+                if (block.numel() != rows * k / 2) {
+                    throw new IllegalStateException(Int4Kernel.PACK + " packed [" + rows + ", " + k + "] into " + block.numel() + " bytes, not " + rows * k / 2);
+                }
+                packed.narrow(0, row, rows).copy_(block.view(rows, k / 2));
+            }
+        }
+        return packed;
+    }
+}

@@ -1,0 +1,106 @@
+package org.emovit.model.quant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.ModelLoadException;
+import org.emovit.model.Tensors;
+import org.junit.jupiter.api.Test;
+
+/** The 4-bit format's rounding, the kernel against the dequantised weight, block packing, and the fallback. */
+class Int4WeightTest {
+    private static final Device CPU = new Device("cpu");
+
+    private static Tensor randn(long... shape) {
+        return torch.randn(shape, Tensors.options(ScalarType.Float, CPU));
+    }
+
+    private static double relErr(Tensor a, Tensor ref) {
+        return a.to(ScalarType.Float).sub(ref).norm().item_double() / ref.norm().item_double();
+    }
+
+    @Test
+    void dequantisedWeightIsWithinHalfAStepOfTheOriginal() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(5);
+            Tensor w = randn(128, 96);
+            Int4Weight q = Int4Weight.of(w);
+            Tensor step = q.params().select(2, 0).t().to(ScalarType.Float).repeat_interleave(Int4Format.GROUP, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
+            Tensor err = q.dequantize(ScalarType.Float).sub(w).abs().div(step);
+            assertThat(err.max().item_double()).isLessThanOrEqualTo(0.5 + 1e-4);
+            assertThat(Tensors.shape(q.values())).containsExactly(128, 48);
+            assertThat(Tensors.shape(q.params())).containsExactly(3, 128, 2);
+            assertThat(q.params().scalar_type().intern()).isEqualTo(Int4Format.PARAMS_TYPE);
+        }
+    }
+
+    @Test
+    void kernelProductIsTheLinearOnTheDequantisedWeight() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Int4Kernel.available(), "no 4-bit kernel in this libtorch");
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(6);
+            Tensor w = randn(192, 128);
+            Int4Weight q = Int4Weight.of(w);
+            assertThat(q.usesKernel()).isTrue();
+            Tensor dense = q.dequantize(ScalarType.Float);
+            for (long m : new long[] {1, 5, 40}) {
+                Tensor x = randn(m, 128);
+                Tensor ref = torch.linear(x, dense);
+                Tensor y = q.matmul(x);
+                assertThat(y.scalar_type().intern()).isEqualTo(ScalarType.Float);
+                assertThat(relErr(y, ref)).isLessThan(0.01);   // bf16 activations
+                assertThat(relErr(q.matmul(x.to(ScalarType.BFloat16)), ref)).isLessThan(0.01);
+            }
+            Tensor x3 = randn(2, 3, 128);
+            assertThat(Tensors.shape(q.matmul(x3))).containsExactly(2, 3, 192);
+        }
+    }
+
+    @Test
+    void rowBlocksPackAsTheWholeWeight() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Int4Kernel.available(), "no 4-bit kernel in this libtorch");
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(7);
+            Int4Weight.Stored s = Int4Weight.quantize(randn(1088, 64));   // more rows than one packing block
+            Tensor whole = Int4Kernel.pack(Int4Weight.levels(s.values(), 0, 1088));
+            assertThat(whole.equal(Int4Weight.pack(s.values(), 1088, 64))).isTrue();
+        }
+    }
+
+    @Test
+    void withoutTheKernelTheDequantisedFallbackGivesTheSameProduct() {
+        assertThat(NativeOperators.allRegistered(Int4Kernel.MM, "aten::_weight_int4pack_mm_for_cpu_removed")).isFalse();
+        assertThat(NativeOperators.allRegistered(Int4Kernel.MM, Int4Kernel.PACK)).isEqualTo(Int4Kernel.available());
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(8);
+            Int4Weight.Stored s = Int4Weight.quantize(randn(64, 64));
+            Int4Weight fallback = Int4Weight.withoutKernel(s);
+            assertThat(fallback.usesKernel()).isFalse();
+            Tensor x = randn(3, 64);
+            Tensor ref = torch.linear(x, fallback.dequantize(ScalarType.Float));
+            assertThat(relErr(fallback.matmul(x), ref)).isLessThan(1e-6);
+        }
+    }
+
+    @Test
+    void badScalesOrZerosAreRefusedNamingKeyAndFile() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            Int4Weight.Stored s = Int4Weight.quantize(randn(64, 64));
+            Tensor params = s.params().clone();
+            params.select(0, 1).select(0, 3).select(0, 0).fill_(new org.bytedeco.pytorch.Scalar(Float.NaN));
+            assertThatThrownBy(() -> Int4Weight.load(s.values(), params, s.values(), "m.weight", "/x/model.safetensors"))
+                    .isInstanceOf(ModelLoadException.class)
+                    .hasMessage("int4 scale in 'm.weight_scale_zero' from /x/model.safetensors is NaN at row 3, group 1: every scale must be finite and positive");
+            Tensor zeros = s.params().clone();
+            zeros.select(0, 0).select(0, 0).select(0, 1).fill_(new org.bytedeco.pytorch.Scalar(Double.POSITIVE_INFINITY));
+            assertThatThrownBy(() -> Int4Weight.load(s.values(), zeros, s.values(), "m.weight", "f"))
+                    .hasMessageContaining("int4 zero in 'm.weight_scale_zero' from f is Infinity at row 0, group 0");
+        }
+    }
+}
