@@ -65,6 +65,7 @@ public final class PackedInt8 {
         if (!fits(values.size(1))) {
             throw new IllegalArgumentException("an int8 weight [" + values.size(0) + ", " + values.size(1) + "] is too narrow to pack");
         }
+        org.emovit.model.quant.DeprecationNotices.spend();
         Tensor packed = torch.fbgemm_pack_quantized_matrix(source);
         return new PackedInt8(values, packed, rowSums(source), scales);
     }
@@ -164,7 +165,7 @@ public final class PackedInt8 {
      * The FBGEMM operators the packing calls, deprecated in libtorch 2.10 ("will be removed in a future PyTorch
      * release"): where either is gone, int8 Linears take {@code aten::_weight_int8pack_mm} instead.
      */
-    static final String[] OPERATORS = {"aten::fbgemm_pack_quantized_matrix", "aten::fbgemm_linear_int8_weight_fp32_activation"};
+    static final String[] OPERATORS = org.emovit.model.quant.DeprecationNotices.OPERATORS;
 
     /**
      * The first encoding exact on this CPU where the packing's {@code operators} are all registered; null where neither
