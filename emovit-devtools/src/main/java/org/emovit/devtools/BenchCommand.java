@@ -137,7 +137,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.println(CpuInfo.current().describe());
         out.println("compute type: " + choice);
         if (quantization == ModelConverter.Quantization.INT8) {
-            out.println("int8 LLM products: " + org.emovit.model.PackedInt8.describe());
+            out.println("int8 LLM products: " + org.emovit.model.quant.PackedInt8.describe());
         }
         if (quantization == ModelConverter.Quantization.INT4) {
             out.println("int4 LLM products: " + org.emovit.model.quant.Int4Kernel.describe());

@@ -33,7 +33,7 @@ import org.emovit.model.quant.Int8Validation;
  * </ul>
  * so that {@code weight ≈ weight.float() * weight_scale[:, None]}. The loader recognises a weight by its
  * {@code _scale} sibling and maps both in place ({@link org.emovit.model.StateDict#takeLinear}); the matrix products
- * run through libtorch's {@code aten::_weight_int8pack_mm} ({@link org.emovit.model.Int8Weight}).
+ * run through libtorch's {@code aten::_weight_int8pack_mm} ({@link org.emovit.model.quant.Int8Weight}).
  *
  * <p>The model is loaded as the commands load it (so the checks on names and shapes are the same), but with each
  * tensor as stored, and its parameters are written converted to the target dtype; the result appears under its
@@ -132,7 +132,7 @@ public final class ModelConverter {
             } else if (quantization.quantizes(e.getKey()) && t.scalar_type().intern() != org.bytedeco.pytorch.global.torch.ScalarType.Char) {
                 long[] shape = org.emovit.model.Tensors.shape(t);
                 out.add(new SafetensorsDirectoryWriter.Entry(e.getKey(), shape, org.bytedeco.pytorch.global.torch.ScalarType.Char, false,
-                        () -> org.emovit.model.Int8Weight.quantize(t).values()));
+                        () -> org.emovit.model.quant.Int8Weight.quantize(t).values()));
                 String scaleKey = Int8Validation.scaleKeyOf(e.getKey());
                 out.add(new SafetensorsDirectoryWriter.Entry(scaleKey, new long[] {shape[0]},
                         org.bytedeco.pytorch.global.torch.ScalarType.Float, true, () -> validScales(scaleKey, t, from)));
@@ -159,7 +159,7 @@ public final class ModelConverter {
 
     /** The scales the int8 values of {@code weight} are written with, refused if the weight has NaN or infinite values. */
     private static org.bytedeco.pytorch.Tensor validScales(String scaleKey, org.bytedeco.pytorch.Tensor weight, String from) {
-        org.bytedeco.pytorch.Tensor scales = org.emovit.model.Int8Weight.scalesOf(weight);
+        org.bytedeco.pytorch.Tensor scales = org.emovit.model.quant.Int8Weight.scalesOf(weight);
         Int8Validation.requireValidScales(scales, scaleKey, Int8Validation.quantisedFrom(from));
         return scales;
     }

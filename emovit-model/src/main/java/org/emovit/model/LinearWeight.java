@@ -1,5 +1,6 @@
 package org.emovit.model;
 
+import org.emovit.model.quant.Int8Weight;
 import org.bytedeco.pytorch.Tensor;
 import org.emovit.model.quant.Int4Weight;
 

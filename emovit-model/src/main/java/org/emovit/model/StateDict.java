@@ -1,5 +1,8 @@
 package org.emovit.model;
 
+import org.emovit.model.quant.Int8Weight;
+import org.emovit.model.quant.PackedInt8;
+import org.emovit.model.quant.Int8Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -52,7 +55,7 @@ public final class StateDict {
     private final ScalarType dtype;
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
-    private final Int8Weight.Workspace int8Workspace = new Int8Weight.Workspace();
+    private final Int8Workspace int8Workspace = new Int8Workspace();
     /** Bytes of dense weights freed since the C heap was last trimmed, and how many to let build up. */
     private long untrimmedBytes;
     private static final long TRIM_BYTES = 256L << 20;
@@ -294,7 +297,7 @@ public final class StateDict {
     }
 
     /** The buffer the model's int8 Linears share for their GEMM path; the model closes it. */
-    public Int8Weight.Workspace int8Workspace() {
+    public Int8Workspace int8Workspace() {
         return int8Workspace;
     }
 

@@ -1,5 +1,8 @@
 package org.emovit.model;
 
+import org.emovit.model.quant.Int8Weight;
+import org.emovit.model.quant.PackedInt8;
+import org.emovit.model.quant.Int8Workspace;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -85,7 +88,7 @@ public record ThreadChoice(int threads, String reason) {
         List<Integer> counts = candidates(torch.get_num_threads());
         double[] decode = new double[counts.size()], prefill = new double[counts.size()];
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard();
-             Int8Weight.Workspace workspace = new Int8Weight.Workspace()) {
+             Int8Workspace workspace = new Int8Workspace()) {
             // Values do not change the time; where the weights come from does. A decoding step streams every weight
             // from memory, so the decode-shaped product takes its weight from a rotation of STREAMED matrices, larger
             // together than any last-level cache: one 45 MB matrix timed again and again sat partly in a 32 MB L3, and
@@ -127,7 +130,7 @@ public record ThreadChoice(int threads, String reason) {
      * else converted for many rows into a workspace that is reused, as the model's (a fresh 180 MB float32 copy per
      * prefill-shaped call made 2 threads time 63-126 ms against 1 thread's 59 on an emulated AVX2 CPU).
      */
-    private static Int8Weight int8Weight(long ff, long d, Int8Weight.Workspace workspace) {
+    private static Int8Weight int8Weight(long ff, long d, Int8Workspace workspace) {
         Int8Weight w = new Int8Weight(torch.full(new long[] {ff, d}, new Scalar(1), Tensors.options(ScalarType.Char, new Device("cpu"))),
                 torch.full(new long[] {ff}, new Scalar(0.01), Tensors.options(ScalarType.Float, new Device("cpu"))), workspace);
         return PackedInt8.available() ? w.packed(w.values()) : w;

@@ -96,7 +96,7 @@ class Int8ConversionTest {
                 }
             }
             assertThat(llmLinears).hasSize(7 * numLayers(out, "text_config") + 1);
-            assertThat(m.packedInt8Linears()).isEqualTo(org.emovit.model.PackedInt8.available() ? llmLinears : java.util.Set.of());
+            assertThat(m.packedInt8Linears()).isEqualTo(org.emovit.model.quant.PackedInt8.available() ? llmLinears : java.util.Set.of());
             List<long[]> mapped = ProcessMappings.of(out.resolve("model.safetensors"));
             for (Map.Entry<String, Tensor> p : m.namedParameters().entrySet()) {
                 if (ModelConverter.QUANTIZED_LINEAR.matcher(p.getKey()).matches() || p.getKey().endsWith(".weight_scale")) {

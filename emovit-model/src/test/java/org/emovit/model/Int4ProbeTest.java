@@ -1,5 +1,7 @@
 package org.emovit.model;
 
+import org.emovit.model.quant.Int8Weight;
+import org.emovit.model.quant.PackedInt8;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Dispatcher;

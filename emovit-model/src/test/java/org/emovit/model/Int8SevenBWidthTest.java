@@ -1,5 +1,6 @@
 package org.emovit.model;
 
+import org.emovit.model.quant.PackedInt8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.bytedeco.javacpp.PointerScope;

@@ -1,4 +1,6 @@
-package org.emovit.model;
+package org.emovit.model.quant;
+
+import org.emovit.model.*;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -35,7 +37,7 @@ class Int8ShapesTest {
                 for (long n : OUTPUTS) {
                     Int8Weight plain = Int8Weight.quantize(randn(n, k));
                     Int8Weight offset = new Int8Weight(unaligned(plain.values()), plain.scales());
-                    Int8Weight viaWorkspace = new Int8Weight(plain.values(), plain.scales(), new Int8Weight.Workspace());
+                    Int8Weight viaWorkspace = new Int8Weight(plain.values(), plain.scales(), new Int8Workspace());
                     Int8Weight packed = PackedInt8.available() && PackedInt8.fits(k) ? plain.packed(plain.values()) : plain;
                     for (long batch = 1; batch <= 4; batch++) {
                         for (long tokens : TOKENS) {

@@ -1,4 +1,4 @@
-package org.emovit.model;
+package org.emovit.model.quant;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Dispatcher;
@@ -9,8 +9,8 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.emovit.model.quant.Int8PackMmOperands;
-import org.emovit.model.quant.Int8Validation;
+import org.emovit.model.Owned;
+import org.emovit.model.Tensors;
 
 /**
  * A Linear weight stored as symmetric int8 per output channel: {@code weight ≈ values * scales[:, None]}, values
@@ -34,7 +34,7 @@ public final class Int8Weight {
     /** The scales in bf16 (the kernel requires the activations' dtype), made once. */
     private final Tensor scalesBf16;
     /** Where the GEMM path converts this weight (shared by a model's int8 Linears), or null: a fresh tensor per call. */
-    private final Workspace workspace;
+    private final Int8Workspace workspace;
     /** The weight packed for FBGEMM (inference on a CPU with exact int8 sums), or null. */
     private final PackedInt8 packed;
     /** Whether {@link #values} is only a placeholder of the right shape (see {@link #packedAlone}). */
@@ -50,15 +50,15 @@ public final class Int8Weight {
         this(values, scales, null);
     }
 
-    public Int8Weight(Tensor values, Tensor scales, Workspace workspace) {
+    public Int8Weight(Tensor values, Tensor scales, Int8Workspace workspace) {
         this(values, scales, workspace, null);
     }
 
-    private Int8Weight(Tensor values, Tensor scales, Workspace workspace, PackedInt8 packed) {
+    private Int8Weight(Tensor values, Tensor scales, Int8Workspace workspace, PackedInt8 packed) {
         this(values, scales, workspace, packed, false);
     }
 
-    private Int8Weight(Tensor values, Tensor scales, Workspace workspace, PackedInt8 packed, boolean valuesDropped) {
+    private Int8Weight(Tensor values, Tensor scales, Int8Workspace workspace, PackedInt8 packed, boolean valuesDropped) {
         if (values.scalar_type().intern() != ScalarType.Char || values.dim() != 2) {
             throw new IllegalArgumentException("int8 weight must be int8 [N, K]");
         }
@@ -88,7 +88,7 @@ public final class Int8Weight {
      * As {@link #packed(Tensor)}, straight from the checkpoint's values and scales: no unpacked weight is made first,
      * whose kernel copy (see {@link #kernelValues}) a weight mapped at an unaligned offset would make for nothing.
      */
-    public static Int8Weight packed(Tensor values, Tensor scales, Workspace workspace, Tensor source) {
+    public static Int8Weight packed(Tensor values, Tensor scales, Int8Workspace workspace, Tensor source) {
         return new Int8Weight(values, scales, workspace, PackedInt8.pack(values, source, scales));
     }
 
@@ -97,7 +97,7 @@ public final class Int8Weight {
      * needs the values (gradients, other devices, the checkpoint writer) is refused in one line. For a weight
      * quantised into a scratch buffer as it is made (bench's int8 7B model).
      */
-    Int8Weight packedAlone() {
+    public Int8Weight packedAlone() {
         Tensor placeholder = torch.zeros(new long[] {1, 1}, Tensors.options(ScalarType.Char, values.device())).expand(values.size(0), values.size(1));
         return new Int8Weight(placeholder, scales, workspace, PackedInt8.pack(placeholder, values, scales), true);
     }
@@ -143,7 +143,7 @@ public final class Int8Weight {
     }
 
     /** As {@link #quantizeInto(Tensor, Tensor, Tensor)}, the result computing through {@code workspace}. */
-    public static Int8Weight quantizeInto(Tensor weight, Tensor values, Tensor scales, Workspace workspace) {
+    public static Int8Weight quantizeInto(Tensor weight, Tensor values, Tensor scales, Int8Workspace workspace) {
         inRowBlocks(weight, (row, rows, w) -> {
             Tensor s = rowScales(w);
             values.narrow(0, row, rows).copy_(torch.round(w.div(s.unsqueeze(1))).clamp_(
@@ -313,84 +313,6 @@ public final class Int8Weight {
             op.callBoxed(stack);
             // toTensor() is a reference into the stack's IValue: a new Tensor holds its own reference to the result.
             return new Tensor(stack.get(0).toTensor());
-        }
-    }
-
-    /**
-     * The one buffer a model's int8 Linears are converted into on the GEMM path, reused from Linear to Linear. A
-     * fresh [N, K] tensor per call (90 MB for a 7B MLP matrix) fragmented the heap: freed, its block was split by the
-     * small tensors a layer keeps (the KV cache's), so the next conversion no longer fitted and the heap grew by about
-     * 32 MB a layer: +1.0 GiB of peak RSS over a 32-layer 96-token prefill (`emovit bench --quantize int8 --vit-layers
-     * 1`: 8.5 GiB after building, 9.5 GiB after the first forward). Letting malloc map such blocks instead (and unmap
-     * them when freed) kept the RSS flat but doubled the prefill (3.3 s to 7.1 s): a page fault per 4 KB of every
-     * conversion. Matrices larger than {@link #MAX_ELEMENTS} (the LM head over a score-mode batch) are converted a
-     * block of rows at a time, so the buffer stays the size of a layer's largest matrix. Its calls are serialised:
-     * a model shared by threads shares the buffer.
-     */
-    public static final class Workspace implements AutoCloseable {
-        /** 64 Mi elements (128 MB in bf16): a 7B MLP matrix (45 M) in one piece, the LM head (131 M) in three. */
-        static final long MAX_ELEMENTS = 1L << 26;
-
-        private final long maxElements;
-        private Tensor buffer;
-
-        public Workspace() {
-            this(MAX_ELEMENTS);
-        }
-
-        /** With a smaller cap, for tests of the block-by-block path. */
-        Workspace(long maxElements) {
-            this.maxElements = maxElements;
-        }
-
-        /** x [..., K] @ (values [N, K] * scales [N, None])^T, through the buffer. */
-        synchronized Tensor linear(Tensor x, Tensor values, Tensor scales) {
-            ScalarType dtype = x.scalar_type().intern();
-            long n = values.size(0), k = values.size(1);
-            long rowsPerBlock = Math.max(1, Math.min(n, maxElements / k));
-            Tensor flat = buffer(dtype, rowsPerBlock * k, x.device());
-            return Owned.handBack(Owned.step(() -> {
-                if (rowsPerBlock == n) {
-                    return torch.linear(x, converted(flat, values, 0, n)).mul_(scales);
-                }
-                org.bytedeco.pytorch.TensorVector parts = new org.bytedeco.pytorch.TensorVector();
-                for (long row = 0; row < n; row += rowsPerBlock) {
-                    parts.push_back(torch.linear(x, converted(flat, values, row, Math.min(rowsPerBlock, n - row))));
-                }
-                return torch.cat(parts, -1).mul_(scales);
-            }));
-        }
-
-        /**
-         * The buffer's first {@code n} bytes as int8 [n]: where a loader reads or quantises an int8 weight before
-         * packing it (see {@link PackedInt8}), one weight at a time.
-         */
-        synchronized Tensor bytes(long n) {
-            return buffer(ScalarType.Char, n, new org.bytedeco.pytorch.Device("cpu")).narrow(0, 0, n);
-        }
-
-        /** Rows [row, row + rows) of the int8 values, converted into the front of the buffer. */
-        private static Tensor converted(Tensor flat, Tensor values, long row, long rows) {
-            long k = values.size(1);
-            return flat.narrow(0, 0, rows * k).view(rows, k).copy_(values.narrow(0, row, rows));
-        }
-
-        /** The buffer, grown (or remade in another dtype) when it cannot hold {@code elements}. */
-        private Tensor buffer(ScalarType dtype, long elements, org.bytedeco.pytorch.Device device) {
-            if (buffer == null || buffer.scalar_type().intern() != dtype || buffer.numel() < elements) {
-                close();
-                buffer = Owned.own(torch.empty(new long[] {elements}, Tensors.options(dtype, device),
-                        new org.bytedeco.pytorch.MemoryFormatOptional()));
-            }
-            return buffer;
-        }
-
-        @Override
-        public synchronized void close() {
-            if (buffer != null) {
-                buffer.close();
-                buffer = null;
-            }
         }
     }
 }

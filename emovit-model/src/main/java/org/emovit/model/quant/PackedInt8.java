@@ -1,4 +1,4 @@
-package org.emovit.model;
+package org.emovit.model.quant;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -6,6 +6,9 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.NativeSettings;
+import org.emovit.model.Owned;
+import org.emovit.model.Tensors;
 
 /**
  * An int8 Linear weight packed for FBGEMM's u8 x s8 → s32 GEMM, whose VNNI dot products read the weight at about
@@ -65,7 +68,7 @@ public final class PackedInt8 {
         if (!fits(values.size(1))) {
             throw new IllegalArgumentException("an int8 weight [" + values.size(0) + ", " + values.size(1) + "] is too narrow to pack");
         }
-        org.emovit.model.quant.DeprecationNotices.spend();
+        DeprecationNotices.spend();
         Tensor packed = torch.fbgemm_pack_quantized_matrix(source);
         return new PackedInt8(values, packed, rowSums(source), scales);
     }
@@ -74,7 +77,7 @@ public final class PackedInt8 {
      * Whether weights [N, k] can be packed: the row that fixes the operator's quantisation ({@link Encoding}) holds two
      * values, so k must be at least 2.
      */
-    static boolean fits(long k) {
+    public static boolean fits(long k) {
         return k >= 2;
     }
 
@@ -104,7 +107,7 @@ public final class PackedInt8 {
      * stay on the bf16 GEMM path: their 257 rows are compute-bound, where two integer rows per activation row cost
      * more than converting the weight (a 96-row product at 7B MLP widths: 23-25 ms packed, 15-17 ms converted).
      */
-    static boolean packs(String key) {
+    public static boolean packs(String key) {
         return key.startsWith("language_model.");
     }
 
@@ -165,14 +168,14 @@ public final class PackedInt8 {
      * The FBGEMM operators the packing calls, deprecated in libtorch 2.10 ("will be removed in a future PyTorch
      * release"): where either is gone, int8 Linears take {@code aten::_weight_int8pack_mm} instead.
      */
-    static final String[] OPERATORS = org.emovit.model.quant.DeprecationNotices.OPERATORS;
+    static final String[] OPERATORS = DeprecationNotices.OPERATORS;
 
     /**
      * The first encoding exact on this CPU where the packing's {@code operators} are all registered; null where neither
      * is exact or one is gone (then the LLM's int8 products take {@code aten::_weight_int8pack_mm}).
      */
     static Encoding exactEncoding(String... operators) {
-        if (!org.emovit.model.quant.NativeOperators.allRegistered(operators)) {
+        if (!NativeOperators.allRegistered(operators)) {
             return null;
         }
         return checkExact(Encoding.SIGNED) ? Encoding.SIGNED : checkExact(Encoding.SPLIT) ? Encoding.SPLIT : null;

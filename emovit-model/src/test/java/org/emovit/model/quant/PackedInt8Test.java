@@ -1,4 +1,6 @@
-package org.emovit.model;
+package org.emovit.model.quant;
+
+import org.emovit.model.*;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -42,7 +44,7 @@ class PackedInt8Test {
      */
     @Test
     void aRemovedFbgemmOperatorFallsBackToTheInt8Kernel() {
-        assertThat(org.emovit.model.quant.NativeOperators.allRegistered(PackedInt8.OPERATORS)).isTrue();
+        assertThat(NativeOperators.allRegistered(PackedInt8.OPERATORS)).isTrue();
         assertThat(PackedInt8.exactEncoding(PackedInt8.OPERATORS[0], "aten::fbgemm_linear_int8_weight_fp32_activation_removed")).isNull();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             Int8Weight unpacked = Int8Weight.quantize(torch.randn(64, 64));   // what a model without the packing holds

@@ -1,4 +1,6 @@
-package org.emovit.model;
+package org.emovit.model.quant;
+
+import org.emovit.model.*;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

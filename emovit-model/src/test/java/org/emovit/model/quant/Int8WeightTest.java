@@ -1,4 +1,6 @@
-package org.emovit.model;
+package org.emovit.model.quant;
+
+import org.emovit.model.*;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -68,12 +70,12 @@ class Int8WeightTest {
     @Test
     void theSharedBufferGivesTheDequantisedProductWholeAndInBlocks() {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard();
-             Int8Weight.Workspace whole = new Int8Weight.Workspace(); Int8Weight.Workspace blocks = new Int8Weight.Workspace(3 * 40)) {
+             Int8Workspace whole = new Int8Workspace(); Int8Workspace blocks = new Int8Workspace(3 * 40)) {
             torch.manual_seed(9);
             Tensor w = torch.randn(new long[] {10, 40}, Tensors.options(ScalarType.Float, CPU));
             Tensor other = torch.randn(new long[] {7, 40}, Tensors.options(ScalarType.Float, CPU));
             Tensor x = torch.randn(new long[] {2, Int8Weight.GEMM_ROWS, 40}, Tensors.options(ScalarType.Float, CPU));
-            for (Int8Weight.Workspace ws : new Int8Weight.Workspace[] {whole, blocks}) {
+            for (Int8Workspace ws : new Int8Workspace[] {whole, blocks}) {
                 Int8Weight q = Int8Weight.quantizeInto(w, Int8Weight.emptyValues(10, 40, CPU), Int8Weight.emptyScales(10, CPU), ws);
                 Int8Weight q2 = Int8Weight.quantizeInto(other, Int8Weight.emptyValues(7, 40, CPU), Int8Weight.emptyScales(7, CPU), ws);
                 Tensor expected = torch.linear(x, q.dequantize(ScalarType.Float));
