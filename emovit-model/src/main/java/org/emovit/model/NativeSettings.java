@@ -26,10 +26,6 @@ public final class NativeSettings {
     /** The variables holding a thread count for libtorch: libgomp's and the one libtorch also reads. */
     static final String[] THREAD_COUNTS = {"OMP_NUM_THREADS", "MKL_NUM_THREADS"};
 
-    /** {@code -Demovit.int8.kernel} or {@code EMOVIT_INT8_KERNEL}: auto (FBGEMM where exact), fbgemm, int8pack. */
-    public static final String INT8_KERNEL_PROPERTY = "emovit.int8.kernel";
-    static final String INT8_KERNEL_VARIABLE = "EMOVIT_INT8_KERNEL";
-
     /**
      * The first problem with this environment, as one line naming the variable, or null where every setting is
      * valid (or unset). An empty OMP_WAIT_POLICY or GOMP_SPINCOUNT is fine: the launcher's way to turn one off.
@@ -51,7 +47,7 @@ public final class NativeSettings {
             return "GOMP_SPINCOUNT='" + spin + "' is not a spin count: a whole number (with k, M, G or T) or INFINITE";
         }
         try {
-            int8Kernel(env.apply(INT8_KERNEL_VARIABLE));
+            org.emovit.model.quant.Int8KernelChoice.parse(env.apply(org.emovit.model.quant.Int8KernelChoice.VARIABLE));
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }
@@ -86,21 +82,5 @@ public final class NativeSettings {
         }
         int n = Integer.parseInt(v.startsWith("+") ? v.substring(1) : v);
         return n >= 1 && n <= MAX_THREADS;
-    }
-
-    /**
-     * The int8 product asked for ({@link #INT8_KERNEL_PROPERTY}, else {@link #INT8_KERNEL_VARIABLE}): auto, fbgemm or
-     * int8pack; auto when neither is set.
-     */
-    public static String int8Kernel() {
-        return int8Kernel(System.getProperty(INT8_KERNEL_PROPERTY, System.getenv(INT8_KERNEL_VARIABLE)));
-    }
-
-    private static String int8Kernel(String value) {
-        String choice = value == null || value.isBlank() ? "auto" : value.trim().toLowerCase(Locale.ROOT);
-        if (!choice.equals("auto") && !choice.equals("fbgemm") && !choice.equals("int8pack")) {
-            throw new IllegalArgumentException(INT8_KERNEL_PROPERTY + " / " + INT8_KERNEL_VARIABLE + ": auto, fbgemm or int8pack, not '" + value + "'");
-        }
-        return choice;
     }
 }

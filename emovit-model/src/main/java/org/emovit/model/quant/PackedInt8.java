@@ -6,7 +6,6 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.emovit.model.NativeSettings;
 import org.emovit.model.Owned;
 import org.emovit.model.Tensors;
 
@@ -32,8 +31,7 @@ import org.emovit.model.Tensors;
  * but untouched (read again only by gradients: Grad-CAM, training through the frozen LLM).
  */
 public final class PackedInt8 {
-    /** {@code -Demovit.int8.kernel} or {@code EMOVIT_INT8_KERNEL}: auto (FBGEMM where exact), fbgemm, int8pack. */
-    static final String KERNEL_PROPERTY = NativeSettings.INT8_KERNEL_PROPERTY;
+    static final String KERNEL_PROPERTY = Int8KernelChoice.PROPERTY;
 
     /** The {@link Encoding} found exact on this CPU (empty: neither is, or FBGEMM cannot run); null until checked. */
     private static volatile java.util.Optional<Encoding> exact;
@@ -153,15 +151,15 @@ public final class PackedInt8 {
      * prefilled 1.4x slower (3.1 against 2.2 s), and a score-mode classification is a prefill.
      */
     static Encoding encoding() {
-        String choice = choice();
-        if (choice.equals("int8pack")) {
+        Int8KernelChoice choice = Int8KernelChoice.current();
+        if (choice == Int8KernelChoice.INT8PACK) {
             return null;
         }
         Encoding found = exactEncoding();
-        if (found == null && choice.equals("fbgemm")) {
+        if (found == null && choice == Int8KernelChoice.FBGEMM) {
             throw new IllegalStateException(KERNEL_PROPERTY + "=fbgemm, but FBGEMM's int8 sums are not exact on this CPU");
         }
-        return found == Encoding.SIGNED || choice.equals("fbgemm") ? found : null;
+        return found == Encoding.SIGNED || choice == Int8KernelChoice.FBGEMM ? found : null;
     }
 
     /**
@@ -191,19 +189,15 @@ public final class PackedInt8 {
 
     /** What {@link #available} would use, for bench's report. */
     public static String describe() {
-        if (choice().equals("int8pack")) {
+        if (Int8KernelChoice.current() == Int8KernelChoice.INT8PACK) {
             return "aten::_weight_int8pack_mm (" + KERNEL_PROPERTY + "=int8pack)";
         }
         Encoding e = encoding();
         return e == Encoding.SIGNED ? "FBGEMM u8s8 with exact two-level int8 activations (int32 sums: VNNI)"
                 : e == Encoding.SPLIT ? "FBGEMM u8s8 with exact two-level int8 activations split by sign (int16 pair sums: AVX2)"
                 : exactEncoding() == Encoding.SPLIT ? "aten::_weight_int8pack_mm (no VNNI: FBGEMM's sums are exact only split by sign, which "
-                        + "prefills slower; " + KERNEL_PROPERTY + "=fbgemm or EMOVIT_INT8_KERNEL=fbgemm chooses it for faster decoding)"
+                        + "prefills slower; " + KERNEL_PROPERTY + "=fbgemm or " + Int8KernelChoice.VARIABLE + "=fbgemm chooses it for faster decoding)"
                 : "aten::_weight_int8pack_mm (FBGEMM's int8 sums are not exact on this CPU)";
-    }
-
-    private static String choice() {
-        return NativeSettings.int8Kernel();
     }
 
     /**
