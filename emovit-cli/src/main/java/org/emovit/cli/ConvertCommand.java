@@ -51,7 +51,7 @@ public final class ConvertCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         long start = System.nanoTime();
-        ModelConverter.Quantization quantization = ModelConverter.Quantization.parse(quantize);
+        org.emovit.model.quant.Quantization quantization = org.emovit.model.quant.Quantization.parse(quantize);
         ModelConverter.Result r = ModelConverter.convert(model, this.out, maxShardBytes, quantization);
         out.printf("converted %s: %d tensors, %.1f MB of %s weights%s in %d file(s) to %s in %.1f s%n", model.displayName(),
                 r.tensors(), r.tensorBytes() / 1e6, model.precision(),

@@ -119,7 +119,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (threads > 0) {
             torch.set_num_threads(threads);
         }
-        ModelConverter.Quantization quantization = ModelConverter.Quantization.parse(quantize);
+        org.emovit.model.quant.Quantization quantization = org.emovit.model.quant.Quantization.parse(quantize);
         InstructBlipConfig cfg = config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
         if (llmLayers > 0) {
             cfg = cfg.withText(cfg.text().withLayers(llmLayers));
@@ -136,10 +136,10 @@ public final class BenchCommand implements Callable<Integer> {
                 quantization.note(), device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println("compute type: " + choice);
-        if (quantization == ModelConverter.Quantization.INT8) {
+        if (quantization == org.emovit.model.quant.Quantization.INT8) {
             out.println("int8 LLM products: " + org.emovit.model.quant.PackedInt8.describe());
         }
-        if (quantization == ModelConverter.Quantization.INT4) {
+        if (quantization == org.emovit.model.quant.Quantization.INT4) {
             out.println("int4 LLM products: " + org.emovit.model.quant.Int4Kernel.describe());
         }
         out.println(threadReason);
@@ -242,7 +242,7 @@ public final class BenchCommand implements Callable<Integer> {
      * is the best rate among the types (on a CPU without native bf16 that is f32's, not the slow bf16 kernel's).
      */
     private record Machine(long tokens, long visionTokens, Map<Precision, double[]> rates, long copyBytes,
-                           double bandwidth, Precision precision, ModelConverter.Quantization quantization) {
+                           double bandwidth, Precision precision, org.emovit.model.quant.Quantization quantization) {
         /** The best of every type's LLM- and ViT-shaped rate. */
         double peak() {
             return best(peakType());
@@ -262,7 +262,7 @@ public final class BenchCommand implements Callable<Integer> {
      * A matmul of the LLM's and of the ViT's MLP shapes in each type ({LLM rate, ViT rate} per type), and a large
      * copy for memory bandwidth (decode streams weights).
      */
-    private Machine measureMachine(InstructBlipConfig cfg, Precision precision, ModelConverter.Quantization quantization, Device dev, long prompt) {
+    private Machine measureMachine(InstructBlipConfig cfg, Precision precision, org.emovit.model.quant.Quantization quantization, Device dev, long prompt) {
         long tokens = (long) batch * (cfg.numQueryTokens() + prompt), visionTokens = (long) batch * (cfg.vision().numPatches() + 1);
         Map<Precision, double[]> rates = new java.util.EnumMap<>(Precision.class);
         for (Precision p : Precision.values()) {

@@ -107,7 +107,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
             return false;
         }
         try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(Path.of(model))) {
-            return files.keys().stream().anyMatch(k -> org.emovit.model.quant.Int8Validation.isScaleKey(k) || org.emovit.model.quant.Int4Format.PARAMS.matches(k));
+            return org.emovit.model.quant.StoredFormat.marksQuantised(files.keys());
         } catch (RuntimeException e) {
             return false;   // not safetensors, or unreadable: loading reports that properly
         }

@@ -15,9 +15,8 @@ import org.emovit.model.InstructBlipLoader;
 import org.emovit.model.ModelLoadException;
 import org.emovit.model.ModelSource;
 import org.emovit.model.Precision;
-import org.emovit.model.quant.Int4Format;
-import org.emovit.model.quant.Int4Weight;
-import org.emovit.model.quant.Int8Validation;
+import org.emovit.model.quant.Quantization;
+import org.emovit.model.quant.StoredFormat;
 
 /**
  * Turns any model a {@link ModelSpec} names (Hugging Face directory or LAVIS parts, with the overlay merged) into
@@ -48,66 +47,6 @@ public final class ModelConverter {
     /** What was written. */
     public record Result(List<Path> files, int tensors, long tensorBytes) {}
 
-    /** How the LLM's Linear weights are stored. */
-    public enum Quantization {
-        /** In the target dtype, as every other tensor. */
-        NONE,
-        /** Symmetric int8 per output channel with F32 scales (see the class comment). */
-        INT8,
-        /** The LLM's Linears in 4 bits ({@link Int4Format}), the ViT's in int8 as with INT8. */
-        INT4;
-
-        public static Quantization parse(String name) {
-            return switch (name.toLowerCase(java.util.Locale.ROOT)) {
-                case "none" -> NONE;
-                case "int8" -> INT8;
-                case "int4" -> INT4;
-                default -> throw new IllegalArgumentException("--quantize: int4, int8 or none, not '" + name + "'");
-            };
-        }
-
-        /** What it stores quantised, as a parenthesis after a model's dtype ("" for NONE). */
-        public String note() {
-            return switch (this) {
-                case NONE -> "";
-                case INT8 -> " (the LLM's and the ViT's Linears int8)";
-                case INT4 -> " (the LLM's Linears int4, the ViT's int8)";
-            };
-        }
-
-        /**
-         * Whether this parameter is stored int8: with INT8, the LLM's and the ViT's Linear weights; with INT4, the
-         * ViT's (its 257-row products are compute-bound, where int8's dense GEMM path is the faster).
-         */
-        public boolean quantizes(String key) {
-            return switch (this) {
-                case NONE -> false;
-                case INT8 -> QUANTIZED_LINEAR.matcher(key).matches();
-                case INT4 -> QUANTIZED_LINEAR.matcher(key).matches() && !quantizesInt4(key);
-            };
-        }
-
-        /** Whether this parameter is stored in 4 bits where its widths allow ({@link Int4Format#accepts}): INT4's LLM Linears. */
-        public boolean quantizesInt4(String key) {
-            return this == INT4 && key.startsWith("language_model.") && QUANTIZED_LINEAR.matcher(key).matches();
-        }
-
-        /** Whether any Linear is stored quantised. */
-        public boolean any() {
-            return this != NONE;
-        }
-    }
-
-    /**
-     * The Linear weights that {@link Quantization#INT8} stores as int8: the LLM's (its LM head too) and the ViT's
-     * blocks'. The ViT's halve its 2 GB at 7B sizes, which takes the int8 model's peak RSS under 10 GB; they cost the
-     * vision stage a conversion per Linear (its 257 rows always take the GEMM path), measured in the README. The
-     * Q-Former (0.2 GB, and tuned by training) stays as it is.
-     */
-    static final java.util.regex.Pattern QUANTIZED_LINEAR = java.util.regex.Pattern.compile(
-            "language_model\\.(model\\.layers\\.\\d+\\.(self_attn\\.[qkvo]_proj|mlp\\.(gate|up|down)_proj)|lm_head)\\.weight"
-            + "|vision_model\\.encoder\\.layers\\.\\d+\\.(self_attn\\.(qkv|projection)|mlp\\.fc[12])\\.weight");
-
     public static Result convert(ModelSpec spec, Path out, long maxShardBytes) {
         return convert(spec, out, maxShardBytes, Quantization.NONE);
     }
@@ -126,42 +65,15 @@ public final class ModelConverter {
     private static List<SafetensorsDirectoryWriter.Entry> tensorsToWrite(InstructBlip model, Quantization quantization, String from) {
         List<SafetensorsDirectoryWriter.Entry> out = new ArrayList<>();
         for (java.util.Map.Entry<String, org.bytedeco.pytorch.Tensor> e : model.namedParameters().entrySet()) {
-            org.bytedeco.pytorch.Tensor t = e.getValue();
-            if (quantization.quantizesInt4(e.getKey()) && t.is_floating_point() && t.dim() == 2 && Int4Format.accepts(t.size(0), t.size(1))) {
-                out.addAll(int4Entries(e.getKey(), t));
-            } else if (quantization.quantizes(e.getKey()) && t.scalar_type().intern() != org.bytedeco.pytorch.global.torch.ScalarType.Char) {
-                long[] shape = org.emovit.model.Tensors.shape(t);
-                out.add(new SafetensorsDirectoryWriter.Entry(e.getKey(), shape, org.bytedeco.pytorch.global.torch.ScalarType.Char, false,
-                        () -> org.emovit.model.quant.Int8Weight.quantize(t).values()));
-                String scaleKey = Int8Validation.scaleKeyOf(e.getKey());
-                out.add(new SafetensorsDirectoryWriter.Entry(scaleKey, new long[] {shape[0]},
-                        org.bytedeco.pytorch.global.torch.ScalarType.Float, true, () -> validScales(scaleKey, t, from)));
-            } else {
-                out.add(SafetensorsDirectoryWriter.Entry.of(e.getKey(), t));
+            List<StoredFormat.Part> parts = quantization.formatOf(e.getKey()).parts(e.getKey(), e.getValue(), from);
+            if (parts.isEmpty()) {
+                out.add(SafetensorsDirectoryWriter.Entry.of(e.getKey(), e.getValue()));
+            }
+            for (StoredFormat.Part p : parts) {
+                out.add(new SafetensorsDirectoryWriter.Entry(p.key(), p.shape(), p.type(), p.floating(), p.data()));
             }
         }
         return out;
-    }
-
-    /**
-     * A float weight's two 4-bit entries ({@link Int4Format}), each quantising the weight when the writer reaches it:
-     * the writer frees what an entry makes once it is written and orders entries by alignment and name, not pairs, so
-     * neither can hand the other its half.
-     */
-    private static List<SafetensorsDirectoryWriter.Entry> int4Entries(String key, org.bytedeco.pytorch.Tensor weight) {
-        long out = weight.size(0), in = weight.size(1);
-        return List.of(
-                new SafetensorsDirectoryWriter.Entry(key, Int4Format.valuesShape(out, in), org.bytedeco.pytorch.global.torch.ScalarType.Byte,
-                        false, () -> Int4Weight.quantize(weight).values()),
-                new SafetensorsDirectoryWriter.Entry(Int4Format.PARAMS.of(key), Int4Format.paramsShape(out, in),
-                        Int4Format.PARAMS_TYPE, true, () -> Int4Weight.quantize(weight).params()));
-    }
-
-    /** The scales the int8 values of {@code weight} are written with, refused if the weight has NaN or infinite values. */
-    private static org.bytedeco.pytorch.Tensor validScales(String scaleKey, org.bytedeco.pytorch.Tensor weight, String from) {
-        org.bytedeco.pytorch.Tensor scales = org.emovit.model.quant.Int8Weight.scalesOf(weight);
-        Int8Validation.requireValidScales(scales, scaleKey, Int8Validation.quantisedFrom(from));
-        return scales;
     }
 
     private static Result convertWithoutGrad(ModelSpec spec, Path out, long maxShardBytes, Quantization quantization) {

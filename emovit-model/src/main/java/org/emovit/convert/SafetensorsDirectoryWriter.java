@@ -84,8 +84,8 @@ public final class SafetensorsDirectoryWriter {
     public static Written write(Path dir, List<Entry> entries, ScalarType dtype, long maxShardBytes) {
         List<Item> items = new ArrayList<>();
         for (Entry e : entries) {
-            // Quantised weights' scales (and zeros) stay F32 whatever the target dtype (Int8Validation, Int4Format).
-            boolean scale = org.emovit.model.quant.Int8Validation.isScaleKey(e.name()) || org.emovit.model.quant.Int4Format.PARAMS.matches(e.name());
+            // Quantised weights' scales (and zeros) keep their own dtype whatever the target dtype.
+            boolean scale = org.emovit.model.quant.StoredFormat.isSibling(e.name());
             ScalarType type = dtype != null && e.floating() && !scale ? dtype.intern() : e.type();
             long numel = 1;
             for (long d : e.shape()) {

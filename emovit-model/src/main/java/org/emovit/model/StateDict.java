@@ -19,7 +19,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.quant.Int4Format;
 import org.emovit.model.quant.Int4Weight;
-import org.emovit.model.quant.Int8Validation;
+import org.emovit.model.quant.Int8Format;
 
 /**
  * The model's tensors under their Hugging Face names, whatever layout they came from. Tensors are produced
@@ -151,7 +151,7 @@ public final class StateDict {
         }
         Tensor read = e.reader().get();
         if (read.scalar_type().intern() == ScalarType.Char) {
-            throw Int8Validation.missingScale(key, e.origin());   // int8 values are never a dense weight by themselves
+            throw Int8Format.missingScale(key, e.origin());   // int8 values are never a dense weight by themselves
         }
         taken.add(key);
         Tensor t = read.to(device, float32.test(key) ? ScalarType.Float : dtype == null ? read.scalar_type() : dtype);
@@ -193,11 +193,11 @@ public final class StateDict {
             freed(dense);
             return LinearWeight.of(w);
         }
-        String scaleKey = Int8Validation.scaleKeyOf(key);
+        String scaleKey = Int8Format.scaleKeyOf(key);
         if (entries.containsKey(scaleKey)) {
             Tensor values = takeAs(key, ScalarType.Char, out, in);
             Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
-            Int8Validation.requireValidScales(scales, scaleKey, entries.get(scaleKey).origin());
+            Int8Format.requireValidScales(scales, scaleKey, entries.get(scaleKey).origin());
             if (!packs(key, in)) {
                 return LinearWeight.of(new Int8Weight(values, scales, int8Workspace));
             }
@@ -211,7 +211,7 @@ public final class StateDict {
             Tensor values = int8Workspace.bytes(out * in).view(out, in), scales = Int8Weight.emptyScales(out, device);
             Tensor dense = take(key, out, in);
             Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace).packedAlone();
-            Int8Validation.requireValidScales(q.scales(), scaleKey, Int8Validation.quantisedFrom(originOf(key)));
+            Int8Format.requireValidScales(q.scales(), scaleKey, Int8Format.quantisedFrom(originOf(key)));
             packed.add(key);
             parameters.remove(key);
             parameters.put(scaleKey, q.scales());
@@ -223,7 +223,7 @@ public final class StateDict {
             Tensor values = Int8Weight.emptyValues(out, in, device), scales = Int8Weight.emptyScales(out, device);
             Tensor dense = take(key, out, in);   // after its int8 destination (see Int8Weight.quantizeInto)
             Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace);
-            Int8Validation.requireValidScales(q.scales(), scaleKey, Int8Validation.quantisedFrom(originOf(key)));
+            Int8Format.requireValidScales(q.scales(), scaleKey, Int8Format.quantisedFrom(originOf(key)));
             parameters.remove(key);
             parameters.put(key, q.values());
             parameters.put(scaleKey, q.scales());
@@ -398,9 +398,9 @@ public final class StateDict {
      */
     public void requireAllTaken() {
         for (Map.Entry<String, Entry> e : entries.entrySet()) {
-            if (!taken.contains(e.getKey()) && Int8Validation.isScaleKey(e.getKey())) {
-                throw new ModelLoadException(Int8Validation.strayScale(e.getKey(), e.getValue().origin(),
-                        entries.containsKey(Int8Validation.weightKeyOf(e.getKey()))));
+            if (!taken.contains(e.getKey()) && Int8Format.isScaleKey(e.getKey())) {
+                throw new ModelLoadException(Int8Format.strayScale(e.getKey(), e.getValue().origin(),
+                        entries.containsKey(Int8Format.weightKeyOf(e.getKey()))));
             }
             if (!taken.contains(e.getKey()) && Int4Format.PARAMS.matches(e.getKey())) {
                 throw new ModelLoadException(Int4Format.strayParams(e.getKey(), e.getValue().origin(),

@@ -27,7 +27,7 @@ class Int4ConversionTest {
     }
 
     private static void convertAndScore(Path out) {
-        ModelConverter.convert(ModelSpec.embedded(), out, ModelConverter.DEFAULT_SHARD_BYTES, ModelConverter.Quantization.INT4);
+        ModelConverter.convert(ModelSpec.embedded(), out, ModelConverter.DEFAULT_SHARD_BYTES, org.emovit.model.quant.Quantization.INT4);
 
         int int4 = 0;
         try (TensorSource files = Safetensors.open(out.resolve("model.safetensors"))) {
@@ -68,7 +68,7 @@ class Int4ConversionTest {
 
     private static void refuseStray(Path tmp) throws Exception {
         Path out = tmp.resolve("stray");
-        ModelConverter.convert(ModelSpec.embedded(), out, ModelConverter.DEFAULT_SHARD_BYTES, ModelConverter.Quantization.NONE);
+        ModelConverter.convert(ModelSpec.embedded(), out, ModelConverter.DEFAULT_SHARD_BYTES, org.emovit.model.quant.Quantization.NONE);
         Path file = out.resolve("model.safetensors");
         Map<String, org.bytedeco.pytorch.Tensor> tensors = new java.util.LinkedHashMap<>();
         try (TensorSource files = Safetensors.open(file)) {

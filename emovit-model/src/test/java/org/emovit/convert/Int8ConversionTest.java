@@ -52,12 +52,12 @@ class Int8ConversionTest {
     @Test
     void int8ModelScoresWithin001OfF32AndMapsInPlace(@TempDir Path tmp) {
         Path out = tmp.resolve("int8");
-        ModelConverter.convert(ModelSpec.embedded(), out, ModelConverter.DEFAULT_SHARD_BYTES, ModelConverter.Quantization.INT8);
+        ModelConverter.convert(ModelSpec.embedded(), out, ModelConverter.DEFAULT_SHARD_BYTES, org.emovit.model.quant.Quantization.INT8);
 
         int quantised = 0;
         try (TensorSource files = Safetensors.open(out.resolve("model.safetensors"))) {
             for (String key : files.keys()) {
-                boolean linear = ModelConverter.QUANTIZED_LINEAR.matcher(key).matches();
+                boolean linear = org.emovit.model.quant.Quantization.QUANTIZED_LINEAR.matcher(key).matches();
                 if (linear) {
                     quantised++;
                     long[] shape = files.get(key).shape();
@@ -91,7 +91,7 @@ class Int8ConversionTest {
             // The LLM's are packed for FBGEMM where its sums are exact (from a file read: the mapping stays unread).
             java.util.Set<String> llmLinears = new java.util.TreeSet<>();
             for (String key : m.namedParameters().keySet()) {
-                if (ModelConverter.QUANTIZED_LINEAR.matcher(key).matches() && key.startsWith("language_model.")) {
+                if (org.emovit.model.quant.Quantization.QUANTIZED_LINEAR.matcher(key).matches() && key.startsWith("language_model.")) {
                     llmLinears.add(key);
                 }
             }
@@ -99,7 +99,7 @@ class Int8ConversionTest {
             assertThat(m.packedInt8Linears()).isEqualTo(org.emovit.model.quant.PackedInt8.available() ? llmLinears : java.util.Set.of());
             List<long[]> mapped = ProcessMappings.of(out.resolve("model.safetensors"));
             for (Map.Entry<String, Tensor> p : m.namedParameters().entrySet()) {
-                if (ModelConverter.QUANTIZED_LINEAR.matcher(p.getKey()).matches() || p.getKey().endsWith(".weight_scale")) {
+                if (org.emovit.model.quant.Quantization.QUANTIZED_LINEAR.matcher(p.getKey()).matches() || p.getKey().endsWith(".weight_scale")) {
                     long start = p.getValue().data_ptr().address();
                     long end = start + p.getValue().numel() * p.getValue().element_size();
                     assertThat(mapped.stream().anyMatch(r -> r[0] <= start && end <= r[1])).as("%s lies in the file's mapping", p.getKey()).isTrue();

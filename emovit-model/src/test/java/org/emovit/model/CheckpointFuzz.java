@@ -27,7 +27,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.emovit.model.quant.Int8Validation;
+import org.emovit.model.quant.Int8Format;
 import org.emovit.weights.DType;
 import org.emovit.weights.RawTensor;
 import org.emovit.weights.Safetensors;
@@ -123,7 +123,7 @@ public final class CheckpointFuzz {
             }
             for (String key : src.keys()) {
                 long[] shape = sd.entry(key).shape();
-                if (src.contains(Int8Validation.scaleKeyOf(key)) && shape.length == 2) {
+                if (src.contains(Int8Format.scaleKeyOf(key)) && shape.length == 2) {
                     LinearWeight w = sd.takeLinear(key, shape[0], shape[1]);
                     for (long rows : new long[] {1, 3}) {
                         Ops.linear(torch.randn(new long[] {rows, shape[1]}, Tensors.options(ScalarType.BFloat16, CPU)), w, null);

@@ -24,7 +24,7 @@ public final class Int8Weight {
      * Key of the scales next to a quantised weight in a checkpoint: {@code <name>.weight} is I8 [N, K] and
      * {@code <name>.weight_scale} F32 [N] (see {@link org.emovit.convert.ModelConverter}).
      */
-    public static final String SCALE_SUFFIX = Int8Validation.SCALE_SUFFIX;
+    public static final String SCALE_SUFFIX = Int8Format.SCALE_SUFFIX;
 
     /** The operator's schema name, as registered by libtorch. */
     static final String OP = "aten::_weight_int8pack_mm";

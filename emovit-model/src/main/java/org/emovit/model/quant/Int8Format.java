@@ -12,8 +12,8 @@ import org.emovit.model.Tensors;
  * silently wrong model, and int8 values without their scales ran as a dense weight of raw integers: each is refused
  * in one line naming the key and the file.
  */
-public final class Int8Validation {
-    private Int8Validation() {}
+public final class Int8Format {
+    private Int8Format() {}
 
     /** What follows a weight's key in its scales' key. */
     public static final String SCALE_SUFFIX = "_scale";

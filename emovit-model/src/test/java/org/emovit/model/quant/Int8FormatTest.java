@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * when {@code convert --quantize int8} would write its scales. Before: exit 0 with every probability 0.0, a silently
  * different model, or a copy of the defect.
  */
-class Int8ValidationTest {
+class Int8FormatTest {
     static final String QKV = "vision_model.encoder.layers.0.self_attn.qkv.weight";
     @TempDir static Path tmp;
     static Path int8;
@@ -36,7 +36,7 @@ class Int8ValidationTest {
     @BeforeAll
     static void convertTheEmbeddedModel() {
         int8 = tmp.resolve("int8");
-        ModelConverter.convert(ModelSpec.embedded(), int8, ModelConverter.DEFAULT_SHARD_BYTES, ModelConverter.Quantization.INT8);
+        ModelConverter.convert(ModelSpec.embedded(), int8, ModelConverter.DEFAULT_SHARD_BYTES, org.emovit.model.quant.Quantization.INT8);
     }
 
     @Test
@@ -88,7 +88,7 @@ class Int8ValidationTest {
             t.put(QKV, RawTensor.ofFloats(t.get(QKV).shape(), w));
         });
         ModelSpec nan = new ModelSpec(nanWeight.toString(), null, null, null, null, null, null, null, "f32", "cpu");
-        assertThatThrownBy(() -> ModelConverter.convert(nan, tmp.resolve("q"), ModelConverter.DEFAULT_SHARD_BYTES, ModelConverter.Quantization.INT8))
+        assertThatThrownBy(() -> ModelConverter.convert(nan, tmp.resolve("q"), ModelConverter.DEFAULT_SHARD_BYTES, org.emovit.model.quant.Quantization.INT8))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("int8 scale '" + QKV + "_scale' from " + nanWeight + " (its weight quantised) is NaN at row 0");
         assertThat(tmp.resolve("q")).doesNotExist();
