@@ -136,11 +136,8 @@ public final class BenchCommand implements Callable<Integer> {
                 quantization.note(), device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println("compute type: " + choice);
-        if (quantization == org.emovit.model.quant.Quantization.INT8) {
-            out.println("int8 LLM products: " + org.emovit.model.quant.PackedInt8.describe());
-        }
-        if (quantization == org.emovit.model.quant.Quantization.INT4) {
-            out.println("int4 LLM products: " + org.emovit.model.quant.Int4Kernel.describe());
+        if (quantization.any()) {
+            out.println(quantization.productsLine());
         }
         out.println(threadReason);
         out.println(NativeEnvironment.describe(System::getenv));
@@ -152,9 +149,8 @@ public final class BenchCommand implements Callable<Integer> {
             NativeMemory.trim();   // the probes' buffers are not the model's memory
             long t0 = System.nanoTime();
             StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
-            weights.quantizeLinears(quantization::quantizes);   // each as it is made: never the whole LLM dense
-            weights.quantizeLinearsToInt4(quantization::quantizesInt4);
-            weights.packInt8(heatmap);   // the LLM's packed alone, as a converted checkpoint's values stay unread; Grad-CAM needs them
+            weights.linears().quantizeAs(quantization);   // each as it is made: never the whole LLM dense
+            weights.linears().pack(heatmap);   // the LLM's packed alone, as a converted checkpoint's values stay unread; Grad-CAM needs them
             InstructBlip model = new InstructBlip(cfg, weights, List.of());
             out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GiB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
             out.flush();

@@ -174,8 +174,8 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
                     + " and image_token_index " + tokenizers.imageTokenIndex());
         }
         StateDict weights = StateDict.random(scalarType(), torchDevice(), 42);
-        weights.quantizeLinears(quantizeLinears);
-        weights.quantizeLinearsToInt4(quantizeInt4);
+        weights.linears().toInt8(quantizeLinears);
+        weights.linears().toInt4(quantizeInt4);
         return new InstructBlip(sizes, weights, List.of());
     }
 

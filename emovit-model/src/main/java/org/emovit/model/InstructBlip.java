@@ -40,7 +40,7 @@ public final class InstructBlip implements AutoCloseable {
     public InstructBlip(InstructBlipConfig config, StateDict w, List<AutoCloseable> resources) {
         this.config = config;
         this.resources = new ArrayList<>(resources);
-        this.resources.add(w.int8Workspace());
+        this.resources.add(w.linears().workspace());
         vision = new VisionEncoder(config.vision(), w);
         queryTokens = w.take("query_tokens", 1, config.numQueryTokens(), config.qformer().hiddenSize());
         qformer = new QFormer(config.qformer(), w);
@@ -49,8 +49,8 @@ public final class InstructBlip implements AutoCloseable {
         languageModel = new LlamaDecoder(config.text(), w);
         w.requireAllTaken();
         parameters = w.parameters();
-        packedInt8 = java.util.Set.copyOf(w.packedKeys());
-        w.int8Workspace().close();   // the scratch a load packs from; inference makes its buffer again if it needs one
+        packedInt8 = java.util.Set.copyOf(w.linears().packedKeys());
+        w.linears().workspace().close();   // the scratch a load packs from; inference makes its buffer again if it needs one
     }
 
     /** Keys of the int8 Linear weights packed for FBGEMM (see {@link PackedInt8}); empty where none are. */

@@ -57,7 +57,7 @@ public final class InstructBlipLoader {
         try {
             StateDict weights = new StateDict(dtype, device);
             if (packInt8) {
-                weights.packInt8(true);   // a checkpoint's values stay mapped for gradients, untouched otherwise
+                weights.linears().pack(true);   // a checkpoint's values stay mapped for gradients, untouched otherwise
             }
             weights.ownCopies(ownCopies);
             weights.keepFloat32(float32);

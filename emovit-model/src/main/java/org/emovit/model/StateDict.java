@@ -1,8 +1,5 @@
 package org.emovit.model;
 
-import org.emovit.model.quant.Int8Weight;
-import org.emovit.model.quant.PackedInt8;
-import org.emovit.model.quant.Int8Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -18,7 +15,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.quant.Int4Format;
-import org.emovit.model.quant.Int4Weight;
+import org.emovit.model.quant.QuantizedLinears;
 import org.emovit.model.quant.Int8Format;
 
 /**
@@ -31,7 +28,7 @@ public final class StateDict {
 
     /**
      * One tensor: its shape, the file (and original key) it comes from, how to read it, and (or null) how to copy its
-     * bytes into a buffer without touching its mapping (a file read: the copy that {@link PackedInt8} packs, so
+     * bytes into a buffer without touching its mapping (a file read: the copy that an int8 or 4-bit packing reads, so
      * that the mapped int8 values do not become resident).
      */
     public record Entry(long[] shape, String origin, Supplier<Tensor> reader, java.util.function.Consumer<java.nio.ByteBuffer> copier) {
@@ -46,19 +43,10 @@ public final class StateDict {
     private final Set<String> aliased = new LinkedHashSet<>();
     private java.util.function.Predicate<String> ownCopy = key -> false;
     private java.util.function.Predicate<String> float32 = key -> false;
-    private java.util.function.Predicate<String> quantize = key -> false;
-    private java.util.function.Predicate<String> quantizeInt4 = key -> false;
-    /** Whether int8 Linears that {@link PackedInt8#packs} may be packed, and whether quantised ones keep their values. */
-    private boolean pack;
-    private boolean keepPackedValues = true;
-    private final Set<String> packed = new LinkedHashSet<>();
     private final ScalarType dtype;
     private final Device device;
     private final java.util.function.BiFunction<String, long[], Tensor> synthesizer;
-    private final Int8Workspace int8Workspace = new Int8Workspace();
-    /** Bytes of dense weights freed since the C heap was last trimmed, and how many to let build up. */
-    private long untrimmedBytes;
-    private static final long TRIM_BYTES = 256L << 20;
+    private final QuantizedLinears linears;
 
     /** @param dtype the compute dtype every tensor is converted to, or null to take each as its file stores it */
     public StateDict(ScalarType dtype, Device device) {
@@ -69,6 +57,47 @@ public final class StateDict {
         this.dtype = dtype;
         this.device = device;
         this.synthesizer = synthesizer;
+        this.linears = new QuantizedLinears(new Stored(), device);
+    }
+
+    /** The tensors as {@link QuantizedLinears} takes a quantised Linear's. */
+    private final class Stored implements QuantizedLinears.Source {
+        @Override
+        public boolean has(String key) {
+            return entries.containsKey(key);
+        }
+
+        @Override
+        public long[] storedShape(String key) {
+            Entry e = entries.get(key);
+            return e != null ? e.shape() : null;
+        }
+
+        @Override
+        public String originOf(String key) {
+            return StateDict.this.originOf(key);
+        }
+
+        @Override
+        public Tensor take(String key, long... shape) {
+            return StateDict.this.take(key, shape);
+        }
+
+        @Override
+        public Tensor takeStored(String key, ScalarType stored, long... shape) {
+            return takeAs(key, stored, shape);
+        }
+
+        @Override
+        public java.util.function.Consumer<java.nio.ByteBuffer> copier(String key) {
+            return entries.get(key).copier();
+        }
+
+        @Override
+        public void replace(String key, Map<String, Tensor> stored) {
+            parameters.remove(key);
+            parameters.putAll(stored);
+        }
     }
 
     /**
@@ -165,153 +194,17 @@ public final class StateDict {
     }
 
     /**
-     * Takes a Linear's weight [out, in]: int8 with its scales when the checkpoint stores it so ({@code key} I8 and a
-     * {@code key + "_scale"} F32 [out] sibling, taken as they are: mapped in place), else dense as {@link #take};
-     * a dense weight is quantised here when {@link #quantizeLinears} asked for it (random or unconverted models).
+     * Takes a Linear's weight [out, in]: in the stored format its checkpoint gives it, or quantised as
+     * {@link #linears()} asks, else dense as {@link #take}.
      */
     public LinearWeight takeLinear(String key, long out, long in) {
-        String paramsKey = Int4Format.PARAMS.of(key);
-        if (entries.containsKey(paramsKey)) {
-            Entry weight = entries.get(key);
-            if (weight != null && Arrays.equals(weight.shape(), new long[] {out, in})) {   // a dense weight's shape
-                throw new ModelLoadException(Int4Format.strayParams(paramsKey, entries.get(paramsKey).origin(), true));
-            }
-            Tensor values = takeAs(key, ScalarType.Byte, Int4Format.valuesShape(out, in));
-            Tensor params = takeAs(paramsKey, Int4Format.PARAMS_TYPE, Int4Format.paramsShape(out, in));
-            Int4Weight w = Int4Weight.load(values, params, packSource(entries.get(key), values), key, entries.get(paramsKey).origin());
-            trimEvery(4 * values.numel());   // the int32 levels packing unpacked, a block at a time
-            return LinearWeight.of(w);
-        }
-        if (quantizeInt4.test(key) && Int4Format.accepts(out, in)) {
-            Tensor dense = take(key, out, in);
-            Int4Weight w = Int4Weight.of(dense, keepPackedValues);
-            parameters.remove(key);
-            if (w.hasValues()) {
-                parameters.put(key, w.values());
-                parameters.put(paramsKey, w.params());
-            }
-            freed(dense);
-            return LinearWeight.of(w);
-        }
-        String scaleKey = Int8Format.scaleKeyOf(key);
-        if (entries.containsKey(scaleKey)) {
-            Tensor values = takeAs(key, ScalarType.Char, out, in);
-            Tensor scales = takeAs(scaleKey, ScalarType.Float, out);
-            Int8Format.requireValidScales(scales, scaleKey, entries.get(scaleKey).origin());
-            if (!packs(key, in)) {
-                return LinearWeight.of(new Int8Weight(values, scales, int8Workspace));
-            }
-            packed.add(key);
-            Int8Weight packedWeight = Int8Weight.packed(values, scales, int8Workspace, packSource(entries.get(key), values));
-            trimEvery(values.nbytes());   // packing's temporaries, as quantising's below
-            return LinearWeight.of(packedWeight);
-        }
-        if (quantize.test(key) && packs(key, in) && !keepPackedValues) {
-            // Quantised into the scratch buffer, packed, and not kept: the model holds the packing alone (bench).
-            Tensor values = int8Workspace.bytes(out * in).view(out, in), scales = Int8Weight.emptyScales(out, device);
-            Tensor dense = take(key, out, in);
-            Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace).packedAlone();
-            Int8Format.requireValidScales(q.scales(), scaleKey, Int8Format.quantisedFrom(originOf(key)));
-            packed.add(key);
-            parameters.remove(key);
-            parameters.put(scaleKey, q.scales());
-            freed(dense);
-            trimEvery(values.nbytes());
-            return LinearWeight.of(q);
-        }
-        if (quantize.test(key)) {
-            Tensor values = Int8Weight.emptyValues(out, in, device), scales = Int8Weight.emptyScales(out, device);
-            Tensor dense = take(key, out, in);   // after its int8 destination (see Int8Weight.quantizeInto)
-            Int8Weight q = Int8Weight.quantizeInto(dense, values, scales, int8Workspace);
-            Int8Format.requireValidScales(q.scales(), scaleKey, Int8Format.quantisedFrom(originOf(key)));
-            parameters.remove(key);
-            parameters.put(key, q.values());
-            parameters.put(scaleKey, q.scales());
-            freed(dense);
-            if (!packs(key, in)) {
-                return LinearWeight.of(q);
-            }
-            packed.add(key);
-            return LinearWeight.of(q.packed(q.values()));
-        }
-        return LinearWeight.of(take(key, out, in));
+        LinearWeight quantised = linears.take(key, out, in);
+        return quantised != null ? quantised : LinearWeight.of(take(key, out, in));
     }
 
-    /** Frees a dense weight that was quantised, handing the heap's free pages back every {@link #TRIM_BYTES}. */
-    private void freed(Tensor dense) {
-        long bytes = dense.nbytes();
-        dense.close();
-        trimEvery(bytes);
-    }
-
-    /**
-     * Counts bytes of temporaries freed and trims the C heap every {@link #TRIM_BYTES} of them: the loader's glibc
-     * settings keep freed memory, so a load's temporaries (dense weights quantised, the int32 sums of a packing)
-     * would otherwise stay resident; a trim per weight cost 13 s of a 7B build.
-     */
-    private void trimEvery(long bytes) {
-        untrimmedBytes += bytes;
-        if (untrimmedBytes >= TRIM_BYTES) {
-            NativeMemory.trim();
-            untrimmedBytes = 0;
-        }
-    }
-
-    /**
-     * Int8 Linears whose keys {@link PackedInt8#packs} are packed for FBGEMM where that is exact on this CPU (see
-     * {@link PackedInt8#available}); quantised ones keep their values only if {@code keepValues} (gradients need
-     * them: Grad-CAM, training). Checkpoints stored int8 keep theirs mapped either way.
-     */
-    public void packInt8(boolean keepValues) {
-        this.pack = device.is_cpu();
-        this.keepPackedValues = keepValues;
-    }
-
-    /**
-     * Whether this int8 Linear is packed. FBGEMM's exactness is asked last, so only a model with int8 weights runs it
-     * (its deprecated operators print libtorch's removal warnings: an f32 or bf16 load stays quiet).
-     */
-    private boolean packs(String key, long in) {
-        return pack && PackedInt8.packs(key) && PackedInt8.fits(in) && PackedInt8.available();
-    }
-
-    /** Keys of the int8 Linears packed so far. */
-    public Set<String> packedKeys() {
-        return java.util.Collections.unmodifiableSet(packed);
-    }
-
-    /**
-     * What to pack a mapped int8 weight from: its bytes read from the file into the model's scratch buffer, so the
-     * mapping itself stays untouched (6.5 GB of resident pages at 7B otherwise); the values themselves where the
-     * entry cannot be read that way.
-     */
-    private Tensor packSource(Entry entry, Tensor values) {
-        if (entry.copier() == null) {
-            return values;
-        }
-        long n = values.numel();
-        Tensor scratch = int8Workspace.bytes(n);
-        java.nio.ByteBuffer target = new org.bytedeco.javacpp.BytePointer(scratch.data_ptr()).capacity(n).asByteBuffer();
-        entry.copier().accept(target);
-        return scratch.view(values.size(0), values.size(1));
-    }
-
-    /** The buffer the model's int8 Linears share for their GEMM path; the model closes it. */
-    public Int8Workspace int8Workspace() {
-        return int8Workspace;
-    }
-
-    /** Dense Linear weights whose keys match are quantised to int8 as they are taken. */
-    public void quantizeLinears(java.util.function.Predicate<String> keys) {
-        this.quantize = keys;
-    }
-
-    /**
-     * Dense Linear weights whose keys match (and whose widths {@link Int4Format#accepts}) are quantised to 4 bits as
-     * they are taken; they keep their stored levels unless {@link #packInt8} said otherwise.
-     */
-    public void quantizeLinearsToInt4(java.util.function.Predicate<String> keys) {
-        this.quantizeInt4 = keys;
+    /** How this model's Linears are quantised and packed as they are taken, and what they share. */
+    public QuantizedLinears linears() {
+        return linears;
     }
 
     private Tensor takeAs(String key, ScalarType stored, long... shape) {

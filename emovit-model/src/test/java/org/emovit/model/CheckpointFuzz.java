@@ -110,7 +110,7 @@ public final class CheckpointFuzz {
         try (TensorSource src = pth ? TorchCheckpoint.open(file) : Safetensors.open(file);
              PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             StateDict sd = new StateDict(ScalarType.Float, CPU);
-            sd.packInt8(true);
+            sd.linears().pack(true);
             for (String key : src.keys()) {
                 RawTensor raw = src.get(key);
                 Tensor t = Tensors.viewOf(raw);

@@ -21,7 +21,7 @@ class Int4SevenBWidthTest {
     @Test
     void int4LogitsStayWithinTheBound() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Int4Kernel.available(), "no 4-bit kernel in this libtorch");
-        float[][][] int4 = Int8SevenBWidthTest.logits(w -> w.quantizeLinearsToInt4(key -> true),
+        float[][][] int4 = Int8SevenBWidthTest.logits(w -> w.linears().toInt4(key -> true),
                 Int8SevenBWidthTest.IDS, Int8SevenBWidthTest.LONG_PROMPT);
         org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
         Int8SevenBWidthTest.checkAgainstF32(Int8SevenBWidthTest.f32Logits(), int4, "int4 kernel", LOGIT_ERROR_BOUND_STD, MIN_COSINE, soft);

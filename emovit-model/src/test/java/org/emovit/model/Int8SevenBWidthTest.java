@@ -55,11 +55,11 @@ class Int8SevenBWidthTest {
     void int8LogitsStayWithinTheBoundAndKeepTheGreedyTokenWhereTheMarginExceedsIt() {
         long[] longPrompt = LONG_PROMPT;
         float[][][] f32 = f32Logits();
-        float[][][] kernel = logits(w -> w.quantizeLinears(key -> true), IDS, longPrompt);
+        float[][][] kernel = logits(w -> w.linears().toInt8(key -> true), IDS, longPrompt);
         // The packed LLM (FBGEMM, exact two-level int8 activations) where this CPU's int8 sums are exact.
         float[][][] packed = PackedInt8.available() ? logits(w -> {
-            w.quantizeLinears(key -> true);
-            w.packInt8(false);
+            w.linears().toInt8(key -> true);
+            w.linears().pack(false);
         }, IDS, longPrompt) : null;
         org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
         checkAgainstF32(f32, kernel, "int8 kernel / GEMM path", LOGIT_ERROR_BOUND_STD, 0.999, soft);
@@ -129,10 +129,10 @@ class Int8SevenBWidthTest {
             try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
                 StateDict w = StateDict.random(ScalarType.Float, CPU, 42);
                 if (q == 1) {
-                    w.quantizeLinears(key -> key.endsWith(".weight") && !key.contains("norm") && !key.contains("embedding"));
+                    w.linears().toInt8(key -> key.endsWith(".weight") && !key.contains("norm") && !key.contains("embedding"));
                 }
                 outputs[q] = Tensors.toFloats(new VisionEncoder(vit, w).forward(pixels));
-                w.int8Workspace().close();
+                w.linears().workspace().close();
             }
         }
         int tokens = 257, d = 1408;
@@ -238,7 +238,7 @@ class Int8SevenBWidthTest {
                     java.util.Map<String, LinearWeight> linears = new java.util.LinkedHashMap<>();
                     StateDict probe = StateDict.random(ScalarType.BFloat16, CPU, 43);
                     if (quantize) {
-                        probe.quantizeLinears(key -> true);
+                        probe.linears().toInt8(key -> true);
                     }
                     linears.put("q/k/v/o 4096x4096 (x4)", probe.takeLinear("q", 4096, 4096));
                     linears.put("gate/up 11008x4096 (x2)", probe.takeLinear("g", 11008, 4096));
@@ -272,7 +272,7 @@ class Int8SevenBWidthTest {
 
     /** The 4-layer LLM at 7B widths, random weights in this dtype, its Linears int8 when asked (freed with the caller's scope). */
     private static LlamaDecoder wide(ScalarType dtype, boolean quantize) {
-        return wide(dtype, w -> w.quantizeLinears(key -> quantize));
+        return wide(dtype, w -> w.linears().toInt8(key -> quantize));
     }
 
     static LlamaDecoder wide(ScalarType dtype, java.util.function.Consumer<StateDict> setup) {

@@ -47,6 +47,15 @@ public enum Quantization {
         return this == INT4 && key.startsWith("language_model.") && QUANTIZED_LINEAR.matcher(key).matches();
     }
 
+    /** Which product the LLM's quantised Linears run, as bench reports it ("" for NONE). */
+    public String productsLine() {
+        return switch (this) {
+            case NONE -> "";
+            case INT8 -> "int8 LLM products: " + PackedInt8.describe();
+            case INT4 -> "int4 LLM products: " + Int4Kernel.describe();
+        };
+    }
+
     /** Whether any Linear is stored quantised. */
     public boolean any() {
         return this != NONE;
