@@ -158,6 +158,10 @@ class ContinuousBatchingTest {
             assertThat(streamText.toString()).isEqualTo(streamWant.text());
 
             String metrics = Fixtures.get(server, "/metrics").body();
+            System.out.printf(java.util.Locale.ROOT, "server: %d decoding steps, %d row-steps (stream %d + short %d + explanation %d), "
+                            + "at most %d rows a step, at most %d pass(es) a gap%n", (long) Fixtures.metric(metrics, "emovit_decode_rows_count"),
+                    (long) Fixtures.metric(metrics, "emovit_decode_rows_sum"), streamed, SHORT, explanationTokens,
+                    (long) Fixtures.metric(metrics, "emovit_decode_rows_max"), (long) Fixtures.metric(metrics, "emovit_decode_gap_passes_max"));
             assertThat(Fixtures.metric(metrics, "emovit_decode_rows_count")).as("decoding steps: the stream's, each shared or not")
                     .isEqualTo(streamed);
             assertThat(Fixtures.metric(metrics, "emovit_decode_rows_sum")).as("row-steps: the stream, the short answer, the %d-token "
