@@ -241,17 +241,9 @@ public final class ServeBenchCommand implements Callable<Integer> {
                 worst = Math.max(worst, g.worstNanos());
                 chunks += g.chunks();
             }
-            String map = "{kind=\"heatmap\"";
-            double maps = delta(before, after, "emovit_batch_latency_seconds_count" + map);
-            out.printf(Locale.ROOT, "stream beside the load: %d answer(s), %d chunks, %d failed; worst gap between two chunks %.1f ms; "
-                            + "server: worst gap between two decoding steps %.1f ms, at most %d heat map(s) or classification pass(es) in one "
-                            + "(last 2 min)%n", streams.size(), chunks, failed.get(), worst / 1e6,
-                    1000 * PrometheusText.sum(after, "emovit_decode_gap_seconds_max"), (long) PrometheusText.sum(after, "emovit_decode_gap_passes_max"));
-            if (maps > 0) {
-                out.printf(Locale.ROOT, "Grad-CAM passes: %d, mean %.1f ms, longest %.1f ms (last 2 min)%n", (long) maps,
-                        1000 * delta(before, after, "emovit_batch_latency_seconds_sum" + map) / maps,
-                        1000 * PrometheusText.sum(after, "emovit_batch_latency_seconds_max" + map));
-            }
+            out.printf(Locale.ROOT, "stream beside the load: %d answer(s), %d chunks, %d failed; worst gap between two chunks %.1f ms%n",
+                    streams.size(), chunks, failed.get(), worst / 1e6);
+            StreamGaps.ServerGaps.between(before, after).describe().forEach(out::println);
         }
     }
 

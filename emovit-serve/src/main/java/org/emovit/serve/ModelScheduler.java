@@ -48,6 +48,7 @@ public final class ModelScheduler implements AutoCloseable {
     private volatile int inPass;
     private long lastStepEnd;   // when the last decoding step ended, while rows run on from it; 0: none do
     private int stallsSinceStep;   // heat maps and classification passes run since the last decoding step
+    private long stallNanosSinceStep;   // and their time
     private final PassCosts costs = new PassCosts();
 
     /**
@@ -241,6 +242,7 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             List<EmoVit.Result> results = runner.classify(jobs);
             long took = System.nanoTime() - start;
+            stallNanosSinceStep += took;
             metrics.batch("classify", jobs.size(), took);
             costs.classified(jobs.size(), took);
             metrics.images(jobs.size());
@@ -274,6 +276,7 @@ public final class ModelScheduler implements AutoCloseable {
         try {
             PatchMap map = runner.heatmap(job.job(), job.classified());
             long took = System.nanoTime() - start;
+            stallNanosSinceStep += took;
             metrics.batch("heatmap", 1, took);
             costs.mapped(took);
             continueFirst(output.classified(List.of(job.job()), List.of(job.classified()), Collections.singletonList(map)));
@@ -323,9 +326,11 @@ public final class ModelScheduler implements AutoCloseable {
             long end = System.nanoTime();
             metrics.decodeStep(tokens.length, end - start);
             if (lastStepEnd != 0) {
-                metrics.decodeGap(end - lastStepEnd, stallsSinceStep);   // what the rows that ran on waited between two tokens
+                // what the rows that ran on waited between two tokens
+                metrics.decodeGap(end - lastStepEnd, stallsSinceStep, stallNanosSinceStep);
             }
             stallsSinceStep = 0;
+            stallNanosSinceStep = 0;
             int[] leaving = output.stepped(tokens, running, runner::tokens);
             runner.leave(leaving);
             for (int i = leaving.length - 1; i >= 0; i--) {

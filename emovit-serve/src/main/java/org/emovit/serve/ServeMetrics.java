@@ -27,6 +27,7 @@ public final class ServeMetrics {
     private final Timer decodeStepLatency;
     private final Timer decodeGap;
     private final DistributionSummary decodeGapPasses;
+    private final Timer decodeGapOutsidePasses;
     private final RateWindow imageRate = new RateWindow(WINDOW);
     private final RateWindow tokenRate = new RateWindow(WINDOW);
 
@@ -46,6 +47,10 @@ public final class ServeMetrics {
         decodeGapPasses = DistributionSummary.builder("emovit.decode.gap.passes").description("heat maps and classification passes run "
                         + "between two decoding steps of rows that run on (the planner allows one)")
                 .serviceLevelObjectives(1, 2, 4, 8, 16).register(registry);
+        decodeGapOutsidePasses = Timer.builder("emovit.decode.gap.outside.passes").description("the part of each gap between two decoding "
+                        + "steps not spent in heat maps and classification passes: the step itself, generations joining, the loop")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry);
         cancelled = Counter.builder("emovit.cancelled.generations").description("generations ended because the client went away")
                 .register(registry);
         Gauge.builder("emovit.images.per.second", () -> imageRate.perSecond(System.nanoTime()))
@@ -95,11 +100,12 @@ public final class ServeMetrics {
 
     /**
      * The time from the last decoding step's end to this one's, for rows that ran in both, and the stalling passes
-     * (heat maps, classification passes) that ran in it.
+     * (heat maps, classification passes) that ran in it, and how long they took together.
      */
-    void decodeGap(long nanos, int passes) {
+    void decodeGap(long nanos, int passes, long passNanos) {
         decodeGap.record(nanos, TimeUnit.NANOSECONDS);
         decodeGapPasses.record(passes);
+        decodeGapOutsidePasses.record(Math.max(0, nanos - passNanos), TimeUnit.NANOSECONDS);
     }
 
     void images(int n) {

@@ -59,35 +59,21 @@ class HeatmapInterleavingTest {
                 }
             }
             String after = Fixtures.get(server, "/metrics").body();
-            String kind = "{kind=\"heatmap\"";
-            double maps = PrometheusText.sum(after, "emovit_batch_latency_seconds_count" + kind) - PrometheusText.sum(before, "emovit_batch_latency_seconds_count" + kind);
-            double mapSeconds = PrometheusText.sum(after, "emovit_batch_latency_seconds_sum" + kind) - PrometheusText.sum(before, "emovit_batch_latency_seconds_sum" + kind);
-            double mapMs = 1000 * mapSeconds / maps;
-            double tokenGapMs = 1000 * PrometheusText.sum(after, "emovit_decode_gap_seconds_max");
-            double worstMapMs = 1000 * PrometheusText.sum(after, "emovit_batch_latency_seconds_max" + kind);
-            double classifyPasses = PrometheusText.sum(after, "emovit_batch_latency_seconds_count{kind=\"classify\"")
-                    - PrometheusText.sum(before, "emovit_batch_latency_seconds_count{kind=\"classify\"");
-            double classifyMs = 1000 * (PrometheusText.sum(after, "emovit_batch_latency_seconds_sum{kind=\"classify\"")
-                    - PrometheusText.sum(before, "emovit_batch_latency_seconds_sum{kind=\"classify\"")) / classifyPasses;
-            double stepMs = 1000 * (PrometheusText.sum(after, "emovit_decode_step_latency_seconds_sum") - PrometheusText.sum(before, "emovit_decode_step_latency_seconds_sum"))
-                    / (PrometheusText.sum(after, "emovit_decode_step_latency_seconds_count") - PrometheusText.sum(before, "emovit_decode_step_latency_seconds_count"));
+            StreamGaps.ServerGaps gaps = StreamGaps.ServerGaps.between(before, after);
             System.out.printf(Locale.ROOT, "stream of %d chunks alone: worst gap %.1f ms, median %.1f ms%n", alone.chunks(), alone.worstMs(), alone.medianMs());
-            System.out.printf(Locale.ROOT, "beside %d heat-map clients: %d chunks, worst gap %.1f ms, median %.1f ms; %d Grad-CAM passes meanwhile, "
-                    + "%.1f ms each on average; worst gap / one pass = %.2f%n", CLIENTS, loaded.chunks(), loaded.worstMs(), loaded.medianMs(),
-                    (long) maps, mapMs, loaded.worstMs() / mapMs);
-            System.out.printf(Locale.ROOT, "server: worst gap between two decoding steps %.1f ms = %.2f x the mean Grad-CAM pass, %.2f x the "
-                    + "longest (%.1f ms); step %.1f ms, %d classification passes of %.1f ms; at most %d pass(es) in one gap%n", tokenGapMs,
-                    tokenGapMs / mapMs, tokenGapMs / worstMapMs, worstMapMs, stepMs, (long) classifyPasses, classifyMs,
-                    (long) PrometheusText.sum(after, "emovit_decode_gap_passes_max"));
+            System.out.printf(Locale.ROOT, "beside %d heat-map clients: %d chunks, worst gap %.1f ms, median %.1f ms%n", CLIENTS,
+                    loaded.chunks(), loaded.worstMs(), loaded.medianMs());
+            gaps.describe().forEach(System.out::println);
             assertThat(failed.get()).isZero();
             assertThat(loaded.chunks()).as("the same greedy answer as alone").isEqualTo(alone.chunks());
-            assertThat(maps).as("maps computed while the stream ran").isGreaterThanOrEqualTo(CLIENTS);
+            assertThat(gaps.maps()).as("maps computed while the stream ran").isGreaterThanOrEqualTo(CLIENTS);
             // The old loop ran a classified batch's maps back to back between two steps: 2 to 8 passes in one gap.
-            assertThat(PrometheusText.sum(after, "emovit_decode_gap_passes_max")).as("heat maps and classification passes in one gap").isEqualTo(1);
+            assertThat(gaps.mostPasses()).as("heat maps and classification passes in one gap").isEqualTo(1);
             // Compared with the longest single Grad-CAM pass of the same run: on a shared 2-core machine one pass can take 3x
             // the mean, and a gap that held one such pass is still one pass. Two maps or a classified batch's maps back to
             // back are 2-8 passes.
-            assertThat(tokenGapMs).as("worst gap between two tokens vs the longest Grad-CAM pass").isLessThanOrEqualTo(1.5 * worstMapMs);
+            assertThat(gaps.worstGapMs()).as("worst gap between two tokens vs the longest Grad-CAM pass")
+                    .isLessThanOrEqualTo(StreamGaps.ServerGaps.TARGET * gaps.longestPassMs());
         }
     }
 }
