@@ -255,10 +255,7 @@ class LauncherSmokeTest {
      */
     @Test
     void anInt8ConversionClassifiesAsTheOriginalThroughEitherKernel() throws Exception {
-        Path converted = dir.resolve("int8");
-        Result r = emovit(dir, "convert", "--dtype", "f32", "--quantize", "int8", "--out", converted.toString());
-        assertThat(r.code()).as(r.both()).isZero();
-        assertNoNativeWarning(r);
+        Path converted = convertQuietly("int8");
         for (String kernel : new String[] {"auto", "int8pack"}) {
             Path out = dir.resolve("int8-" + kernel + ".jsonl");
             Result c = emovit(dir, Map.of("EMOVIT_INT8_KERNEL", kernel), "classify", "--model", converted.toString(), "--batch-size", "2",
@@ -282,16 +279,22 @@ class LauncherSmokeTest {
         assertNoNativeWarning(bench);
     }
 
+    /** The tiny model converted with {@code --quantize precision} into dir/precision, with no native warning. */
+    private Path convertQuietly(String precision) throws Exception {
+        Path converted = dir.resolve(precision);
+        Result r = emovit(dir, "convert", "--dtype", "f32", "--quantize", precision, "--out", converted.toString());
+        assertThat(r.code()).as(r.both()).isZero();
+        assertNoNativeWarning(r);
+        return converted;
+    }
+
     /**
      * An int4 conversion (its ViT stored int8) converts and classifies through the launcher without a native warning:
      * libtorch's notices that the FBGEMM int8 operators are deprecated are not the user's to act on.
      */
     @Test
     void anInt4ConversionConvertsAndClassifiesQuietly() throws Exception {
-        Path converted = dir.resolve("int4");
-        Result r = emovit(dir, "convert", "--dtype", "f32", "--quantize", "int4", "--out", converted.toString());
-        assertThat(r.code()).as(r.both()).isZero();
-        assertNoNativeWarning(r);
+        Path converted = convertQuietly("int4");
         Path out = dir.resolve("int4.jsonl");
         Result c = emovit(dir, "classify", "--model", converted.toString(), "--batch-size", "2", "--output", out.toString(), images.toString());
         assertThat(c.code()).as(c.both()).isZero();

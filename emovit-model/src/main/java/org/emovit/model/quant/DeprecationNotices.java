@@ -39,11 +39,12 @@ public final class DeprecationNotices {
         }
         setLogLevel(ERRORS_ONLY);
         try (PointerScope scope = new PointerScope()) {
-            Tensor w = torch.ones(new long[] {2, 2}, Tensors.options(ScalarType.Char, new org.bytedeco.pytorch.Device("cpu")));
+            org.bytedeco.pytorch.Device cpu = new org.bytedeco.pytorch.Device("cpu");
+            Tensor w = torch.ones(new long[] {2, 2}, Tensors.options(ScalarType.Char, cpu));
             Tensor packed = torch.fbgemm_pack_quantized_matrix(w);
-            Tensor x = torch.ones(new long[] {1, 2}, Tensors.options(ScalarType.Float, new org.bytedeco.pytorch.Device("cpu")));
-            Tensor sums = torch.ones(new long[] {2}, Tensors.options(ScalarType.Int, new org.bytedeco.pytorch.Device("cpu")));
-            Tensor bias = torch.zeros(new long[] {2}, Tensors.options(ScalarType.Float, new org.bytedeco.pytorch.Device("cpu")));
+            Tensor x = torch.ones(new long[] {1, 2}, Tensors.options(ScalarType.Float, cpu));
+            Tensor sums = torch.ones(new long[] {2}, Tensors.options(ScalarType.Int, cpu));
+            Tensor bias = torch.zeros(new long[] {2}, Tensors.options(ScalarType.Float, cpu));
             torch.fbgemm_linear_int8_weight_fp32_activation(x, w, packed, sums, new Scalar(1.0), new Scalar(0L), bias);
         } catch (RuntimeException e) {
             // FBGEMM unsupported on this CPU: the exactness check finds it and the int8 kernel is used
