@@ -1,13 +1,10 @@
 package org.emovit.model.quant;
 
-import org.bytedeco.pytorch.Dispatcher;
 import org.bytedeco.pytorch.IValue;
-import org.bytedeco.pytorch.IValueVector;
-import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * libtorch's 4-bit weight-only CPU kernel, reached through the {@link Dispatcher} (the presets generate no Java method
+ * libtorch's 4-bit weight-only CPU kernel, reached through the {@link org.bytedeco.pytorch.Dispatcher} (the presets generate no Java method
  * for it): {@code aten::_convert_weight_to_int4pack_for_cpu(int32 [N, K] levels, innerKTiles) -> uint8 [N, K/2]} in
  * the kernel's own blocked layout, and {@code aten::_weight_int4pack_mm_for_cpu(x [M, K], packed, group,
  * scaleAndZeros [K/group, N, 2] in x's dtype) -> [M, N]}. With bf16 activations a one-row product at 7B MLP widths
@@ -48,15 +45,6 @@ public final class Int4Kernel {
     }
 
     private static Tensor call(String name, IValue... args) {
-        // The handle is looked up per call (a hash lookup): a cached native object made under some PointerScope
-        // would be freed with that scope.
-        try (OperatorHandle op = Dispatcher.singleton().findSchemaOrThrow(name, ""); IValueVector stack = new IValueVector(args)) {
-            op.callBoxed(stack);
-            return new Tensor(stack.get(0).toTensor());
-        } finally {
-            for (IValue a : args) {
-                a.close();
-            }
-        }
+        return NativeOperators.call(name, args);
     }
 }

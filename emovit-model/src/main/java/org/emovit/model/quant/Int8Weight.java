@@ -1,10 +1,6 @@
 package org.emovit.model.quant;
 
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Dispatcher;
-import org.bytedeco.pytorch.IValue;
-import org.bytedeco.pytorch.IValueVector;
-import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -14,10 +10,9 @@ import org.emovit.model.Tensors;
 
 /**
  * A Linear weight stored as symmetric int8 per output channel: {@code weight ≈ values * scales[:, None]}, values
- * int8 [N, K] in [-127, 127], scales float32 [N] ({@code max|w_row| / 127}). {@link Ops#linear} runs it through
- * libtorch's {@code aten::_weight_int8pack_mm} (the kernel PyTorch's own int8 weight-only CPU inference uses), reached
- * through the {@link Dispatcher} since the presets generate no Java method for it. The kernel wants x 2-D and the
- * scales in x's dtype; it reads each weight byte once per call (a decode step's matrix-vector product).
+ * int8 [N, K] in [-127, 127], scales float32 [N] ({@code max|w_row| / 127}). Its products run through FBGEMM's
+ * packing ({@link PackedInt8}) where this CPU's int8 sums are exact, else through {@link Int8PackMm} for few rows and a
+ * dense product in the activations' dtype for many.
  */
 public final class Int8Weight {
     /**
@@ -25,9 +20,6 @@ public final class Int8Weight {
      * {@code <name>.weight_scale} F32 [N] (see {@link org.emovit.convert.ModelConverter}).
      */
     public static final String SCALE_SUFFIX = Int8Format.SCALE_SUFFIX;
-
-    /** The operator's schema name, as registered by libtorch. */
-    static final String OP = "aten::_weight_int8pack_mm";
 
     private final Tensor values;
     private final Tensor scales;
@@ -115,7 +107,7 @@ public final class Int8Weight {
     /**
      * Symmetric per-output-channel quantisation of a float weight [N, K] (scale = max|w|/127, zero rows get scale 1).
      * Its float temporaries are freed before it returns: left to the caller's scope, quantising a model's Linears one
-     * by one held four float32 copies of each (15.5 GB for 4 layers at 7B widths).
+     * by one would hold several float32 copies of each until the model is built.
      */
     public static Int8Weight quantize(Tensor weight) {
         long n = weight.size(0), k = weight.size(1);
@@ -135,8 +127,8 @@ public final class Int8Weight {
     /**
      * As {@link #quantize}, into tensors the caller allocated: a loader allocates them before it makes the float
      * weight, so that freeing the float weight afterwards frees the top of the heap for the next one. Allocated the
-     * other way round, each freed float weight left a hole the next could not reuse (peak RSS of the int8 7B bench:
-     * 22 GB in f32, 13.8 GB in bf16).
+     * other way round, each freed float weight leaves a hole the next cannot reuse, and the heap grows by a float
+     * weight per Linear.
      */
     public static Int8Weight quantizeInto(Tensor weight, Tensor values, Tensor scales) {
         return quantizeInto(weight, values, scales, null);
@@ -188,13 +180,12 @@ public final class Int8Weight {
 
     /**
      * From this many rows of x on, {@link #matmul} converts the weight to x's dtype and runs a dense GEMM instead of
-     * the int8 kernel. libtorch 2.10's int8 kernel is a matrix-vector design: at 7B widths with 4 layers, bf16, a
-     * 96-token prefill took 1014-1049 ms through it and 380-517 ms this way (`emovit bench --llm-layers 4 --quantize
-     * int8`, quiet AVX-512 BF16 EPYC, 2 threads); decoding (1 row) is unchanged, it keeps the kernel.
+     * the int8 kernel: the kernel is a matrix-vector design, which a prefill's many rows leave compute-bound, while a
+     * GEMM reuses each converted weight across the rows. Decoding (one row a sequence) keeps the kernel.
      */
     static final long GEMM_ROWS = 16;
 
-    /** Rows quantised at a time (256 rows of a 7B MLP matrix: 11 MB of float32). */
+    /** Rows quantised at a time: a block's float32 temporaries stay a few MB at 7B widths. */
     private static final long QUANTIZE_ROWS = 256;
 
     public Tensor values() {
@@ -229,9 +220,9 @@ public final class Int8Weight {
 
     /**
      * x [..., K] @ W^T -> [..., N] in x's dtype. On the CPU float32 activations go through the kernel in bf16 and come
-     * back in float32: libtorch 2.10's kernel has vectorised paths for bf16/fp16 activations only, and with float32
-     * ones it ran 10-20x slower (Int8KernelProbeTest's probe: [1,4096]x[4096,11008] 60-96 ms against 3.5-8 ms), slower
-     * than f32 linear itself; the rounding of the activations to bf16 is of the order of the weights' own int8 error.
+     * back in float32: the kernel has vectorised paths for bf16/fp16 activations only, and with float32 ones it is
+     * slower than a float32 linear itself (Int8KernelProbeTest); rounding the activations to bf16 costs about as much
+     * as the weights' own int8 error.
      */
     public Tensor matmul(Tensor x) {
         ScalarType dtype = x.scalar_type().intern();
@@ -278,7 +269,7 @@ public final class Int8Weight {
         long k = x.size(-1);
         Tensor x2 = x.dim() == 2 ? x : x.reshape(-1, k);
         // a view at an odd offset (the last position of a batch) is copied to where the kernel can load it from
-        Tensor y = int8packMm(Int8PackMmOperands.loadable(x2), kernelValues(), s);
+        Tensor y = Int8PackMm.mm(Int8PackMmOperands.loadable(x2), kernelValues(), s);
         if (x.dim() == 2) {
             return y;
         }
@@ -294,25 +285,5 @@ public final class Int8Weight {
                     + values.size(1) + "] (" + Int8PackMmOperands.class.getSimpleName() + ")");
         }
         return kernelValues;
-    }
-
-    /**
-     * {@code aten::_weight_int8pack_mm(x [M, K], w int8 [N, K], scales [N] in x's dtype) -> [M, N]}, boxed. On the CPU,
-     * operands the kernel would fault on or misread are refused with an {@link IllegalArgumentException} first.
-     */
-    public static Tensor int8packMm(Tensor x, Tensor w, Tensor scales) {
-        String refusal = x.is_cpu() ? Int8PackMmOperands.refusal(x, w, scales) : null;
-        if (refusal != null) {
-            throw new IllegalArgumentException(OP + " " + refusal);
-        }
-        // The handle is looked up per call (a hash lookup): a cached native object made under some PointerScope
-        // would be freed with that scope.
-        try (OperatorHandle op = Dispatcher.singleton().findSchemaOrThrow(OP, "");
-             IValue a = new IValue(x); IValue b = new IValue(w); IValue c = new IValue(scales);
-             IValueVector stack = new IValueVector(a, b, c)) {
-            op.callBoxed(stack);
-            // toTensor() is a reference into the stack's IValue: a new Tensor holds its own reference to the result.
-            return new Tensor(stack.get(0).toTensor());
-        }
     }
 }

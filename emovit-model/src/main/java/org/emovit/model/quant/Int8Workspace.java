@@ -8,12 +8,10 @@ import org.emovit.model.Tensors;
 
 /**
  * The one buffer a model's int8 Linears are converted into on the GEMM path, reused from Linear to Linear. A
- * fresh [N, K] tensor per call (90 MB for a 7B MLP matrix) fragmented the heap: freed, its block was split by the
- * small tensors a layer keeps (the KV cache's), so the next conversion no longer fitted and the heap grew by about
- * 32 MB a layer: +1.0 GiB of peak RSS over a 32-layer 96-token prefill (`emovit bench --quantize int8 --vit-layers
- * 1`: 8.5 GiB after building, 9.5 GiB after the first forward). Letting malloc map such blocks instead (and unmap
- * them when freed) kept the RSS flat but doubled the prefill (3.3 s to 7.1 s): a page fault per 4 KB of every
- * conversion. Matrices larger than {@link #MAX_ELEMENTS} (the LM head over a score-mode batch) are converted a
+ * fresh [N, K] tensor per call fragments the heap: freed, its block is split by the small tensors a layer keeps (the
+ * KV cache's), so the next conversion no longer fits and the heap grows layer by layer. Letting malloc map such
+ * blocks instead (and unmap them when freed) keeps the RSS flat but costs a page fault per 4 KB of every conversion,
+ * which doubles a prefill. Matrices larger than {@link #MAX_ELEMENTS} (the LM head over a score-mode batch) are converted a
  * block of rows at a time, so the buffer stays the size of a layer's largest matrix. Its calls are serialised:
  * a model shared by threads shares the buffer.
  */

@@ -103,7 +103,7 @@ public final class PackedInt8 {
     /**
      * Which int8 Linears a model packs: the LLM's, whose decode step is one matrix-vector product per weight. The ViT's
      * stay on the bf16 GEMM path: their 257 rows are compute-bound, where two integer rows per activation row cost
-     * more than converting the weight (a 96-row product at 7B MLP widths: 23-25 ms packed, 15-17 ms converted).
+     * more than converting the weight once.
      */
     public static boolean packs(String key) {
         return key.startsWith("language_model.");
@@ -145,10 +145,9 @@ public final class PackedInt8 {
 
     /**
      * The encoding the LLM's products use, or null for libtorch's int8 kernel: {@link Encoding#SIGNED} where its sums
-     * are exact (checked once). {@link Encoding#SPLIT} only when asked for ({@code fbgemm}): on an AVX2-only CPU
-     * (emulated here with FBGEMM_ENABLE_INSTRUCTIONS=AVX2 and ATEN_CPU_CAPABILITY=avx2, 8 layers at 7B widths, f32)
-     * it decoded 1.5x faster than the int8 kernel (60 against 91 ms/token) but its four rows per activation row
-     * prefilled 1.4x slower (3.1 against 2.2 s), and a score-mode classification is a prefill.
+     * are exact (checked once). {@link Encoding#SPLIT} only when asked for ({@code fbgemm}): on an AVX2-only CPU it
+     * decodes faster than the int8 kernel, but its four integer rows per activation row make prefills slower, and a
+     * score-mode classification is a prefill (the README gives the figures).
      */
     static Encoding encoding() {
         Int8KernelChoice choice = Int8KernelChoice.current();

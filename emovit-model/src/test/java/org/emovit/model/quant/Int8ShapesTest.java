@@ -64,17 +64,17 @@ class Int8ShapesTest {
             Int8Weight w = Int8Weight.quantize(randn(8, 32));
             Tensor s = w.scales().to(ScalarType.BFloat16);
             Tensor x = randn(2, 32).to(ScalarType.BFloat16);
-            assertThat(Int8Weight.int8packMm(x, w.values(), s).size(1)).isEqualTo(8);
-            assertThatThrownBy(() -> Int8Weight.int8packMm(x, unaligned(w.values()), s))
+            assertThat(Int8PackMm.mm(x, w.values(), s).size(1)).isEqualTo(8);
+            assertThatThrownBy(() -> Int8PackMm.mm(x, unaligned(w.values()), s))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned to 32 and 16 bytes");
-            assertThatThrownBy(() -> Int8Weight.int8packMm(unaligned(x), w.values(), s))
+            assertThatThrownBy(() -> Int8PackMm.mm(unaligned(x), w.values(), s))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned");
             Int8Weight odd = Int8Weight.quantize(randn(8, 40));
-            assertThatThrownBy(() -> Int8Weight.int8packMm(randn(2, 40).to(ScalarType.BFloat16), odd.values(), s))
+            assertThatThrownBy(() -> Int8PackMm.mm(randn(2, 40).to(ScalarType.BFloat16), odd.values(), s))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 16");
             assertThatThrownBy(() -> odd.matmulInOwnDtype(randn(1, 40).to(ScalarType.BFloat16)))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("cannot take");
-            assertThatThrownBy(() -> Int8Weight.int8packMm(x, w.values(), w.scales()))
+            assertThatThrownBy(() -> Int8PackMm.mm(x, w.values(), w.scales()))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dtype");
         }
     }
