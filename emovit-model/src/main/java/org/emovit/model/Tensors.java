@@ -82,6 +82,12 @@ public final class Tensors {
         return t;
     }
 
+    public static Tensor fromBytes(byte[] values, long... shape) {
+        Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Byte), new MemoryFormatOptional());
+        new org.bytedeco.javacpp.BytePointer(t.data_ptr()).capacity(values.length).put(values, 0, values.length);
+        return t;
+    }
+
     public static Tensor fromLongs(long[] values, long... shape) {
         Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Long), new MemoryFormatOptional());
         new LongPointer(t.data_ptr()).capacity(values.length).put(values, 0, values.length);

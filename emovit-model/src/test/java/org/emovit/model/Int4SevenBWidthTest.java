@@ -1,30 +1,111 @@
 package org.emovit.model;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.emovit.model.quant.Int4Kernel;
 import org.junit.jupiter.api.Test;
 
 /**
  * At the 7B LLM's widths with 4 layers of random weights (as {@link Int8SevenBWidthTest}, whose f32 logits it
- * shares), 4-bit Linears through libtorch's kernel keep every logit within a stated bound of float32's, the greedy
- * token wherever float32's top-two margin exceeds twice that bound, and the last position's cosine above a floor.
+ * shares), 4-bit Linears through the shipped path keep every logit within a stated bound of float32's, the greedy
+ * token wherever float32's top-two margin exceeds twice that bound, the last position's cosine above a floor, and
+ * they are at least as close to float32 as llama.cpp's Q4_0 on the same weights.
  *
- * <p>Both are what 4 bits give here, not the 0.995 cosine that issue 25 asks for: a group of 32 normal weights spans
- * about 4σ in 15 steps, a rounding error of RMS 0.077 of a product's norm (8.5x int8's per channel), and 1 - cosine
- * grows as its square, compounded over 4 layers: measured 0.972 (8 tokens) and 0.920 (24), max |diff| 0.74 and 1.17
- * std. Keeping the LM head int8 (as llama.cpp's Q4_0 files keep theirs at 6 bits) moved the cosines by 0.004 and
- * 0.001: the layers dominate. A bound of 1.6 std decides no greedy token of these prompts (their top-two margins are smaller).
+ * <p>The bound and floor are what 4 bits give here, not the 0.995 cosine that issue 25 asks for: a group of 32 normal
+ * weights spans about 4σ in 15 steps, a rounding error of about 0.07 of a product's norm (8x int8's per channel), and
+ * 1 - cosine grows as its square, compounded over 4 layers of weights that repeat one random pool (so q, k, v and o
+ * are the same matrix and their errors add up). Q4_0 itself, the format the issue measures against, stays as far from
+ * float32 ({@link #q40}, below): the floor is set by 4-bit rounding, not by this implementation. A bound of 1.6 std
+ * decides no greedy token of these prompts (their top-two margins are smaller).
  */
 class Int4SevenBWidthTest {
     private static final double LOGIT_ERROR_BOUND_STD = 1.6;
     private static final double MIN_COSINE = 0.9;
 
+    private static float[][][] int4;
+
+    private static synchronized float[][][] int4Logits() {
+        if (int4 == null) {
+            int4 = Int8SevenBWidthTest.logits(w -> w.linears().toInt4(key -> true), Int8SevenBWidthTest.IDS, Int8SevenBWidthTest.LONG_PROMPT);
+        }
+        return int4;
+    }
+
     @Test
     void int4LogitsStayWithinTheBound() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Int4Kernel.available(), "no 4-bit kernel in this libtorch");
-        float[][][] int4 = Int8SevenBWidthTest.logits(w -> w.linears().toInt4(key -> true),
-                Int8SevenBWidthTest.IDS, Int8SevenBWidthTest.LONG_PROMPT);
         org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
-        Int8SevenBWidthTest.checkAgainstF32(Int8SevenBWidthTest.f32Logits(), int4, "int4 kernel", LOGIT_ERROR_BOUND_STD, MIN_COSINE, soft);
+        Int8SevenBWidthTest.checkAgainstF32(Int8SevenBWidthTest.f32Logits(), int4Logits(), "int4", LOGIT_ERROR_BOUND_STD, MIN_COSINE, soft);
         soft.assertAll();
+    }
+
+    /**
+     * The same model with every 4-bit Linear (the LM head too) replaced by its llama.cpp Q4_0 rounding, in float32:
+     * over every position of both prompts the shipped 4-bit logits are, on average, at least as close to float32's.
+     */
+    @Test
+    void int4IsAtLeastAsCloseToFloat32AsLlamaCppQ4_0() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Int4Kernel.available(), "no 4-bit kernel in this libtorch");
+        float[][][] f32 = Int8SevenBWidthTest.f32Logits();
+        float[][][] q40 = Int8SevenBWidthTest.logits(Int4SevenBWidthTest::roundAsQ4_0, Int8SevenBWidthTest.IDS, Int8SevenBWidthTest.LONG_PROMPT);
+        float[][][] ours = int4Logits();
+        for (int p = 0; p < f32.length; p++) {
+            double oursCos = meanCosine(f32[p], ours[p]), q40Cos = meanCosine(f32[p], q40[p]);
+            System.out.printf(java.util.Locale.ROOT, "7B widths, 4 layers, %d-token prompt: mean cosine to f32 over the positions, "
+                    + "int4 %.5f, llama.cpp Q4_0 %.5f%n", f32[p].length, oursCos, q40Cos);
+            assertThat(oursCos).as("int4's mean cosine to f32 against Q4_0's, %d-token prompt", f32[p].length)
+                    .isGreaterThanOrEqualTo(q40Cos).isLessThan(1.0);
+        }
+    }
+
+    /** The LLM's Linear weights (those {@code toInt4} quantises) read through their Q4_0 rounding. */
+    private static void roundAsQ4_0(StateDict w) {
+        StateDict base = StateDict.random(ScalarType.Float, w.device(), 42);   // the weights the model itself synthesises
+        String[] linears = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                "mlp.up_proj", "mlp.down_proj"};
+        java.util.Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
+        for (int layer = 0; layer < 4; layer++) {
+            for (String l : linears) {
+                shapes.put("language_model.model.layers." + layer + "." + l + ".weight", l.equals("mlp.down_proj") ? new long[] {4096, 11008}
+                        : l.startsWith("mlp") ? new long[] {11008, 4096} : new long[] {4096, 4096});
+            }
+        }
+        shapes.put("language_model.lm_head.weight", new long[] {514, 4096});
+        shapes.forEach((key, shape) -> w.put(key, new StateDict.Entry(shape, "Q4_0 rounding",
+                () -> Owned.handBack(Owned.step(() -> q40(base.take(key, shape)))))));
+    }
+
+    /**
+     * llama.cpp's Q4_0 as ggml's quantize_row_q4_0_ref rounds: blocks of 32, d = (the value of largest magnitude) / -8
+     * stored in fp16, q = min(15, (int) (x / d + 8.5)), dequantised (q - 8) * d.
+     */
+    static Tensor q40(Tensor w) {
+        long n = w.size(0), k = w.size(1);
+        Tensor x = w.reshape(n, k / 32, 32);
+        Tensor m = x.gather(2, x.abs().argmax(new LongOptional(2), true));
+        Tensor d = m.div(new Scalar(-8.0)).to(ScalarType.Half).to(ScalarType.Float);
+        Tensor inverse = torch.where(d.eq(new Scalar(0)), torch.zeros_like(d), d.reciprocal());
+        Tensor q = torch.floor(x.mul(inverse).add(new Scalar(8.5))).clamp(new ScalarOptional(new Scalar(0)), new ScalarOptional(new Scalar(15)));
+        return q.sub(new Scalar(8.0)).mul(d).view(n, k);
+    }
+
+    private static double meanCosine(float[][] x, float[][] y) {
+        double sum = 0;
+        for (int t = 0; t < x.length; t++) {
+            double dot = 0, a = 0, b = 0;
+            for (int i = 0; i < x[t].length; i++) {
+                dot += (double) x[t][i] * y[t][i];
+                a += (double) x[t][i] * x[t][i];
+                b += (double) y[t][i] * y[t][i];
+            }
+            sum += dot / Math.sqrt(a * b);
+        }
+        return sum / x.length;
     }
 }

@@ -16,8 +16,7 @@ import org.emovit.model.Tensors;
  *   32 does not divide (small test models),</li>
  * </ul>
  * so that {@code w[n, k] = (q[n, k] - 8) * scale[n, k/G] + zero[n, k/G]} — the affine groups of libtorch's
- * {@code _weight_int4pack_mm_for_cpu} (GPTQ-style min/max groups: {@code scale = (max - min) / 15}, {@code zero = min +
- * 8 * scale}). The scales and zeros are the kernel's own operand, in its dtype and order, so it reads them where they are
+ * {@code _weight_int4pack_mm_for_cpu} (GPTQ-style affine groups; {@link Int4Weight#quantize} says how they are fitted). The scales and zeros are the kernel's own operand, in its dtype and order, so it reads them where they are
  * mapped (4.5 bits a weight in all, as llama.cpp's Q4_0); the levels are packed at load. A weight is 4-bit where its
  * {@code _scale_zero} sibling exists; only widths {@link #accepts} are
  * stored so, and those {@link #kernelAccepts} run through the kernel (others on the dequantised weight). Every check

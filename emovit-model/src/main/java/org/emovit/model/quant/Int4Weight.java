@@ -3,7 +3,6 @@ package org.emovit.model.quant;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -150,8 +149,8 @@ public final class Int4Weight {
     }
 
     /**
-     * Min/max affine quantisation of a float weight [N, K] in groups of {@link Int4Format#groupFor} columns, a block of
-     * rows at a time (its float temporaries freed with each block). A constant group gets scale 1 (its levels are 0).
+     * Quantisation of a float weight [N, K] in groups of {@link Int4Format#groupFor} columns ({@link Int4Rounding}
+     * chooses the levels, scales and zeros), a block of rows at a time.
      */
     public static Stored quantize(Tensor weight) {
         long n = weight.size(0), k = weight.size(1), group = Int4Format.groupFor(k);
@@ -160,35 +159,23 @@ public final class Int4Weight {
         }
         Tensor values = torch.empty(Int4Format.valuesShape(n, k), Tensors.options(ScalarType.Byte, weight.device()), new MemoryFormatOptional());
         Tensor params = torch.empty(Int4Format.paramsShape(n, k), Tensors.options(Int4Format.PARAMS_TYPE, weight.device()), new MemoryFormatOptional());
-        for (long row = 0; row < n; row += BLOCK_ROWS) {
-            long rows = Math.min(BLOCK_ROWS, n - row);
+        long blockRows = Math.max(1, QUANTIZE_ELEMENTS / k);
+        for (long row = 0; row < n; row += blockRows) {
+            int rows = (int) Math.min(blockRows, n - row);
             try (PointerScope scope = new PointerScope()) {
-                Tensor w = weight.narrow(0, row, rows).to(ScalarType.Float).reshape(rows, k / group, group);
-                Tensor min = w.amin(new long[] {2}, true), range = w.amax(new long[] {2}, true).sub(min);
-                // the levels are chosen against the scale and zero as stored (bf16), so that they dequantise as rounded
-                Tensor scale = stored(range.div(new Scalar(15.0)).masked_fill(range.eq(new Scalar(0)), new Scalar(1.0)));
-                Tensor zero = stored(min.add(scale.mul(new Scalar(8.0))));
-                Tensor q = torch.round(w.sub(zero).div(scale).add(new Scalar(8.0)))
-                        .clamp(new ScalarOptional(new Scalar(0)), new ScalarOptional(new Scalar(15))).to(ScalarType.Byte).view(rows, k);
-                values.narrow(0, row, rows).copy_(nibbles(q));
-                params.narrow(1, row, rows).copy_(torch.cat(new TensorVector(scale, zero), 2).permute(1, 0, 2));
+                float[] w = Tensors.toFloats(weight.narrow(0, row, rows));
+                byte[] nibbles = new byte[(int) (rows * k / 2)];
+                float[] p = new float[(int) (rows * (k / group) * 2)];
+                Int4Rounding.round(w, rows, (int) k, (int) group, nibbles, p);
+                values.narrow(0, row, rows).copy_(Tensors.fromBytes(nibbles, rows, k / 2));
+                params.narrow(1, row, rows).copy_(Tensors.fromFloats(p, rows, k / group, 2).permute(1, 0, 2));
             }
         }
         return new Stored(values, params);
     }
 
-    /** Float32 values as the stored dtype rounds them. */
-    private static Tensor stored(Tensor t) {
-        return t.to(Int4Format.PARAMS_TYPE).to(ScalarType.Float);
-    }
-
-    /** Levels uint8 [R, K] → stored bytes [R, K/2] (even columns low, odd high). */
-    private static Tensor nibbles(Tensor q) {
-        long k = q.size(1);
-        Tensor even = q.slice(1, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional(k), 2);
-        Tensor odd = q.slice(1, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional(k), 2);
-        return even.bitwise_or(odd.bitwise_left_shift(new Scalar(4)));
-    }
+    /** Weights rounded at a time: a block's float copy stays 16 MB, whatever the width. */
+    private static final long QUANTIZE_ELEMENTS = 1L << 22;
 
     /** Rows [row, row + rows) of stored bytes [N, K/2] as int32 levels [rows, K]. */
     static Tensor levels(Tensor stored, long row, long rows) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -26,18 +27,49 @@ class Int4WeightTest {
     }
 
     @Test
-    void dequantisedWeightIsWithinHalfAStepOfTheOriginal() {
+    void eachWeightTakesTheNearestLevelAndTheFitBeatsMinMax() {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             torch.manual_seed(5);
             Tensor w = randn(128, 96);
             Int4Weight q = Int4Weight.of(w);
-            Tensor step = q.params().select(2, 0).t().to(ScalarType.Float).repeat_interleave(Int4Format.GROUP, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
-            Tensor err = q.dequantize(ScalarType.Float).sub(w).abs().div(step);
-            assertThat(err.max().item_double()).isLessThanOrEqualTo(0.5 + 1e-4);
             assertThat(Tensors.shape(q.values())).containsExactly(128, 48);
             assertThat(Tensors.shape(q.params())).containsExactly(3, 128, 2);
             assertThat(q.params().scalar_type().intern()).isEqualTo(Int4Format.PARAMS_TYPE);
+
+            // inside a group's 16 levels every weight is within half a step of its level; outside, it takes the end one
+            Tensor step = perColumn(q.params().select(2, 0)), zero = perColumn(q.params().select(2, 1));
+            Tensor lowest = zero.sub(step.mul(new Scalar(8.0))), highest = zero.add(step.mul(new Scalar(7.0)));
+            Tensor expected = torch.minimum(torch.maximum(w, lowest), highest);
+            Tensor err = q.dequantize(ScalarType.Float).sub(expected).abs().div(step);
+            assertThat(err.max().item_double()).isLessThanOrEqualTo(0.5 + 1e-4);
+
+            // the least-squares fit: no group worse than min/max's, and clearly less error over the weight
+            Tensor fitted = groupErrors(q.dequantize(ScalarType.Float), w), minMax = groupErrors(minMaxDequantised(w), w);
+            assertThat(fitted.sub(minMax).max().item_double()).as("a group's squared error beyond min/max's").isLessThanOrEqualTo(1e-9);
+            assertThat(fitted.sum().item_double() / minMax.sum().item_double()).as("squared error against min/max's").isLessThan(0.9);
         }
+    }
+
+    /** A [groups, N] parameter repeated over each group's columns: [N, K]. */
+    private static Tensor perColumn(Tensor p) {
+        return p.t().to(ScalarType.Float).repeat_interleave(Int4Format.GROUP, new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
+    }
+
+    /** The squared error of each group of 32 columns [N, K/32]. */
+    private static Tensor groupErrors(Tensor approx, Tensor w) {
+        Tensor d = approx.sub(w).view(w.size(0), -1, Int4Format.GROUP);
+        return d.mul(d).sum(new long[] {2}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+    }
+
+    /** The min/max groups alone (scale = range / 15, zero = min + 8 scale, both bf16), dequantised. */
+    private static Tensor minMaxDequantised(Tensor w) {
+        Tensor x = w.view(w.size(0), -1, Int4Format.GROUP);
+        Tensor min = x.amin(new long[] {2}, true), range = x.amax(new long[] {2}, true).sub(min);
+        Tensor scale = range.div(new Scalar(15.0)).to(ScalarType.BFloat16).to(ScalarType.Float);
+        Tensor zero = min.add(scale.mul(new Scalar(8.0))).to(ScalarType.BFloat16).to(ScalarType.Float);
+        Tensor q = torch.round(x.sub(zero).div(scale).add(new Scalar(8.0)))
+                .clamp(new org.bytedeco.pytorch.ScalarOptional(new Scalar(0)), new org.bytedeco.pytorch.ScalarOptional(new Scalar(15)));
+        return q.sub(new Scalar(8.0)).mul(scale).add(zero).view(w.size(0), w.size(1));
     }
 
     @Test
