@@ -39,10 +39,15 @@ class GenerateStageTest {
     TestSets.Made made;
     /** Images of the train split with cap-anno text (32 selected minus the malformed one and the missing one). */
     static final int WITH_TEXT = 30;
+    /**
+     * Long enough that a reply the fake server sends at once is never timed out on a loaded machine (at 250 ms, a
+     * 2-core machine at load 5 timed some out and paid for them twice), short of the 3 s a hung request waits.
+     */
+    static final Duration REQUEST_TIMEOUT = Duration.ofMillis(1000);
 
     @BeforeAll
     static void warmUp() throws Exception {
-        // first use of the SDK loads many classes; keep that out of the 250 ms timeouts below
+        // first use of the SDK loads many classes; keep that out of the request timeouts below
         FakeOpenAiServer.warmUpClient();
     }
 
@@ -61,7 +66,7 @@ class GenerateStageTest {
     static LlmOptions options(FakeOpenAiServer s) {
         return LlmOptions.fromEnv(Map.of()).withBaseUrl(s.baseUrl()).withApiKey("sk-test").withModel("test-model")
                 .withConcurrency(4).withMaxAttempts(15).withBackoff(Duration.ofMillis(1), Duration.ofMillis(20))
-                .withRequestTimeout(Duration.ofMillis(250)).withJitterSeed(7L);
+                .withRequestTimeout(REQUEST_TIMEOUT).withJitterSeed(7L);
     }
 
     GenerateStage.Options generateOptions(FakeOpenAiServer s) {
