@@ -19,7 +19,15 @@
  * reading the nibbles once. Threads: a small pthread pool (never a second OpenMP runtime: libtorch has its own), the
  * caller taking one share of the row blocks.
  */
-#include <jni.h>
+/* JNI's types, declared here rather than taken from jni.h: the entry points use primitives only, and a JDK without
+ * include/ (a JRE, some builds of 25) can still build this. Their ABI on x86-64 Linux is fixed. */
+#include <stdint.h>
+typedef int32_t jint;
+typedef int64_t jlong;
+typedef void JNIEnv;
+typedef void *jclass;
+#define JNIEXPORT __attribute__((visibility("default")))
+#define JNICALL
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -655,7 +663,7 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
     return rc != 0 ? rc : run_share(&mul, 0);
 }
 
-JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_isa(JNIEnv *env, jclass cls) {
+JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_isa0(JNIEnv *env, jclass cls) {
     (void) env;
     (void) cls;
     return detect();

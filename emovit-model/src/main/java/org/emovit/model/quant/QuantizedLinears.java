@@ -120,8 +120,10 @@ public final class QuantizedLinears implements AutoCloseable {
             }
             Tensor values = source.takeStored(key, ScalarType.Byte, Int4Format.valuesShape(out, in));
             Tensor params = source.takeStored(paramsKey, Int4Format.PARAMS_TYPE, Int4Format.paramsShape(out, in));
-            Int4Weight w = Int4Weight.load(values, params, packSource(key, values), key, source.originOf(paramsKey));
-            trimEvery(4 * values.numel());   // the int32 levels packing unpacked, a block at a time
+            Int4Weight w = Int4Weight.load(values, params, () -> packSource(key, values), key, source.originOf(paramsKey));
+            if (w.kernel() == Int4Weight.Kernel.LIBTORCH) {
+                trimEvery(4 * values.numel());   // the int32 levels packing unpacked, a block at a time
+            }
             return LinearWeight.of(w);
         }
         if (toInt4.test(key) && Int4Format.accepts(out, in)) {
