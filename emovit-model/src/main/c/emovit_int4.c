@@ -15,7 +15,7 @@
  * quantised into that order, a group's 16 even columns then its 16 odd ones.
  *
  * Several activation rows (prefill) reuse a block's unpacked weights from a per-thread buffer, a tile of rows at a
- * time with float accumulators in registers; one row (decode) unpacks and multiplies in one pass, as it is bound by
+ * time with float accumulators in registers; a few rows (decode) unpack and multiply in one pass, as they are bound by
  * reading the nibbles once. Threads: a small pthread pool (never a second OpenMP runtime: libtorch has its own), the
  * caller taking one share of the row blocks.
  */
@@ -43,7 +43,6 @@ typedef void *jclass;
 #define SLOTS 8           /* dwords of 4 levels per group */
 #define MT512 8           /* activation rows per register tile, AVX-512 */
 #define MT256 4           /* the same on AVX2 (16 registers) */
-#define SHARE_ROWS 16     /* threads split N in multiples of this */
 #ifndef PREFETCH
 #define PREFETCH 512      /* bytes ahead in each row that a block's unpacking prefetches */
 #endif
@@ -204,75 +203,6 @@ T512 void tile16(const problem *pr, const uint8_t *const rows[16], __mmask16 mas
     }
 }
 
-
-/*
- * One activation row (decode): rows one after another, each a single sequential stream (a block of 16 rows read
- * group by group is 16 streams, which the prefetchers follow poorly: it read 4-6 GB/s on one core). Two groups' 32
- * stored bytes unpack into one vector [low nibbles g, g+1 | high nibbles g, g+1], lanes scaled per group; the
- * activation comes re-laid out to match (x2) and the block's scales premultiplied by the activation's (sd).
- */
-T512 float row512(const uint8_t *row, const int8_t *x2, const float *sd, long groups, int r, const int8_t *xq) {
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    const __m512i nib = _mm512_set1_epi8(0x0f);
-    long g = 0;
-    for (; g + 4 <= groups; g += 4) {
-        __m512i b = _mm512_loadu_si512(row + g * (GROUP / 2));
-        __m512i lo = _mm512_and_si512(b, nib), hi = _mm512_and_si512(_mm512_srli_epi16(b, 4), nib);
-        __m512i w0 = _mm512_inserti64x4(lo, _mm512_castsi512_si256(hi), 1);
-        __m512i w1 = _mm512_inserti64x4(hi, _mm512_extracti64x4_epi64(lo, 1), 0);
-        __m512i d0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, _mm512_loadu_si512(x2 + g * GROUP));
-        __m512i d1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w1, _mm512_loadu_si512(x2 + g * GROUP + 64));
-        __m512 s0 = _mm512_mask_blend_ps(0xf0f0, _mm512_set1_ps(sd[g * 16 + r]), _mm512_set1_ps(sd[(g + 1) * 16 + r]));
-        __m512 s1 = _mm512_mask_blend_ps(0xf0f0, _mm512_set1_ps(sd[(g + 2) * 16 + r]), _mm512_set1_ps(sd[(g + 3) * 16 + r]));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), s0, acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), s1, acc1);
-    }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; g < groups; g++) {   /* at most 3 groups left: as stored, against the activation's own layout */
-        __m128i b = _mm_loadu_si128((const __m128i *) (row + g * (GROUP / 2)));
-        __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0f));
-        __m256i d = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, _mm256_loadu_si256((const __m256i *) (xq + g * GROUP)));
-        __m128i d4 = _mm_add_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
-        d4 = _mm_add_epi32(d4, _mm_shuffle_epi32(d4, 0x4e));
-        d4 = _mm_add_epi32(d4, _mm_shuffle_epi32(d4, 0xb1));
-        sum += (float) _mm_cvtsi128_si32(d4) * sd[g * 16 + r];
-    }
-    return sum;
-}
-
-/* x2 for row512: per 2 groups [evens g, evens g+1, odds g, odds g+1], 16 bytes each. */
-static void pairs(const int8_t *xq, long groups, int8_t *x2) {
-    for (long g = 0; g + 2 <= groups; g += 2) {
-        memcpy(x2 + g * GROUP, xq + g * GROUP, 16);
-        memcpy(x2 + g * GROUP + 16, xq + (g + 1) * GROUP, 16);
-        memcpy(x2 + g * GROUP + 32, xq + g * GROUP + 16, 16);
-        memcpy(x2 + g * GROUP + 48, xq + (g + 1) * GROUP + 16, 16);
-    }
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-static void run512_one(const problem *pr, long n0, long n1, float *sd) {
-    const long groups = pr->k / GROUP;
-    const int8_t *x2 = pr->xq + pr->k;   /* laid out after the row itself */
-    for (long n = n0; n < n1; n += 16) {
-        const uint8_t *rows[16];
-        __mmask16 mask;
-        rows16(pr, n, rows, &mask);
-        __m512 zero = _mm512_setzero_ps();
-        for (long g = 0; g < groups; g++) {
-            __m512 scale, z;
-            params16(pr, g, n, mask, &scale, &z);
-            _mm512_store_ps(sd + g * 16, _mm512_mul_ps(scale, _mm512_set1_ps(pr->xd[g])));
-            zero = _mm512_fmadd_ps(z, _mm512_set1_ps(pr->xds[g]), zero);
-        }
-        float out[16];
-        _mm512_storeu_ps(out, zero);
-        long valid = pr->n - n < 16 ? pr->n - n : 16;
-        for (int r = 0; r < valid; r++) {
-            pr->y[n + r] = out[r] + row512(rows[r], x2, sd, groups, r, pr->xq);
-        }
-    }
-}
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 static void run512(const problem *pr, long n0, long n1, void *scratch) {
@@ -435,7 +365,7 @@ static void run256(const problem *pr, long n0, long n1, void *scratch) {
 
 /* ---------------------------------------------------------------- threads */
 
-/* Per-thread buffer of a row block's unpacked weights and params (at most 64 + 8 bytes a column for AVX-512). */
+/* Per-thread buffer of a row block's unpacked weights and params (at most 80 bytes a column, AVX-512). */
 static __thread void *scratch_mem;
 static __thread size_t scratch_size;
 
@@ -452,57 +382,38 @@ static void *scratch(size_t bytes) {
     return scratch_mem;
 }
 
+#define QUANT_ROWS 8     /* activation rows a chunk of the quantising phase */
+#define CHUNK_ROWS 64    /* weight rows a chunk of the product (a multiple of both row blocks) */
+
 typedef struct {
     const problem *pr;
-    int isa;
-    int shares;
-    int phase;          /* 0: quantise activation rows, 1: multiply */
     const float *x;
+    int isa;
+    int phase;          /* 0: quantise activation rows, 1: multiply */
+    long chunks;
 } job;
 
-#define MAX_WORKERS 63
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;  /* one caller at a time; others run alone */
-static int workers;
-static job current;
-static _Atomic unsigned generation;
-static _Atomic int sleepers;
-static _Atomic int pending;
-
-static void split(long units, int share, int shares, long *u0, long *u1) {
-    *u0 = units * share / shares;
-    *u1 = units * (share + 1) / shares;
-}
-
-static int run_share(const job *j, int share) {
+/* Runs chunk c of job j: 0 or -1 (no memory). */
+static int run_chunk(const job *j, long c) {
     const problem *pr = j->pr;
-    long a, b;
     if (j->phase == 0) {
-        split(pr->m, share, j->shares, &a, &b);
-        if (a < b) {
-            quantize_rows(j->x, pr->k, a, b, (int8_t *) pr->xq, (float *) pr->xd, (float *) pr->xds);
-        }
+        long m0 = c * QUANT_ROWS, m1 = m0 + QUANT_ROWS < pr->m ? m0 + QUANT_ROWS : pr->m;
+        quantize_rows(j->x, pr->k, m0, m1, (int8_t *) pr->xq, (float *) pr->xd, (float *) pr->xds);
         return 0;
     }
-    split((pr->n + SHARE_ROWS - 1) / SHARE_ROWS, share, j->shares, &a, &b);
-    a *= SHARE_ROWS;
-    b = b * SHARE_ROWS < pr->n ? b * SHARE_ROWS : pr->n;
-    if (a >= b) {
-        return 0;
-    }
-    if (j->isa == ISA_AVX512 && pr->m == 1) {
-        float *sd = scratch((size_t) (pr->k / GROUP) * 64);
-        if (sd == NULL) {
+    long a = c * CHUNK_ROWS, b = a + CHUNK_ROWS < pr->n ? a + CHUNK_ROWS : pr->n;
+    /* AVX-512 only where a block's unpacked weights serve many rows: with few rows the product streams the nibbles
+       and 8-row blocks (8 streams) read memory faster than 16-row ones (16 streams): 0.65 against 1.3-1.5 ms for a
+       [1, 11008] x [4096, 11008] product on 2 threads */
+    const int wide = j->isa == ISA_AVX512 && pr->m > MT512;
+    void *s = NULL;
+    if (pr->m > (wide ? MT512 : MT256)) {
+        s = scratch((size_t) (pr->k / GROUP) * (SLOTS + 2) * (wide ? 64 : 32));
+        if (s == NULL) {
             return -1;
         }
-        run512_one(pr, a, b, sd);
-        return 0;
     }
-    size_t vec = j->isa == ISA_AVX512 ? 64 : 32;
-    void *s = pr->m > (j->isa == ISA_AVX512 ? MT512 : MT256) ? scratch((size_t) (pr->k / GROUP) * (SLOTS + 2) * vec) : (void *) 0;
-    if (pr->m > (j->isa == ISA_AVX512 ? MT512 : MT256) && s == NULL) {
-        return -1;
-    }
-    if (j->isa == ISA_AVX512) {
+    if (wide) {
         run512(pr, a, b, s);
     } else {
         run256(pr, a, b, s);
@@ -510,6 +421,21 @@ static int run_share(const job *j, int share) {
     return 0;
 }
 
+/*
+ * The pool: workers claim chunks of the current job from one counter, as the caller does, so a job never waits for a
+ * thread that is not running (on a shared machine a worker may be descheduled for milliseconds: the caller then takes
+ * its chunks). The counter holds the job's generation (high 32 bits) and the next chunk (low 32): a claim is a
+ * compare-and-swap that fails once the generation moved on, so a late worker cannot take a chunk of the next job
+ * thinking it is of the last.
+ */
+#define MAX_WORKERS 63
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;  /* one caller at a time; others run alone */
+static int workers;
+static job current;
+static _Atomic uint64_t claims;      /* generation << 32 | next chunk */
+static _Atomic unsigned wakeup;      /* the futex workers sleep on: bumped with every job */
+static _Atomic int sleepers;
+static _Atomic long done;            /* chunks of the current job finished */
 static _Atomic int failed;
 
 static void futex_wait(_Atomic unsigned *addr, unsigned expected) {
@@ -520,20 +446,42 @@ static void futex_wake_all(_Atomic unsigned *addr) {
     syscall(SYS_futex, (unsigned *) addr, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
 }
 
+/* Claims and runs chunks of generation gen until none is left. */
+static void drain(unsigned gen) {
+    for (;;) {
+        uint64_t s = atomic_load_explicit(&claims, memory_order_acquire);
+        if ((unsigned) (s >> 32) != gen) {
+            return;
+        }
+        job j = current;   /* stable while any chunk of its generation is unfinished, as this one will be */
+        long c = (long) (s & 0xffffffffu);
+        if (c >= j.chunks) {
+            return;
+        }
+        if (!atomic_compare_exchange_weak_explicit(&claims, &s, s + 1, memory_order_acq_rel, memory_order_relaxed)) {
+            continue;
+        }
+        j = current;
+        if (run_chunk(&j, c) != 0) {
+            atomic_store(&failed, 1);
+        }
+        atomic_fetch_add_explicit(&done, 1, memory_order_release);
+    }
+}
+
 /* TSC ticks a worker spins for the next job before sleeping: products of a decoding step follow each other closely */
 #define SPIN_TICKS 200000ull
 
 static void *worker_main(void *arg) {
-    /* the generation at creation, not at start: the first job may be posted before this thread runs */
-    int id = (int) ((uintptr_t) arg & 0xff);
-    unsigned seen = (unsigned) ((uintptr_t) arg >> 8);
+    (void) arg;
+    unsigned seen = atomic_load(&wakeup);
     for (;;) {
         unsigned long long start = __rdtsc();
-        while (atomic_load_explicit(&generation, memory_order_acquire) == seen) {
+        while (atomic_load_explicit(&wakeup, memory_order_acquire) == seen) {
             if (__rdtsc() - start > SPIN_TICKS) {
                 atomic_fetch_add(&sleepers, 1);
-                if (atomic_load(&generation) == seen) {
-                    futex_wait(&generation, seen);
+                if (atomic_load(&wakeup) == seen) {
+                    futex_wait(&wakeup, seen);
                 }
                 atomic_fetch_sub(&sleepers, 1);
                 start = __rdtsc();
@@ -541,49 +489,50 @@ static void *worker_main(void *arg) {
                 _mm_pause();
             }
         }
-        seen = atomic_load_explicit(&generation, memory_order_acquire);
-        job j = current;
-        if (id < j.shares && run_share(&j, id) != 0) {
-            atomic_store(&failed, 1);
-        }
-        atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
+        seen = atomic_load_explicit(&wakeup, memory_order_acquire);
+        drain((unsigned) (atomic_load_explicit(&claims, memory_order_acquire) >> 32));
     }
     return NULL;
 }
 
-/* Runs every share of j, the caller taking share 0; the lock is held. */
-static int run_pooled(job *j) {
-    while (workers < j->shares - 1 && workers < MAX_WORKERS) {
+/* Runs every chunk of j with up to threads - 1 workers helping; the lock is held. */
+static int run_pooled(const job *j, int threads) {
+    while (workers < threads - 1 && workers < MAX_WORKERS) {
         pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int ok = pthread_create(&t, &attr, worker_main,
-                (void *) (((uintptr_t) atomic_load(&generation) << 8) | (uintptr_t) (workers + 1))) == 0;
+        int ok = pthread_create(&t, &attr, worker_main, NULL) == 0;
         pthread_attr_destroy(&attr);
         if (!ok) {
             break;
         }
         workers++;
     }
-    if (j->shares > workers + 1) {
-        j->shares = workers + 1;
-    }
-    if (j->shares == 1) {
-        return run_share(j, 0);
-    }
+    /* no chunk of the last job is held (the caller waited for all of them), so the job can be replaced */
     current = *j;
     atomic_store(&failed, 0);
-    atomic_store(&pending, workers);
-    atomic_fetch_add(&generation, 1);
+    atomic_store(&done, 0);
+    unsigned gen = (unsigned) (atomic_load(&claims) >> 32) + 1;
+    atomic_store(&claims, (uint64_t) gen << 32);
+    atomic_fetch_add(&wakeup, 1);
     if (atomic_load(&sleepers) > 0) {
-        futex_wake_all(&generation);
+        futex_wake_all(&wakeup);
     }
-    int rc = run_share(j, 0);
-    while (atomic_load_explicit(&pending, memory_order_acquire) > 0) {
+    drain(gen);
+    while (atomic_load_explicit(&done, memory_order_acquire) < j->chunks) {
         _mm_pause();
     }
-    return rc != 0 || atomic_load(&failed) ? -1 : 0;
+    return atomic_load(&failed) ? -1 : 0;
+}
+
+static int run_alone(const job *j) {
+    for (long c = 0; c < j->chunks; c++) {
+        if (run_chunk(j, c) != 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- entry points */
@@ -617,15 +566,14 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
     static __thread float *xf;
     static __thread size_t xq_size, xf_size;
     long groups = k / GROUP;
-    size_t xq_bytes = (size_t) ((m + 1) * k);   /* one more row: a single row's copy laid out for row512 */
-    if (xq_bytes > xq_size) {
+    if ((size_t) (m * k) > xq_size) {
         free(xq);
         xq = NULL;
         xq_size = 0;
-        if (posix_memalign((void **) &xq, 64, xq_bytes) != 0) {
+        if (posix_memalign((void **) &xq, 64, (size_t) (m * k)) != 0) {
             return -1;
         }
-        xq_size = xq_bytes;
+        xq_size = (size_t) (m * k);
     }
     if ((size_t) (2 * m * groups) > xf_size) {
         free(xf);
@@ -636,31 +584,18 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
         }
     }
     problem pr = {w, p, xq, xf, xf + m * groups, y, n, k, m};
-    long blocks = (n + SHARE_ROWS - 1) / SHARE_ROWS;
-    int shares = threads < 1 ? 1 : threads;
-    if (shares > blocks) {
-        shares = (int) blocks;
-    }
-    job quant = {&pr, isa, m < shares ? (int) m : shares, 0, x};
-    job mul = {&pr, isa, shares, 1, x};
-    if (shares > 1 && pthread_mutex_trylock(&pool_lock) == 0) {
-        int rc = quant.shares > 1 && m * k >= 65536 ? run_pooled(&quant) : (quant.shares = 1, run_share(&quant, 0));
-        if (rc == 0 && m == 1) {
-            pairs(xq, groups, xq + k);
-        }
+    job quant = {&pr, x, isa, 0, (m + QUANT_ROWS - 1) / QUANT_ROWS};
+    job mul = {&pr, x, isa, 1, (n + CHUNK_ROWS - 1) / CHUNK_ROWS};
+    if (threads > 1 && mul.chunks > 1 && pthread_mutex_trylock(&pool_lock) == 0) {
+        int rc = quant.chunks > 1 ? run_pooled(&quant, threads) : run_alone(&quant);
         if (rc == 0) {
-            rc = run_pooled(&mul);
+            rc = run_pooled(&mul, threads);
         }
         pthread_mutex_unlock(&pool_lock);
         return rc;
     }
-    quant.shares = 1;
-    mul.shares = 1;
-    int rc = run_share(&quant, 0);
-    if (rc == 0 && m == 1) {
-        pairs(xq, groups, xq + k);
-    }
-    return rc != 0 ? rc : run_share(&mul, 0);
+    int rc = run_alone(&quant);
+    return rc != 0 ? rc : run_alone(&mul);
 }
 
 JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_isa0(JNIEnv *env, jclass cls) {

@@ -40,6 +40,10 @@ public final class Int4Weight {
     private final Tensor packed;
     /** Scales and zeros as the kernels take them (the stored ones, contiguous: mapped ones are used in place). */
     private final Tensor kernelParams;
+    /** {@link Kernel#NATIVE}: the contiguous levels it reads, and where they and the params are (0 otherwise). */
+    private final Tensor nativeValues;
+    private final long valuesAddress;
+    private final long paramsAddress;
     private final long out;
     private final long in;
 
@@ -58,6 +62,12 @@ public final class Int4Weight {
         this.kernel = kernel;
         this.packed = kernel == Kernel.LIBTORCH ? pack(packSource.get(), out, in) : null;
         this.kernelParams = kernel != Kernel.DENSE ? params.contiguous() : null;   // mapped, already the kernels' operand
+        this.nativeValues = kernel == Kernel.NATIVE ? values.contiguous() : null;   // mapped: itself
+        if (kernel == Kernel.NATIVE) {
+            NativeInt4.check(nativeValues, kernelParams);
+        }
+        this.valuesAddress = kernel == Kernel.NATIVE ? nativeValues.data_ptr().address() : 0;
+        this.paramsAddress = kernel == Kernel.NATIVE ? kernelParams.data_ptr().address() : 0;
     }
 
     /** The kernel {@link Int4KernelChoice} gives a weight with these stored values. */
@@ -108,6 +118,9 @@ public final class Int4Weight {
         this.values = values;
         this.params = params;
         this.kernel = Kernel.LIBTORCH;
+        this.nativeValues = null;
+        this.valuesAddress = 0;
+        this.paramsAddress = 0;
         this.packed = packed;
         this.kernelParams = kernelParams;
         this.out = out;
@@ -169,7 +182,7 @@ public final class Int4Weight {
         }
         if (kernel == Kernel.NATIVE) {
             return Owned.handBack(Owned.step(() -> {
-                Tensor y = NativeInt4.mm(values, kernelParams, x.reshape(-1, in), torch.get_num_threads(), NativeInt4.isa());
+                Tensor y = NativeInt4.mm(valuesAddress, paramsAddress, out, in, x.reshape(-1, in), torch.get_num_threads(), NativeInt4.isa());
                 long[] shape = Tensors.shape(x);
                 shape[shape.length - 1] = out;
                 return y.to(dtype).view(shape);

@@ -107,26 +107,55 @@ public final class NativeInt4 {
         }
     }
 
-    /**
-     * x [M, K] @ W^T → float32 [M, N] for stored levels U8 (or a file copy in int8) [N, K/2] and bf16 scales and zeros
-     * [K/32, N, 2], on {@code threads} threads with the {@code isa} variant. Everything on the CPU, K a multiple of 32.
-     */
-    static Tensor mm(Tensor values, Tensor params, Tensor x, int threads, int isa) {
-        long n = values.size(0), k = values.size(1) * 2, m = x.size(0);
-        // contiguous and float32 (copies only where they are not), referenced until the call returns
-        Tensor v = values.contiguous(), p = params.contiguous(), x2 = x.to(ScalarType.Float).contiguous();
-        if (p.scalar_type().intern() != ScalarType.BFloat16 || p.size(0) != k / Int4Format.GROUP || p.size(1) != n
-                || x2.size(1) != k) {
-            throw new IllegalArgumentException("native int4 product: [" + m + ", " + x2.size(1) + "] x [" + n + ", " + k
-                    + "] with scales and zeros " + java.util.Arrays.toString(Tensors.shape(p)) + " " + p.scalar_type().intern());
+    /** The output's options, made once and kept: building them per product cost more than a small product. */
+    private static final class Options {
+        static final org.bytedeco.pytorch.TensorOptions FLOAT_CPU = keep(Tensors.options(ScalarType.Float, new org.bytedeco.pytorch.Device("cpu")));
+
+        private static org.bytedeco.pytorch.TensorOptions keep(org.bytedeco.pytorch.TensorOptions o) {
+            o.retainReference();   // outlives whatever PointerScope the class happened to load in
+            return o;
         }
-        Tensor y = torch.empty(new long[] {m, n}, Tensors.options(ScalarType.Float, x.device()), new MemoryFormatOptional());
-        int rc = mm(v.data_ptr().address(), p.data_ptr().address(), n, k, x2.data_ptr().address(), m, y.data_ptr().address(), threads, isa);
+    }
+
+    /** Checks the operands of {@link #mm(long, long, long, long, Tensor, int, int)}: contiguous CPU tensors of the format's dtypes. */
+    static void check(Tensor values, Tensor params) {
+        long n = values.size(0), k = values.size(1) * 2;
+        ScalarType v = values.scalar_type().intern();
+        if (!values.is_contiguous() || !params.is_contiguous() || (v != ScalarType.Byte && v != ScalarType.Char)
+                || params.scalar_type().intern() != ScalarType.BFloat16 || k % Int4Format.GROUP != 0
+                || params.size(0) != k / Int4Format.GROUP || params.size(1) != n || params.size(2) != 2) {
+            throw new IllegalArgumentException("native int4 operands: values " + java.util.Arrays.toString(Tensors.shape(values)) + " " + v
+                    + ", scales and zeros " + java.util.Arrays.toString(Tensors.shape(params)) + " " + params.scalar_type().intern()
+                    + " (contiguous U8 [N, K/2] and BF16 [K/32, N, 2] needed)");
+        }
+    }
+
+    /**
+     * x [M, K] @ W^T → float32 [M, N], W the stored levels (U8, or a file copy in int8) [N, K/2] at {@code values} and
+     * their bf16 scales and zeros [K/32, N, 2] at {@code params} (contiguous, {@link #check}ed, kept alive by the
+     * caller), on {@code threads} threads with the {@code isa} variant.
+     */
+    static Tensor mm(long values, long params, long n, long k, Tensor x, int threads, int isa) {
+        long m = x.size(0);
+        if (x.size(1) != k) {
+            throw new IllegalArgumentException("native int4 product: [" + m + ", " + x.size(1) + "] x [" + n + ", " + k + "]^T");
+        }
+        // float32 and contiguous (copied only where it is not), referenced until the call returns
+        Tensor x2 = x.scalar_type().intern() == ScalarType.Float && x.is_contiguous() ? x : x.to(ScalarType.Float).contiguous();
+        Tensor y = torch.empty(new long[] {m, n}, Options.FLOAT_CPU, new MemoryFormatOptional());
+        int rc = mm(values, params, n, k, x2.data_ptr().address(), m, y.data_ptr().address(), threads, isa);
         if (rc != 0) {
-            throw new IllegalStateException("native int4 product [" + m + ", " + k + "] x [" + n + ", " + k + "] failed: "
+            throw new IllegalStateException("native int4 product [" + m + ", " + k + "] x [" + n + ", " + k + "]^T failed: "
                     + (rc == -2 ? isaName(isa) + " is not supported by this CPU" : "out of memory"));
         }
         return y;
+    }
+
+    /** As {@link #mm(long, long, long, long, Tensor, int, int)} on tensors (tests). */
+    static Tensor mm(Tensor values, Tensor params, Tensor x, int threads, int isa) {
+        Tensor v = values.contiguous(), p = params.contiguous();
+        check(v, p);
+        return mm(v.data_ptr().address(), p.data_ptr().address(), v.size(0), v.size(1) * 2, x, threads, isa);
     }
 
     private static native int isa0();
