@@ -20,7 +20,7 @@ if [ -f "$lib" ] && [ "$lib" -nt "$src" ] && [ "$lib" -nt "$0" ]; then
 fi
 mkdir -p "$out" || exit 0
 # No -march: the variants are chosen at run time (__builtin_cpu_supports), so the library runs on AVX2-only CPUs.
-if "$cc" -O3 -fPIC -shared -fvisibility=hidden -Wall -o "$lib.tmp" "$src" -lpthread; then
+if "$cc" -O3 -fPIC -shared -fvisibility=hidden -Wall -o "$lib.tmp" "$src" -lpthread -ldl; then
   mv -f "$lib.tmp" "$lib"
   echo "[emovit-int4] built $lib"
 else
