@@ -364,6 +364,93 @@ static void run256(const problem *pr, long n0, long n1, void *scratch) {
     }
 }
 
+/*
+ * The same with AVX-512 VNNI on 256-bit vectors (avx512vl): vpdpbusd does a slot's multiply and sum in one
+ * instruction where AVX2 takes three, for CPUs that have it; the 8-row blocks and everything else are the AVX2 path's.
+ */
+#define T256V __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni"), always_inline)) static inline
+
+T256V void apply8v(const problem *pr, const __m256i W[SLOTS], __m256 scale, __m256 zero, long g, long m0, int mt,
+                   __m256 acc[MT256]) {
+    const long groups = pr->k / GROUP;
+    for (int t = 0; t < mt; t++) {
+        const int32_t *xs = (const int32_t *) (pr->xq + (m0 + t) * pr->k + g * GROUP);
+        __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+        for (int s = 0; s < SLOTS; s += 2) {
+            a = _mm256_dpbusd_epi32(a, W[s], _mm256_set1_epi32(xs[s]));
+            b = _mm256_dpbusd_epi32(b, W[s + 1], _mm256_set1_epi32(xs[s + 1]));
+        }
+        const long i = (m0 + t) * groups + g;
+        __m256 sd = _mm256_mul_ps(scale, _mm256_set1_ps(pr->xd[i]));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(a, b)), sd, acc[t]);
+        acc[t] = _mm256_fmadd_ps(zero, _mm256_set1_ps(pr->xds[i]), acc[t]);
+    }
+}
+
+T256V void tile8v(const problem *pr, const uint8_t *const rows[8], __m256i mask, long n, long m0, int mt,
+                const __m256i *buf, const __m256 *pbuf) {
+    const long groups = pr->k / GROUP;
+    __m256 acc[MT256];
+    for (int t = 0; t < MT256; t++) {
+        acc[t] = _mm256_setzero_ps();
+    }
+    for (long g = 0; g < groups; g++) {
+        __m256i W[SLOTS];
+        __m256 scale, zero;
+        if (buf) {
+            for (int s = 0; s < SLOTS; s++) {
+                W[s] = _mm256_load_si256(buf + g * SLOTS + s);
+            }
+            scale = pbuf[2 * g];
+            zero = pbuf[2 * g + 1];
+        } else {
+            unpack8(rows, g, W);
+            params8(pr, g, n, mask, &scale, &zero);
+        }
+        apply8v(pr, W, scale, zero, g, m0, mt, acc);
+    }
+    for (int t = 0; t < mt; t++) {
+        _mm256_maskstore_ps(pr->y + (m0 + t) * pr->n + n, mask, acc[t]);
+    }
+}
+
+__attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
+static void run256v(const problem *pr, long n0, long n1, void *scratch) {
+    const long groups = pr->k / GROUP;
+    __m256i *buf = (__m256i *) scratch;
+    __m256 *pbuf = (__m256 *) (buf + groups * SLOTS);
+    for (long n = n0; n < n1; n += 8) {
+        const uint8_t *rows[8];
+        long valid = pr->n - n < 8 ? pr->n - n : 8;
+        for (int r = 0; r < 8; r++) {
+            rows[r] = pr->w + (n + (r < valid ? r : valid - 1)) * (pr->k / 2);
+        }
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int) valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const int buffered = pr->m > MT256;
+        if (buffered) {
+            for (long g = 0; g < groups; g++) {
+                __m256i W[SLOTS];
+                unpack8(rows, g, W);
+                for (int s = 0; s < SLOTS; s++) {
+                    _mm256_store_si256(buf + g * SLOTS + s, W[s]);
+                }
+                params8(pr, g, n, mask, pbuf + 2 * g, pbuf + 2 * g + 1);
+            }
+        }
+        for (long m0 = 0; m0 < pr->m; m0 += MT256) {
+            int mt = pr->m - m0 < MT256 ? (int) (pr->m - m0) : MT256;
+            const __m256i *b = buffered ? buf : NULL;
+            const __m256 *pb = buffered ? pbuf : NULL;
+            switch (mt) {
+                case 1: tile8v(pr, rows, mask, n, m0, 1, b, pb); break;
+                case 2: tile8v(pr, rows, mask, n, m0, 2, b, pb); break;
+                case 3: tile8v(pr, rows, mask, n, m0, 3, b, pb); break;
+                default: tile8v(pr, rows, mask, n, m0, 4, b, pb); break;
+            }
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- threads */
 
 /* Per-thread buffer of a row block's unpacked weights and params (at most 80 bytes a column, AVX-512). */
@@ -416,6 +503,8 @@ static int run_chunk(const job *j, long c) {
     }
     if (wide) {
         run512(pr, a, b, s);
+    } else if (j->isa == ISA_AVX512) {
+        run256v(pr, a, b, s);
     } else {
         run256(pr, a, b, s);
     }
@@ -425,15 +514,21 @@ static int run_chunk(const job *j, long c) {
 /*
  * The pool: workers claim chunks of the current job from one counter, as the caller does, so a job never waits for a
  * thread that is not running (on a shared machine a worker may be descheduled for milliseconds: the caller then takes
- * its chunks). The counter holds the job's generation (high 32 bits) and the next chunk (low 32): a claim is a
- * compare-and-swap that fails once the generation moved on, so a late worker cannot take a chunk of the next job
- * thinking it is of the last.
+ * its chunks). The counter holds the job's generation, its chunk count and the next chunk: a claim is a
+ * compare-and-swap of that one word, so it fails once the generation moved on (a late worker cannot take a chunk of
+ * the next job thinking it is of the last) and never runs past the count (the job itself, read only once a chunk is
+ * held, may be being replaced before that).
  */
+#define CHUNK_BITS 20
+#define CHUNK_MASK ((1ull << CHUNK_BITS) - 1)
+#define GEN_OF(s) ((unsigned) ((s) >> (2 * CHUNK_BITS)))
+#define CHUNKS_OF(s) ((long) (((s) >> CHUNK_BITS) & CHUNK_MASK))
+#define NEXT_OF(s) ((long) ((s) & CHUNK_MASK))
 #define MAX_WORKERS 63
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;  /* one caller at a time; others run alone */
 static int workers;
 static job current;
-static _Atomic uint64_t claims;      /* generation << 32 | next chunk */
+static _Atomic uint64_t claims;      /* generation (24 bits) | chunks | next chunk (20 bits each) */
 static _Atomic unsigned wakeup;      /* the futex workers sleep on: bumped with every job */
 static _Atomic int sleepers;
 static _Atomic long done;            /* chunks of the current job finished */
@@ -451,18 +546,14 @@ static void futex_wake_all(_Atomic unsigned *addr) {
 static void drain(unsigned gen) {
     for (;;) {
         uint64_t s = atomic_load_explicit(&claims, memory_order_acquire);
-        if ((unsigned) (s >> 32) != gen) {
-            return;
-        }
-        job j = current;   /* stable while any chunk of its generation is unfinished, as this one will be */
-        long c = (long) (s & 0xffffffffu);
-        if (c >= j.chunks) {
+        long c = NEXT_OF(s);
+        if (GEN_OF(s) != gen || c >= CHUNKS_OF(s)) {
             return;
         }
         if (!atomic_compare_exchange_weak_explicit(&claims, &s, s + 1, memory_order_acq_rel, memory_order_relaxed)) {
             continue;
         }
-        j = current;
+        job j = current;   /* stable while a chunk of its generation is unfinished, as the one held is */
         if (run_chunk(&j, c) != 0) {
             atomic_store(&failed, 1);
         }
@@ -491,7 +582,7 @@ static void *worker_main(void *arg) {
             }
         }
         seen = atomic_load_explicit(&wakeup, memory_order_acquire);
-        drain((unsigned) (atomic_load_explicit(&claims, memory_order_acquire) >> 32));
+        drain(GEN_OF(atomic_load_explicit(&claims, memory_order_acquire)));
     }
     return NULL;
 }
@@ -514,8 +605,8 @@ static int run_pooled(const job *j, int threads) {
     current = *j;
     atomic_store(&failed, 0);
     atomic_store(&done, 0);
-    unsigned gen = (unsigned) (atomic_load(&claims) >> 32) + 1;
-    atomic_store(&claims, (uint64_t) gen << 32);
+    unsigned gen = (GEN_OF(atomic_load(&claims)) + 1) & 0xffffffu;
+    atomic_store(&claims, (uint64_t) gen << (2 * CHUNK_BITS) | (uint64_t) j->chunks << CHUNK_BITS);
     atomic_fetch_add(&wakeup, 1);
     if (atomic_load(&sleepers) > 0) {
         futex_wake_all(&wakeup);
@@ -633,6 +724,9 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
     job quant = {&pr, x, isa, 0, (m + QUANT_ROWS - 1) / QUANT_ROWS};
     job mul = {&pr, x, isa, 1, (n + CHUNK_ROWS - 1) / CHUNK_ROWS};
     pthread_once(&gomp_once, find_gomp);
+    if (mul.chunks > (long) CHUNK_MASK || quant.chunks > (long) CHUNK_MASK) {
+        threads = 1;   /* more chunks than the claim counter holds: beyond any model's widths */
+    }
     if (threads > 1 && mul.chunks > 1 && gomp_parallel != NULL) {
         int rc = quant.chunks > 1 ? run_team(&quant, threads) : run_alone(&quant);
         return rc != 0 ? rc : run_team(&mul, threads);

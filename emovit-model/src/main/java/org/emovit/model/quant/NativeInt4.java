@@ -60,7 +60,9 @@ public final class NativeInt4 {
 
     /** The variant's name, for a bench's header. */
     public static String describe() {
-        return available() ? "emovit's native 4-bit kernel (" + isaName(isa()) + ", stored nibbles, int8 activations per group of "
+        // products of more than 8 rows run 16-row blocks in 512-bit vectors; fewer stream the nibbles in 8-row blocks
+        String variant = isa() == AVX512 ? "AVX-512 VNNI: 512-bit for prefill, 256-bit for decoding" : isaName(isa());
+        return available() ? "emovit's native 4-bit kernel (" + variant + ", stored nibbles, int8 activations per group of "
                 + Int4Format.GROUP + ")" : "none (" + unavailableReason() + ")";
     }
 

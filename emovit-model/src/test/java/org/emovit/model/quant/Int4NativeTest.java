@@ -68,6 +68,43 @@ class Int4NativeTest {
         }
     }
 
+    /**
+     * Threads claim chunks of 64 rows from one counter, jobs back to back (a product of more than 8 rows is two: its
+     * activations quantised, then the product): small products, each on 1 and on 2-4 threads, must agree to the bit.
+     * A smoke test: a claim that outran a job's chunk count once made 1 pair in about 10,000 differ (a chunk counted for
+     * the next job) or crash in a C loop, src/test/c/int4_stress.c, whose pace a Java loop does not reach (20,000 pairs
+     * here missed it); run that one after changing the pool.
+     */
+    @Test
+    void productsOnManyThreadsAreTheOneThreadProductToTheBit() {
+        assumeNative();
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(15);
+            java.util.Random random = new java.util.Random(15);
+            Int4Weight.Stored s;
+            Tensor x;
+            try (PointerScope outer = new PointerScope()) {
+                s = Int4Weight.quantize(randn(700, 640));
+                x = randn(20, 640);
+                s.values().retainReference();
+                s.params().retainReference();
+                x.retainReference();
+            }
+            for (int i = 0; i < 2000; i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    long n = 1 + random.nextInt(700), k = 32L * (1 + random.nextInt(20)), m = 1 + random.nextInt(20);
+                    int isa = NativeInt4.AVX2 + random.nextInt(NativeInt4.isa0Checked());
+                    Tensor v = s.values().narrow(0, 0, n).narrow(1, 0, k / 2).contiguous();
+                    Tensor p = s.params().narrow(0, 0, k / Int4Format.GROUP).narrow(1, 0, n).contiguous();
+                    Tensor xi = x.narrow(0, 0, m).narrow(1, 0, k).contiguous();
+                    Tensor one = NativeInt4.mm(v, p, xi, 1, isa);
+                    Tensor many = NativeInt4.mm(v, p, xi, 2 + random.nextInt(3), isa);
+                    assertThat(one.equal(many)).as("[%d, %d] x [%d, %d], %s", m, k, n, k, NativeInt4.isaName(isa)).isTrue();
+                }
+            }
+        }
+    }
+
     @Test
     void theBoundCatchesAProductThatMisreadsTheFormat() {
         assumeNative();
