@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * At the 7B LLM's widths with 4 layers of random weights (as {@link Int8SevenBWidthTest}, whose f32 logits it
- * shares), 4-bit Linears through the shipped path keep every logit within a stated bound of float32's, the greedy
+ * shares), 4-bit Linears through the shipped path (the CPU's 4-bit kernel: the native one where it loaded, with int8
+ * activations, else libtorch's) keep every logit within a stated bound of float32's, the greedy
  * token wherever float32's top-two margin exceeds twice that bound, the last position's cosine above a floor, and
  * they are at least as close to float32 as llama.cpp's Q4_0 on the same weights.
  *

@@ -16,8 +16,10 @@ import org.emovit.model.Tensors;
  *   32 does not divide (small test models),</li>
  * </ul>
  * so that {@code w[n, k] = (q[n, k] - 8) * scale[n, k/G] + zero[n, k/G]} — the affine groups of libtorch's
- * {@code _weight_int4pack_mm_for_cpu} (GPTQ-style affine groups; {@link Int4Weight#quantize} says how they are fitted). The scales and zeros are the kernel's own operand, in its dtype and order, so it reads them where they are
- * mapped (4.5 bits a weight in all, as llama.cpp's Q4_0); the levels are packed at load. A weight is 4-bit where its
+ * {@code _weight_int4pack_mm_for_cpu} (GPTQ-style affine groups; {@link Int4Weight#quantize} says how they are fitted).
+ * emovit's native kernel ({@link NativeInt4}) multiplies by both as stored, where they are mapped; for libtorch's the
+ * scales and zeros are its own operand, in its dtype and order, and only the levels are packed at load (4.5 bits a
+ * weight in all, as llama.cpp's Q4_0). A weight is 4-bit where its
  * {@code _scale_zero} sibling exists; only widths {@link #accepts} are
  * stored so, and those {@link #kernelAccepts} run through the kernel (others on the dequantised weight). Every check
  * names the key and the file in one line.
@@ -59,7 +61,7 @@ public final class Int4Format {
         return out > 0 && in > 0 && groupFor(in) > 0;
     }
 
-    /** Whether libtorch's kernel takes a 4-bit Linear [out, in]: groups of 32, whole row blocks. */
+    /** Whether libtorch's kernel takes a 4-bit Linear [out, in]: groups of 32, whole row blocks (the native kernel: groups of 32). */
     public static boolean kernelAccepts(long out, long in) {
         return in % GROUP == 0 && out % ROW_BLOCK == 0;
     }

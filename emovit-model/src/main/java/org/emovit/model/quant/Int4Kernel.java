@@ -28,11 +28,19 @@ public final class Int4Kernel {
         static final boolean BOTH = NativeOperators.allRegistered(PACK, MM);
     }
 
-    /** What 4-bit products run on, for a bench's header. */
+    /** What CPU 4-bit products run on ({@link Int4KernelChoice}), for a bench's header. */
     public static String describe() {
-        return available() ? MM + " (group " + Int4Format.GROUP + ", bf16 activations)"
-                : "a dense product on the dequantised weight (this libtorch has no " + MM + ")";
+        return switch (Int4KernelChoice.current().kernelFor(ROW_BLOCK_OF_7B, 4096)) {
+            case NATIVE -> NativeInt4.describe();
+            case LIBTORCH -> MM + " (group " + Int4Format.GROUP + ", bf16 activations)"
+                    + (Int4KernelChoice.current() == Int4KernelChoice.AUTO ? "; no native kernel: " + NativeInt4.unavailableReason() : "");
+            case DENSE -> "a dense product on the dequantised weight (" + (available() ? Int4KernelChoice.PROPERTY + "="
+                    + Int4KernelChoice.current().setting() : "this libtorch has no " + MM) + ")";
+        };
     }
+
+    /** A width every kernel takes, to ask what a model's weights run on. */
+    private static final long ROW_BLOCK_OF_7B = 4096;
 
     /** int32 levels [N, K] in [0, 15] → the kernel's packed uint8 [N, K/2]. */
     static Tensor pack(Tensor levels) {

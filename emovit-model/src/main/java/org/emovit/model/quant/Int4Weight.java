@@ -11,46 +11,79 @@ import org.emovit.model.Owned;
 import org.emovit.model.Tensors;
 
 /**
- * A Linear weight in 4 bits ({@link Int4Format}): the stored levels and their groups' scales and zeros, and, where
- * libtorch has {@link Int4Kernel}, the same levels packed in the kernel's layout, which inference multiplies by. The
- * stored levels (a checkpoint's, mapped) are only read to pack them, from a file copy, and by whatever needs the
- * dense weight (gradients, other devices, a libtorch without the kernel).
+ * A Linear weight in 4 bits ({@link Int4Format}): the stored levels and their groups' scales and zeros. On the CPU,
+ * inference multiplies by them as stored with {@link NativeInt4} (a checkpoint's levels and params are read where
+ * they are mapped, nothing packed); where that library is missing, by the same levels packed in the layout of
+ * libtorch's {@link Int4Kernel} (the stored levels are then only read to pack them, from a file copy); else, and
+ * wherever the dense weight is needed (gradients, other devices), by the dequantised weight. {@link Int4KernelChoice}
+ * picks among them.
  */
 public final class Int4Weight {
+    /** What a weight's products run on. */
+    public enum Kernel {
+        /** {@link NativeInt4} on the stored levels. */
+        NATIVE,
+        /** libtorch's {@link Int4Kernel} on its packing of them. */
+        LIBTORCH,
+        /** A dense product on the dequantised weight. */
+        DENSE
+    }
+
     /** Rows unpacked at a time to pack or quantise (a multiple of the kernel's row block: 16 MB of int32 at K = 4096). */
     private static final long BLOCK_ROWS = 1024;
 
     private final Tensor values;
     private final Tensor params;
-    /** The kernel's packing, or null: no kernel in this libtorch, or not a CPU weight. */
+    private final Kernel kernel;
+    /** libtorch's packing ({@link Kernel#LIBTORCH} only), else null. */
     private final Tensor packed;
-    /** Scales and zeros as the kernel takes them (the stored ones, contiguous). */
+    /** Scales and zeros as the kernels take them (the stored ones, contiguous: mapped ones are used in place). */
     private final Tensor kernelParams;
+    /** {@link Kernel#NATIVE}: the contiguous levels it reads, and where they and the params are (0 otherwise). */
+    private final Tensor nativeValues;
+    private final long valuesAddress;
+    private final long paramsAddress;
     private final long out;
     private final long in;
 
     /** The stored pair, as {@code emovit convert} writes it. */
     public record Stored(Tensor values, Tensor params) {}
 
-    private Int4Weight(Tensor values, Tensor params, Tensor packSource) {
-        this(values, params, packSource, values.device().is_cpu() && Int4Kernel.available()
-                && Int4Format.kernelAccepts(values.size(0), values.size(1) * 2));
+    private Int4Weight(Tensor values, Tensor params, java.util.function.Supplier<Tensor> packSource) {
+        this(values, params, packSource, kernelFor(values));
     }
 
-    private Int4Weight(Tensor values, Tensor params, Tensor packSource, boolean kernel) {
+    private Int4Weight(Tensor values, Tensor params, java.util.function.Supplier<Tensor> packSource, Kernel kernel) {
         this.out = values.size(0);
         this.in = values.size(1) * 2;
         this.values = values;
         this.params = params;
-        this.packed = kernel ? pack(packSource, out, in) : null;
-        this.kernelParams = kernel ? params.contiguous() : null;   // mapped, already the kernel's operand
+        this.kernel = kernel;
+        this.packed = kernel == Kernel.LIBTORCH ? pack(packSource.get(), out, in) : null;
+        this.kernelParams = kernel != Kernel.DENSE ? params.contiguous() : null;   // mapped, already the kernels' operand
+        this.nativeValues = kernel == Kernel.NATIVE ? values.contiguous() : null;   // mapped: itself
+        if (kernel == Kernel.NATIVE) {
+            NativeInt4.check(nativeValues, kernelParams);
+        }
+        this.valuesAddress = kernel == Kernel.NATIVE ? nativeValues.data_ptr().address() : 0;
+        this.paramsAddress = kernel == Kernel.NATIVE ? kernelParams.data_ptr().address() : 0;
+    }
+
+    /** The kernel {@link Int4KernelChoice} gives a weight with these stored values. */
+    private static Kernel kernelFor(Tensor values) {
+        return values.device().is_cpu() ? Int4KernelChoice.current().kernelFor(values.size(0), values.size(1) * 2) : Kernel.DENSE;
     }
 
     /**
-     * A stored weight, checked ({@link Int4Format}), packed from {@code packSource}: the values themselves, or a copy
-     * of their bytes read from the file so that the mapped values stay unread.
+     * A stored weight, checked ({@link Int4Format}), packed from {@code packSource} where libtorch's kernel runs it:
+     * the values themselves, or a copy of their bytes read from the file so that the mapped values stay unread.
      */
     public static Int4Weight load(Tensor values, Tensor params, Tensor packSource, String key, String origin) {
+        return load(values, params, () -> packSource, key, origin);
+    }
+
+    /** As {@link #load(Tensor, Tensor, Tensor, String, String)}, the pack source made only where a packing needs it. */
+    public static Int4Weight load(Tensor values, Tensor params, java.util.function.Supplier<Tensor> packSource, String key, String origin) {
         Int4Format.requireValidParams(params, Int4Format.PARAMS.of(key), origin);
         return new Int4Weight(values, params, packSource);
     }
@@ -66,17 +99,27 @@ public final class Int4Weight {
      */
     public static Int4Weight of(Tensor dense, boolean keepValues) {
         Stored s = quantize(dense);
-        Int4Weight w = new Int4Weight(s.values(), s.params(), s.values());
-        if (keepValues || w.packed == null) {
+        Int4Weight w = new Int4Weight(s.values(), s.params(), s::values);
+        if (keepValues || w.packed == null) {   // the native kernel's operand is the stored levels themselves
             return w;
         }
         s.values().close();
         return new Int4Weight(null, w.params, w.packed, w.kernelParams, w.out, w.in);
     }
 
+    /** A float weight quantised, run by {@code kernel} whatever the process's choice (tests). */
+    static Int4Weight of(Tensor dense, Kernel kernel) {
+        Stored s = quantize(dense);
+        return new Int4Weight(s.values(), s.params(), s::values, kernel);
+    }
+
     private Int4Weight(Tensor values, Tensor params, Tensor packed, Tensor kernelParams, long out, long in) {
         this.values = values;
         this.params = params;
+        this.kernel = Kernel.LIBTORCH;
+        this.nativeValues = null;
+        this.valuesAddress = 0;
+        this.paramsAddress = 0;
         this.packed = packed;
         this.kernelParams = kernelParams;
         this.out = out;
@@ -90,7 +133,7 @@ public final class Int4Weight {
 
     /** As a libtorch without {@link Int4Kernel} runs it: the fallback, for tests. */
     static Int4Weight withoutKernel(Stored stored) {
-        return new Int4Weight(stored.values(), stored.params(), null, false);
+        return new Int4Weight(stored.values(), stored.params(), null, Kernel.DENSE);
     }
 
     public long outFeatures() {
@@ -101,9 +144,14 @@ public final class Int4Weight {
         return in;
     }
 
-    /** Whether products run through libtorch's 4-bit kernel (else the dequantised fallback). */
+    /** Whether products run through a 4-bit kernel, native or libtorch's (else the dequantised fallback). */
     public boolean usesKernel() {
-        return packed != null;
+        return kernel != Kernel.DENSE;
+    }
+
+    /** What CPU products without gradients run on. */
+    public Kernel kernel() {
+        return kernel;
     }
 
     /** The stored levels, U8 [N, K/2]. */
@@ -121,14 +169,23 @@ public final class Int4Weight {
     }
 
     /**
-     * x [..., K] @ W^T → [..., N] in x's dtype: the kernel with bf16 activations (its only vectorised path; their
-     * rounding is far below the weights' 4-bit error), else a dense product on the dequantised weight — always where
-     * autograd needs the weight.
+     * x [..., K] @ W^T → [..., N] in x's dtype: the native kernel (activations quantised to int8 per group of 32: their
+     * rounding is far below the weights' 4-bit error) on as many threads as libtorch's, or libtorch's kernel with bf16
+     * activations (its only vectorised path), else a dense product on the dequantised weight — always where autograd
+     * needs the weight.
      */
     public Tensor matmul(Tensor x) {
         ScalarType dtype = x.scalar_type().intern();
-        if (packed == null || x.requires_grad() || !x.device().is_cpu()) {
+        if (kernel == Kernel.DENSE || x.requires_grad() || !x.device().is_cpu()) {
             return Owned.handBack(Owned.step(() -> torch.linear(x, dequantize(dtype))));
+        }
+        if (kernel == Kernel.NATIVE) {
+            return Owned.handBack(Owned.step(() -> {
+                Tensor y = NativeInt4.mm(valuesAddress, paramsAddress, out, in, x.reshape(-1, in), torch.get_num_threads(), NativeInt4.isa());
+                long[] shape = Tensors.shape(x);
+                shape[shape.length - 1] = out;
+                return y.to(dtype).view(shape);
+            }));
         }
         return Owned.handBack(Owned.step(() -> {
             Tensor x2 = x.reshape(-1, in).to(ScalarType.BFloat16).contiguous();

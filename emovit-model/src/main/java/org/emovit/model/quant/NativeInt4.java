@@ -1,0 +1,166 @@
+package org.emovit.model.quant;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.Tensors;
+
+/**
+ * emovit's own 4-bit product (src/main/c/emovit_int4.c, plain JNI): it multiplies by the stored levels and the stored
+ * group-major scales and zeros of {@link Int4Format} directly, with activations quantised per group of 32 to int8, so
+ * a weight needs no packing. AVX-512 VNNI where the CPU has it, else AVX2; its threads are its own (a small pthread
+ * pool, as many as libtorch's thread count). The library is built by the Maven build on Linux x86-64 and lives in the
+ * class path; it is extracted to a temporary file and loaded once, and where that fails (another OS, no compiler at
+ * build time, a CPU without AVX2) {@link #available} is false and 4-bit products take libtorch's kernel; EMOVIT_DEBUG
+ * prints why.
+ */
+public final class NativeInt4 {
+    private NativeInt4() {}
+
+    static final int NONE = 0, AVX2 = 1, AVX512 = 2;
+    static final String RESOURCE = "/org/emovit/model/quant/native/linux-x86_64/libemovit_int4.so";
+    /** {@code avx2} forces the AVX2 variant on an AVX-512 CPU (tests, comparisons); else the best the CPU has. */
+    public static final String ISA_PROPERTY = "emovit.int4.isa";
+    public static final String ISA_VARIABLE = "EMOVIT_INT4_ISA";
+
+    /** Whether the library loaded and this CPU runs one of its variants. */
+    public static boolean available() {
+        return Library.ISA != NONE;
+    }
+
+    /** Why it is not available (null where it is). */
+    public static String unavailableReason() {
+        return Library.reason;
+    }
+
+    /** The best variant this CPU runs (tests). */
+    static int isa0Checked() {
+        return Library.ISA;
+    }
+
+    /** The variant products run: the CPU's best, or AVX2 where {@value #ISA_PROPERTY} asks for it. */
+    static int isa() {
+        return Library.CHOSEN;
+    }
+
+    static String isaName(int isa) {
+        return switch (isa) {
+            case AVX512 -> "AVX-512 VNNI";
+            case AVX2 -> "AVX2";
+            default -> "none";
+        };
+    }
+
+    /** The variant's name, for a bench's header. */
+    public static String describe() {
+        // products of more than 8 rows run 16-row blocks in 512-bit vectors; fewer stream the nibbles in 8-row blocks
+        String variant = isa() == AVX512 ? "AVX-512 VNNI: 512-bit for prefill, 256-bit for decoding" : isaName(isa());
+        return available() ? "emovit's native 4-bit kernel (" + variant + ", stored nibbles, int8 activations per group of "
+                + Int4Format.GROUP + ")" : "none (" + unavailableReason() + ")";
+    }
+
+    private static final class Library {
+        static String reason;
+        static final int ISA = load();
+        static final int CHOSEN = choose(ISA);
+
+        private static int load() {
+            String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+            String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+            if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+                return fail("no native 4-bit kernel for " + os + " " + arch, null);
+            }
+            try (InputStream in = NativeInt4.class.getResourceAsStream(RESOURCE)) {
+                if (in == null) {
+                    return fail(RESOURCE + " is not on the class path (built without gcc?)", null);
+                }
+                Path file = Files.createTempFile("emovit_int4", ".so");
+                file.toFile().deleteOnExit();
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                System.load(file.toAbsolutePath().toString());
+                int isa = isa0();
+                return isa == NONE ? fail("this CPU has no AVX2 and FMA", null) : isa;
+            } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
+                return fail("the native 4-bit kernel did not load: " + e, e);
+            }
+        }
+
+        private static int choose(int have) {
+            String asked = System.getProperty(ISA_PROPERTY, System.getenv(ISA_VARIABLE));
+            return have != NONE && asked != null && asked.trim().equalsIgnoreCase("avx2") ? AVX2 : have;
+        }
+
+        private static int fail(String why, Throwable cause) {
+            reason = why;
+            if (System.getenv("EMOVIT_DEBUG") != null) {
+                System.err.println("[emovit] " + why);
+                if (cause != null) {
+                    cause.printStackTrace();
+                }
+            }
+            return NONE;
+        }
+    }
+
+    /** The output's options, made once and kept: building them per product cost more than a small product. */
+    private static final class Options {
+        static final org.bytedeco.pytorch.TensorOptions FLOAT_CPU = keep(Tensors.options(ScalarType.Float, new org.bytedeco.pytorch.Device("cpu")));
+
+        private static org.bytedeco.pytorch.TensorOptions keep(org.bytedeco.pytorch.TensorOptions o) {
+            o.retainReference();   // outlives whatever PointerScope the class happened to load in
+            return o;
+        }
+    }
+
+    /** Checks the operands of {@link #mm(long, long, long, long, Tensor, int, int)}: contiguous CPU tensors of the format's dtypes. */
+    static void check(Tensor values, Tensor params) {
+        long n = values.size(0), k = values.size(1) * 2;
+        ScalarType v = values.scalar_type().intern();
+        if (!values.is_contiguous() || !params.is_contiguous() || (v != ScalarType.Byte && v != ScalarType.Char)
+                || params.scalar_type().intern() != ScalarType.BFloat16 || k % Int4Format.GROUP != 0
+                || params.size(0) != k / Int4Format.GROUP || params.size(1) != n || params.size(2) != 2) {
+            throw new IllegalArgumentException("native int4 operands: values " + java.util.Arrays.toString(Tensors.shape(values)) + " " + v
+                    + ", scales and zeros " + java.util.Arrays.toString(Tensors.shape(params)) + " " + params.scalar_type().intern()
+                    + " (contiguous U8 [N, K/2] and BF16 [K/32, N, 2] needed)");
+        }
+    }
+
+    /**
+     * x [M, K] @ W^T → float32 [M, N], W the stored levels (U8, or a file copy in int8) [N, K/2] at {@code values} and
+     * their bf16 scales and zeros [K/32, N, 2] at {@code params} (contiguous, {@link #check}ed, kept alive by the
+     * caller), on {@code threads} threads with the {@code isa} variant.
+     */
+    static Tensor mm(long values, long params, long n, long k, Tensor x, int threads, int isa) {
+        long m = x.size(0);
+        if (x.size(1) != k) {
+            throw new IllegalArgumentException("native int4 product: [" + m + ", " + x.size(1) + "] x [" + n + ", " + k + "]^T");
+        }
+        // float32 and contiguous (copied only where it is not), referenced until the call returns
+        Tensor x2 = x.scalar_type().intern() == ScalarType.Float && x.is_contiguous() ? x : x.to(ScalarType.Float).contiguous();
+        Tensor y = torch.empty(new long[] {m, n}, Options.FLOAT_CPU, new MemoryFormatOptional());
+        int rc = mm(values, params, n, k, x2.data_ptr().address(), m, y.data_ptr().address(), threads, isa);
+        if (rc != 0) {
+            throw new IllegalStateException("native int4 product [" + m + ", " + k + "] x [" + n + ", " + k + "]^T failed: "
+                    + (rc == -2 ? isaName(isa) + " is not supported by this CPU" : "out of memory"));
+        }
+        return y;
+    }
+
+    /** As {@link #mm(long, long, long, long, Tensor, int, int)} on tensors (tests). */
+    static Tensor mm(Tensor values, Tensor params, Tensor x, int threads, int isa) {
+        Tensor v = values.contiguous(), p = params.contiguous();
+        check(v, p);
+        return mm(v.data_ptr().address(), p.data_ptr().address(), v.size(0), v.size(1) * 2, x, threads, isa);
+    }
+
+    private static native int isa0();
+
+    private static native int mm(long values, long params, long n, long k, long x, long m, long y, int threads, int isa);
+}
