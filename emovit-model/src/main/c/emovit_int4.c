@@ -17,7 +17,8 @@
  * Several activation rows (prefill) reuse a block's unpacked weights from a per-thread buffer, a tile of rows at a
  * time with float accumulators in registers; a few rows (decode) unpack and multiply in one pass, as they are bound by
  * reading the nibbles once. Threads: a small pthread pool (never a second OpenMP runtime: libtorch has its own), the
- * caller and the workers claiming chunks of 64 rows from one counter; as many threads as libtorch's thread count.
+ * caller and the workers claiming chunks of consecutive rows (a few per thread) from one counter; as many threads as
+ * libtorch's thread count.
  */
 /* JNI's types, declared here rather than taken from jni.h: the entry points use primitives only, and a JDK without
  * include/ (a JRE, some builds of 25) can still build this. Their ABI on x86-64 Linux is fixed. */
@@ -482,7 +483,16 @@ static void *scratch(size_t bytes) {
 }
 
 #define QUANT_ROWS 8     /* activation rows a chunk of the quantising phase */
-#define CHUNK_ROWS 64    /* weight rows a chunk of the product (a multiple of both row blocks) */
+/*
+ * Chunks of the product: about CHUNKS_PER_THREAD per thread, each a whole number of ROW_STEP rows (a multiple of both
+ * row blocks). Long runs of consecutive rows matter when decoding: a thread then streams one stretch of the weight and
+ * its params' lines, which the prefetchers (and the params prefetch, cold at a chunk's start) follow. On this
+ * project's 2-core machine (src/test/c/int4_bandwidth.c, 8 layers at 7B widths), 64-row chunks taken in turn read
+ * 22-24 GB/s and these 30-32 GB/s, where a plain read of the nibbles reaches 36-37; the few chunks per thread still
+ * let the caller take a late worker's share.
+ */
+#define ROW_STEP 64
+#define CHUNKS_PER_THREAD 4
 
 typedef struct {
     const problem *pr;
@@ -490,6 +500,7 @@ typedef struct {
     int isa;
     int phase;          /* 0: quantise activation rows, 1: multiply */
     long chunks;
+    long rows;          /* rows a chunk of the product */
 } job;
 
 /* Runs chunk c of job j: 0 or -1 (no memory). */
@@ -500,7 +511,7 @@ static int run_chunk(const job *j, long c) {
         quantize_rows(j->x, pr->k, m0, m1, (int8_t *) pr->xq, (float *) pr->xd, (float *) pr->xds);
         return 0;
     }
-    long a = c * CHUNK_ROWS, b = a + CHUNK_ROWS < pr->n ? a + CHUNK_ROWS : pr->n;
+    long a = c * j->rows, b = a + j->rows < pr->n ? a + j->rows : pr->n;
     /* AVX-512 only where a block's unpacked weights serve many rows: with few rows the product streams the nibbles
        and 8-row blocks (8 streams) read memory faster than 16-row ones (16 streams): 0.65 against 1.3-1.5 ms for a
        [1, 11008] x [4096, 11008] product on 2 threads */
@@ -732,8 +743,13 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
         }
     }
     problem pr = {w, p, xq, xf, xf + m * groups, y, n, k, m};
-    job quant = {&pr, x, isa, 0, (m + QUANT_ROWS - 1) / QUANT_ROWS};
-    job mul = {&pr, x, isa, 1, (n + CHUNK_ROWS - 1) / CHUNK_ROWS};
+    job quant = {&pr, x, isa, 0, (m + QUANT_ROWS - 1) / QUANT_ROWS, 0};
+    if (threads < 1) {
+        threads = 1;
+    }
+    long per = (n + (long) threads * CHUNKS_PER_THREAD - 1) / ((long) threads * CHUNKS_PER_THREAD);
+    per = (per + ROW_STEP - 1) / ROW_STEP * ROW_STEP;
+    job mul = {&pr, x, isa, 1, (n + per - 1) / per, per};
     pthread_once(&gomp_once, find_gomp);
     if (mul.chunks > (long) CHUNK_MASK || quant.chunks > (long) CHUNK_MASK) {
         threads = 1;   /* more chunks than the claim counter holds: beyond any model's widths */
