@@ -312,69 +312,79 @@ T256 void apply8(const problem *pr, const __m256i W[SLOTS], __m256 scale, __m256
     }
 }
 
-T256 void tile8(const problem *pr, const uint8_t *const rows[8], __m256i mask, long n, long m0, int mt,
-                const __m256i *buf, const __m256 *pbuf) {
-    const long groups = pr->k / GROUP;
-    __m256 acc[MT256];
-    for (int t = 0; t < MT256; t++) {
-        acc[t] = _mm256_setzero_ps();
-    }
-    for (long g = 0; g < groups; g++) {
-        __m256i W[SLOTS];
-        __m256 scale, zero;
-        if (buf) {
-            for (int s = 0; s < SLOTS; s++) {
-                W[s] = _mm256_load_si256(buf + g * SLOTS + s);
-            }
-            scale = pbuf[2 * g];
-            zero = pbuf[2 * g + 1];
-        } else {
-            unpack8(rows, g, W);
-            params8(pr, g, n, mask, &scale, &zero);
-        }
-        apply8(pr, W, scale, zero, g, m0, mt, acc);
-    }
-    for (int t = 0; t < mt; t++) {
-        _mm256_maskstore_ps(pr->y + (m0 + t) * pr->n + n, mask, acc[t]);
-    }
+/*
+ * One tile of up to MT256 activation rows against the 8-row block at n (weights unpacked in place or from buf), and the
+ * loop over a chunk's 8-row blocks (unpacked once into the buffer where several tiles reuse them): written once here
+ * and defined for each way of computing a slot's dot products, AVX2's (apply8) and AVX-512 VNNI's (apply8v).
+ */
+#define DEFINE_TILE8(ATTR, NAME, APPLY) \
+ATTR void NAME(const problem *pr, const uint8_t *const rows[8], __m256i mask, long n, long m0, int mt, \
+                const __m256i *buf, const __m256 *pbuf) {                                              \
+    const long groups = pr->k / GROUP;                                                                 \
+    __m256 acc[MT256];                                                                                 \
+    for (int t = 0; t < MT256; t++) {                                                                  \
+        acc[t] = _mm256_setzero_ps();                                                                  \
+    }                                                                                                  \
+    for (long g = 0; g < groups; g++) {                                                                \
+        __m256i W[SLOTS];                                                                              \
+        __m256 scale, zero;                                                                            \
+        if (buf) {                                                                                     \
+            for (int s = 0; s < SLOTS; s++) {                                                          \
+                W[s] = _mm256_load_si256(buf + g * SLOTS + s);                                         \
+            }                                                                                          \
+            scale = pbuf[2 * g];                                                                       \
+            zero = pbuf[2 * g + 1];                                                                    \
+        } else {                                                                                       \
+            unpack8(rows, g, W);                                                                       \
+            params8(pr, g, n, mask, &scale, &zero);                                                    \
+        }                                                                                              \
+        APPLY(pr, W, scale, zero, g, m0, mt, acc);                                                     \
+    }                                                                                                  \
+    for (int t = 0; t < mt; t++) {                                                                     \
+        _mm256_maskstore_ps(pr->y + (m0 + t) * pr->n + n, mask, acc[t]);                               \
+    }                                                                                                  \
 }
 
-__attribute__((target("avx2,fma")))
-static void run256(const problem *pr, long n0, long n1, void *scratch) {
-    const long groups = pr->k / GROUP;
-    __m256i *buf = (__m256i *) scratch;
-    __m256 *pbuf = (__m256 *) (buf + groups * SLOTS);
-    for (long n = n0; n < n1; n += 8) {
-        const uint8_t *rows[8];
-        long valid = pr->n - n < 8 ? pr->n - n : 8;
-        for (int r = 0; r < 8; r++) {
-            rows[r] = pr->w + (n + (r < valid ? r : valid - 1)) * (pr->k / 2);
-        }
-        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int) valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        const int buffered = pr->m > MT256;
-        if (buffered) {
-            for (long g = 0; g < groups; g++) {
-                __m256i W[SLOTS];
-                unpack8(rows, g, W);
-                for (int s = 0; s < SLOTS; s++) {
-                    _mm256_store_si256(buf + g * SLOTS + s, W[s]);
-                }
-                params8(pr, g, n, mask, pbuf + 2 * g, pbuf + 2 * g + 1);
-            }
-        }
-        for (long m0 = 0; m0 < pr->m; m0 += MT256) {
-            int mt = pr->m - m0 < MT256 ? (int) (pr->m - m0) : MT256;
-            const __m256i *b = buffered ? buf : NULL;
-            const __m256 *pb = buffered ? pbuf : NULL;
-            switch (mt) {
-                case 1: tile8(pr, rows, mask, n, m0, 1, b, pb); break;
-                case 2: tile8(pr, rows, mask, n, m0, 2, b, pb); break;
-                case 3: tile8(pr, rows, mask, n, m0, 3, b, pb); break;
-                default: tile8(pr, rows, mask, n, m0, 4, b, pb); break;
-            }
-        }
-    }
+#define DEFINE_RUN256(TARGET, NAME, TILE) \
+__attribute__((target(TARGET)))                                                                                       \
+static void NAME(const problem *pr, long n0, long n1, void *scratch) {                                                \
+    const long groups = pr->k / GROUP;                                                                                \
+    __m256i *buf = (__m256i *) scratch;                                                                               \
+    __m256 *pbuf = (__m256 *) (buf + groups * SLOTS);                                                                 \
+    for (long n = n0; n < n1; n += 8) {                                                                               \
+        const uint8_t *rows[8];                                                                                       \
+        long valid = pr->n - n < 8 ? pr->n - n : 8;                                                                   \
+        for (int r = 0; r < 8; r++) {                                                                                 \
+            rows[r] = pr->w + (n + (r < valid ? r : valid - 1)) * (pr->k / 2);                                        \
+        }                                                                                                             \
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int) valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); \
+        const int buffered = pr->m > MT256;                                                                           \
+        if (buffered) {                                                                                               \
+            for (long g = 0; g < groups; g++) {                                                                       \
+                __m256i W[SLOTS];                                                                                     \
+                unpack8(rows, g, W);                                                                                  \
+                for (int s = 0; s < SLOTS; s++) {                                                                     \
+                    _mm256_store_si256(buf + g * SLOTS + s, W[s]);                                                    \
+                }                                                                                                     \
+                params8(pr, g, n, mask, pbuf + 2 * g, pbuf + 2 * g + 1);                                              \
+            }                                                                                                         \
+        }                                                                                                             \
+        for (long m0 = 0; m0 < pr->m; m0 += MT256) {                                                                  \
+            int mt = pr->m - m0 < MT256 ? (int) (pr->m - m0) : MT256;                                                 \
+            const __m256i *b = buffered ? buf : NULL;                                                                 \
+            const __m256 *pb = buffered ? pbuf : NULL;                                                                \
+            switch (mt) {                                                                                             \
+                case 1: TILE(pr, rows, mask, n, m0, 1, b, pb); break;                                                 \
+                case 2: TILE(pr, rows, mask, n, m0, 2, b, pb); break;                                                 \
+                case 3: TILE(pr, rows, mask, n, m0, 3, b, pb); break;                                                 \
+                default: TILE(pr, rows, mask, n, m0, 4, b, pb); break;                                                \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
 }
+
+DEFINE_TILE8(T256, tile8, apply8)
+DEFINE_RUN256("avx2,fma", run256, tile8)
 
 /*
  * The same with AVX-512 VNNI on 256-bit vectors (avx512vl): vpdpbusd does a slot's multiply and sum in one
@@ -399,69 +409,8 @@ T256V void apply8v(const problem *pr, const __m256i W[SLOTS], __m256 scale, __m2
     }
 }
 
-T256V void tile8v(const problem *pr, const uint8_t *const rows[8], __m256i mask, long n, long m0, int mt,
-                const __m256i *buf, const __m256 *pbuf) {
-    const long groups = pr->k / GROUP;
-    __m256 acc[MT256];
-    for (int t = 0; t < MT256; t++) {
-        acc[t] = _mm256_setzero_ps();
-    }
-    for (long g = 0; g < groups; g++) {
-        __m256i W[SLOTS];
-        __m256 scale, zero;
-        if (buf) {
-            for (int s = 0; s < SLOTS; s++) {
-                W[s] = _mm256_load_si256(buf + g * SLOTS + s);
-            }
-            scale = pbuf[2 * g];
-            zero = pbuf[2 * g + 1];
-        } else {
-            unpack8(rows, g, W);
-            params8(pr, g, n, mask, &scale, &zero);
-        }
-        apply8v(pr, W, scale, zero, g, m0, mt, acc);
-    }
-    for (int t = 0; t < mt; t++) {
-        _mm256_maskstore_ps(pr->y + (m0 + t) * pr->n + n, mask, acc[t]);
-    }
-}
-
-__attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
-static void run256v(const problem *pr, long n0, long n1, void *scratch) {
-    const long groups = pr->k / GROUP;
-    __m256i *buf = (__m256i *) scratch;
-    __m256 *pbuf = (__m256 *) (buf + groups * SLOTS);
-    for (long n = n0; n < n1; n += 8) {
-        const uint8_t *rows[8];
-        long valid = pr->n - n < 8 ? pr->n - n : 8;
-        for (int r = 0; r < 8; r++) {
-            rows[r] = pr->w + (n + (r < valid ? r : valid - 1)) * (pr->k / 2);
-        }
-        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int) valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        const int buffered = pr->m > MT256;
-        if (buffered) {
-            for (long g = 0; g < groups; g++) {
-                __m256i W[SLOTS];
-                unpack8(rows, g, W);
-                for (int s = 0; s < SLOTS; s++) {
-                    _mm256_store_si256(buf + g * SLOTS + s, W[s]);
-                }
-                params8(pr, g, n, mask, pbuf + 2 * g, pbuf + 2 * g + 1);
-            }
-        }
-        for (long m0 = 0; m0 < pr->m; m0 += MT256) {
-            int mt = pr->m - m0 < MT256 ? (int) (pr->m - m0) : MT256;
-            const __m256i *b = buffered ? buf : NULL;
-            const __m256 *pb = buffered ? pbuf : NULL;
-            switch (mt) {
-                case 1: tile8v(pr, rows, mask, n, m0, 1, b, pb); break;
-                case 2: tile8v(pr, rows, mask, n, m0, 2, b, pb); break;
-                case 3: tile8v(pr, rows, mask, n, m0, 3, b, pb); break;
-                default: tile8v(pr, rows, mask, n, m0, 4, b, pb); break;
-            }
-        }
-    }
-}
+DEFINE_TILE8(T256V, tile8v, apply8v)
+DEFINE_RUN256("avx2,fma,avx512f,avx512vl,avx512vnni", run256v, tile8v)
 
 /* ---------------------------------------------------------------- threads */
 

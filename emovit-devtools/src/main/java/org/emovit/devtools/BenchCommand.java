@@ -29,6 +29,7 @@ import org.emovit.model.InstructBlipConfig;
 import org.emovit.convert.ModelConverter;
 import org.emovit.model.CpuInfo;
 import org.emovit.model.NativeEnvironment;
+import org.emovit.model.quant.Int4Weight;
 import org.emovit.model.KvCache;
 import org.emovit.model.Ops;
 import org.emovit.model.Precision;
@@ -170,7 +171,7 @@ public final class BenchCommand implements Callable<Integer> {
             List<double[]> samples = new ArrayList<>();
             for (int run = 0; run <= runs; run++) {
                 try (Owned.Scope step = Owned.scope()) {
-                    double[] s = new double[4];
+                    double[] s = new double[5];
                     long a = System.nanoTime();
                     // The stages one by one (to time each): the ViT alone, then the same entry point as every caller.
                     Tensor image = model.encodeImage(pixels);
@@ -185,6 +186,7 @@ public final class BenchCommand implements Callable<Integer> {
                     sync(logits, dev);
                     long d = System.nanoTime();
                     long pos = ids[0].length;
+                    long productsBefore = Int4Weight.nativeProductNanos();
                     for (int t = 0; t < newTokens; t++) {
                         Tensor next = logits.argmax(new LongOptional(-1), false).reshape(batch, 1);
                         Tensor p = torch.full(new long[] {batch, 1}, new Scalar(pos++), Tensors.options(ScalarType.Long, dev));
@@ -194,11 +196,13 @@ public final class BenchCommand implements Callable<Integer> {
                         sync(logits, dev);
                     }
                     long e = System.nanoTime();
+                    long products = Int4Weight.nativeProductNanos() - productsBefore;
                     cache.close();
                     s[0] = (b - a) / 1e6;
                     s[1] = (c - b) / 1e6;
                     s[2] = (d - c) / 1e6;
                     s[3] = newTokens == 0 ? 0 : (e - d) / 1e6 / newTokens;
+                    s[4] = newTokens == 0 ? 0 : products / 1e6 / newTokens;
                     if (run > 0) {
                         samples.add(s);
                     }
@@ -207,14 +211,19 @@ public final class BenchCommand implements Callable<Integer> {
                     out.flush();
                 }
             }
-            double[] med = new double[4];
-            for (int i = 0; i < 4; i++) {
+            double[] med = new double[5];
+            for (int i = 0; i < 5; i++) {
                 final int k = i;
                 double[] v = samples.stream().mapToDouble(x -> x[k]).sorted().toArray();
                 med[i] = v[v.length / 2];
             }
             out.printf(Locale.ROOT, "median: vision %.0f ms | qformer+proj %.0f ms | llm prefill %.0f ms | forward total %.0f ms | decode %.1f ms/token | %d new tokens %.0f ms%n",
                     med[0], med[1], med[2], med[0] + med[1] + med[2], med[3], newTokens, med[3] * newTokens);
+            if (med[4] > 0) {
+                // where a decoding step's time goes: the weights' read (the kernel) against everything around it
+                out.printf(Locale.ROOT, "decode split: native 4-bit products %.1f ms/token, the rest (attention, norms, "
+                        + "activations, Java) %.1f ms/token%n", med[4], med[3] - med[4]);
+            }
             printRatios(out, cfg, machine, qIds.size(1), ids[0].length, med);
             if (newTokens > 0) {
                 benchGenerate(out, model, new InstructBlipInputs(pixels, qIds, qMask, ids, mask), med[3]);

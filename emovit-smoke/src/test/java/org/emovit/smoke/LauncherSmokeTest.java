@@ -300,6 +300,18 @@ class LauncherSmokeTest {
         assertThat(c.code()).as(c.both()).isZero();
         assertNoNativeWarning(c);
         assertThat(Inputs.byFileName(Files.readAllLines(out), "image").keySet()).isEqualTo(classified.keySet());
+
+        // bench on the converted config: it names the 4-bit kernel and, where the native one runs, splits a decoding
+        // step into its products and the rest (the split that shows what a faster kernel can still gain)
+        Path config = dir.resolve("tiny-config-int4.json");
+        Files.copy(converted.resolve("config.json"), config);
+        Result bench = emovit(dir, "bench", "--config", config.toString(), "--quantize", "int4", "--runs", "1", "--prompt-tokens", "8", "--new-tokens", "2");
+        assertThat(bench.code()).as(bench.both()).isZero();
+        assertThat(bench.out()).containsPattern("(?m)^int4 LLM products: ");
+        if (bench.out().contains("int4 LLM products: emovit's native 4-bit kernel")) {
+            assertThat(bench.out()).containsPattern("(?m)^decode split: native 4-bit products \\d+\\.\\d ms/token, the rest .+ -?\\d+\\.\\d ms/token$");
+        }
+        assertNoNativeWarning(bench);
     }
 
     /** No libtorch warning line ({@code [W...}) and no deprecation notice on either stream. */

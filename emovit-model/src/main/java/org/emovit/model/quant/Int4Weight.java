@@ -163,6 +163,11 @@ public final class Int4Weight {
         return values;
     }
 
+    /** Nanoseconds spent in the native kernel's products so far in this process (0 where it never ran). */
+    public static long nativeProductNanos() {
+        return NativeInt4.PRODUCT_NANOS.sum();
+    }
+
     /** The stored scales and zeros, BF16 [K/G, N, 2]. */
     public Tensor params() {
         return params;

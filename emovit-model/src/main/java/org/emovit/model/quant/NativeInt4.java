@@ -119,6 +119,9 @@ public final class NativeInt4 {
         }
     }
 
+    /** Time spent in native products since the process started, all threads (what `bench` splits a decoding step by). */
+    static final java.util.concurrent.atomic.LongAdder PRODUCT_NANOS = new java.util.concurrent.atomic.LongAdder();
+
     /** Checks the operands of {@link #mm(long, long, long, long, Tensor, int, int)}: contiguous CPU tensors of the format's dtypes. */
     static void check(Tensor values, Tensor params) {
         long n = values.size(0), k = values.size(1) * 2;
@@ -145,7 +148,9 @@ public final class NativeInt4 {
         // float32 and contiguous (copied only where it is not), referenced until the call returns
         Tensor x2 = x.scalar_type().intern() == ScalarType.Float && x.is_contiguous() ? x : x.to(ScalarType.Float).contiguous();
         Tensor y = torch.empty(new long[] {m, n}, Options.FLOAT_CPU, new MemoryFormatOptional());
+        long start = System.nanoTime();
         int rc = mm(values, params, n, k, x2.data_ptr().address(), m, y.data_ptr().address(), threads, isa);
+        PRODUCT_NANOS.add(System.nanoTime() - start);
         if (rc != 0) {
             throw new IllegalStateException("native int4 product [" + m + ", " + k + "] x [" + n + ", " + k + "]^T failed: "
                     + (rc == -2 ? isaName(isa) + " is not supported by this CPU" : "out of memory"));
