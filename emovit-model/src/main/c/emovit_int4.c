@@ -37,9 +37,6 @@ typedef void *jclass;
 #include <stdatomic.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
-
-/* Rows ahead whose params a product prefetches: two 8-row blocks, the next 64-byte line of a group's params. */
-#define PARAMS_AHEAD 16
 #include <unistd.h>
 #include <x86intrin.h>
 #include <dlfcn.h>
@@ -48,6 +45,8 @@ typedef void *jclass;
 #define SLOTS 8           /* dwords of 4 levels per group */
 #define MT512 8           /* activation rows per register tile, AVX-512 */
 #define MT256 4           /* the same on AVX2 (16 registers) */
+/* Rows ahead whose params a product prefetches: two 8-row blocks, the next 64-byte line of a group's params. */
+#define PARAMS_AHEAD 16
 #ifndef PREFETCH
 #define PREFETCH 512      /* bytes ahead in each row that a block's unpacking prefetches */
 #endif

@@ -46,20 +46,13 @@ class ContinuousBatchingTest {
         EmoVit.Answer longWant = alone(LONG_QUESTION, LONG), shortWant = alone(SHORT_QUESTION, SHORT);
         assertThat(longWant.tokens()).as("the long answer runs its full length").hasSize(LONG);
         try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
-            StringBuilder longText = new StringBuilder();
-            CompletableFuture<Long> longDone = startStreaming(server, longText);
+            Beside shortOne = besideTheLongStream(server, () -> Fixtures.send(chat(server, SHORT_QUESTION, SHORT, false)));
 
-            HttpResponse<String> shortResponse = Fixtures.send(chat(server, SHORT_QUESTION, SHORT, false));
-            long shortDone = System.nanoTime();
-            boolean joined = !longDone.isDone();
-
-            assertThat(shortResponse.statusCode()).isEqualTo(200);
-            assertThat(parse(shortResponse.body()).at("/choices/0/message/content").asText()).isEqualTo(shortWant.text());
-            longDone.get(60, TimeUnit.SECONDS);
-            assertThat(longText.toString()).isEqualTo(longWant.text());
-            assertThat(joined).as("the long completion is still running when the short one is answered").isTrue();
-            assertThat(longDone.get()).isGreaterThan(shortDone);
-            System.out.printf(java.util.Locale.ROOT, "the long answer ended %.1f ms after the short one%n", (longDone.get() - shortDone) / 1e6);
+            assertThat(shortOne.response().statusCode()).isEqualTo(200);
+            assertThat(parse(shortOne.response().body()).at("/choices/0/message/content").asText()).isEqualTo(shortWant.text());
+            long longDone = shortOne.streamedInFull(longWant, "the long completion is still running when the short one is answered");
+            assertThat(longDone).isGreaterThan(shortOne.answeredAt());
+            System.out.printf(java.util.Locale.ROOT, "the long answer ended %.1f ms after the short one%n", (longDone - shortOne.answeredAt()) / 1e6);
             String metrics = Fixtures.get(server, "/metrics").body();
             assertThat(Fixtures.metric(metrics, "emovit_batch_size_sum")).as("each request prefilled once").isEqualTo(2);
             assertThat(Fixtures.metric(metrics, "emovit_decode_rows_max")).as("a decoding step advanced both rows").isEqualTo(2);
@@ -75,19 +68,13 @@ class ContinuousBatchingTest {
         EmoVit.Result classWant = Fixtures.reference().classify(List.of(Fixtures.image(SAMPLE)), EmoVit.Mode.SCORE,
                 GenerationConfig.emovit()).get(0);
         try (EmoVitServer server = Fixtures.start(ServerSettings.defaults())) {
-            StringBuilder longText = new StringBuilder();
             String image = "{\"image\":\"" + Fixtures.dataUrl(SAMPLE) + "\"}";   // built and sent once first, as below
             assertThat(Fixtures.post(server, "/v1/emotions", image).statusCode()).isEqualTo(200);
-            CompletableFuture<Long> longDone = startStreaming(server, longText);
+            Beside classified = besideTheLongStream(server, () -> Fixtures.post(server, "/v1/emotions", image));
 
-            HttpResponse<String> classified = Fixtures.post(server, "/v1/emotions", image);
-            boolean between = !longDone.isDone();
-
-            assertThat(classified.statusCode()).isEqualTo(200);
-            assertThat(parse(classified.body()).get("emotion").asText()).isEqualTo(classWant.label());
-            longDone.get(60, TimeUnit.SECONDS);
-            assertThat(longText.toString()).isEqualTo(longWant.text());
-            assertThat(between).as("the generation is still running when the classification is answered").isTrue();
+            assertThat(classified.response().statusCode()).isEqualTo(200);
+            assertThat(parse(classified.response().body()).get("emotion").asText()).isEqualTo(classWant.label());
+            classified.streamedInFull(longWant, "the generation is still running when the classification is answered");
         }
     }
 
@@ -191,6 +178,30 @@ class ContinuousBatchingTest {
                 });
         assertThat(started.await(60, TimeUnit.SECONDS)).as("the long completion started").isTrue();
         return done;
+    }
+
+    /**
+     * A request answered while the long completion streamed: its response, when it came, whether the stream was still
+     * running then, and the stream itself.
+     */
+    record Beside(HttpResponse<String> response, long answeredAt, boolean streamRunning, CompletableFuture<Long> streamEnd,
+                  StringBuilder streamText) {
+        /** Waits for the stream, checks it got the whole answer and was running when this request was answered; its end. */
+        long streamedInFull(EmoVit.Answer want, String runningWhy) throws Exception {
+            long end = streamEnd.get(60, TimeUnit.SECONDS);
+            assertThat(streamText.toString()).isEqualTo(want.text());
+            assertThat(streamRunning).as(runningWhy).isTrue();
+            return end;
+        }
+    }
+
+    /** Starts the long stream, then sends a request beside it and waits for its response. */
+    static Beside besideTheLongStream(EmoVitServer server, java.util.concurrent.Callable<HttpResponse<String>> request) throws Exception {
+        StringBuilder text = new StringBuilder();
+        CompletableFuture<Long> end = startStreaming(server, text);
+        HttpResponse<String> response = request.call();
+        long answeredAt = System.nanoTime();
+        return new Beside(response, answeredAt, !end.isDone(), end, text);
     }
 
     /**

@@ -18,8 +18,8 @@ import org.emovit.model.Tensors;
  * so that {@code w[n, k] = (q[n, k] - 8) * scale[n, k/G] + zero[n, k/G]} — the affine groups of libtorch's
  * {@code _weight_int4pack_mm_for_cpu} (GPTQ-style affine groups; {@link Int4Weight#quantize} says how they are fitted).
  * emovit's native kernel ({@link NativeInt4}) multiplies by both as stored, where they are mapped; for libtorch's the
- * scales and zeros are its own operand, in its dtype and order, and only the levels are packed at load (4.5 bits a
- * weight in all, as llama.cpp's Q4_0). A weight is 4-bit where its
+ * scales and zeros are its own operand, in its dtype and order, and only the levels are packed at load (5 bits a
+ * weight in all, as llama.cpp's Q4_1; Q4_0's one scale a group makes 4.5). A weight is 4-bit where its
  * {@code _scale_zero} sibling exists; only widths {@link #accepts} are
  * stored so, and those {@link #kernelAccepts} run through the kernel (others on the dequantised weight). Every check
  * names the key and the file in one line.

@@ -44,15 +44,11 @@ public final class Int4Kernel {
 
     /** int32 levels [N, K] in [0, 15] → the kernel's packed uint8 [N, K/2]. */
     static Tensor pack(Tensor levels) {
-        return call(PACK, new IValue(levels), new IValue(1L));
+        return NativeOperators.call(PACK, new IValue(levels), new IValue(1L));
     }
 
     /** x [M, K] (bf16) @ the packed weight → [M, N] in x's dtype. */
     static Tensor mm(Tensor x, Tensor packed, long group, Tensor scaleAndZeros) {
-        return call(MM, new IValue(x), new IValue(packed), new IValue(group), new IValue(scaleAndZeros));
-    }
-
-    private static Tensor call(String name, IValue... args) {
-        return NativeOperators.call(name, args);
+        return NativeOperators.call(MM, new IValue(x), new IValue(packed), new IValue(group), new IValue(scaleAndZeros));
     }
 }
