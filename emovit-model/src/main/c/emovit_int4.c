@@ -446,13 +446,19 @@ typedef struct {
     const problem *pr;
     const float *x;
     int isa;
-    int phase;          /* 0: quantise activation rows, 1: multiply */
+    int phase;          /* 0: quantise activation rows, 1: multiply, 2: call fn (emovit_parallel_for) */
     long chunks;
     long rows;          /* rows a chunk of the product */
+    void (*fn)(void *ctx, long chunk);
+    void *ctx;
 } job;
 
 /* Runs chunk c of job j: 0 or -1 (no memory). */
 static int run_chunk(const job *j, long c) {
+    if (j->phase == 2) {
+        j->fn(j->ctx, c);
+        return 0;
+    }
     const problem *pr = j->pr;
     if (j->phase == 0) {
         long m0 = c * QUANT_ROWS, m1 = m0 + QUANT_ROWS < pr->m ? m0 + QUANT_ROWS : pr->m;
@@ -691,13 +697,13 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
         }
     }
     problem pr = {w, p, xq, xf, xf + m * groups, y, n, k, m};
-    job quant = {&pr, x, isa, 0, (m + QUANT_ROWS - 1) / QUANT_ROWS, 0};
+    job quant = {&pr, x, isa, 0, (m + QUANT_ROWS - 1) / QUANT_ROWS, 0, NULL, NULL};
     if (threads < 1) {
         threads = 1;
     }
     long per = (n + (long) threads * CHUNKS_PER_THREAD - 1) / ((long) threads * CHUNKS_PER_THREAD);
     per = (per + ROW_STEP - 1) / ROW_STEP * ROW_STEP;
-    job mul = {&pr, x, isa, 1, (n + per - 1) / per, per};
+    job mul = {&pr, x, isa, 1, (n + per - 1) / per, per, NULL, NULL};
     pthread_once(&gomp_once, find_gomp);
     if (mul.chunks > (long) CHUNK_MASK || quant.chunks > (long) CHUNK_MASK) {
         threads = 1;   /* more chunks than the claim counter holds: beyond any model's widths */
@@ -716,6 +722,21 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
     }
     int rc = run_alone(&quant);
     return rc != 0 ? rc : run_alone(&mul);
+}
+
+/*
+ * fn(ctx, c) for every chunk c in [0, chunks), on the pool's threads (the decoding step's attention, emovit_decode.c);
+ * alone where another caller holds the pool. fn must not fail.
+ */
+__attribute__((visibility("hidden")))
+void emovit_parallel_for(void (*fn)(void *ctx, long chunk), void *ctx, long chunks, int threads) {
+    job j = {NULL, NULL, 0, 2, chunks, 0, fn, ctx};
+    if (threads > 1 && chunks > 1 && chunks <= (long) CHUNK_MASK && pthread_mutex_trylock(&pool_lock) == 0) {
+        run_pooled(&j, threads);
+        pthread_mutex_unlock(&pool_lock);
+        return;
+    }
+    run_alone(&j);
 }
 
 JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_isa0(JNIEnv *env, jclass cls) {

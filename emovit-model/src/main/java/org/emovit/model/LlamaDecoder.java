@@ -47,6 +47,8 @@ public final class LlamaDecoder implements LanguageModel {
     private final long[] normalizedShape;
     private final Tensor cosTable;
     private final Tensor signedSinTable;
+    /** Decoding steps in one native call where every Linear runs on the native 4-bit kernel, else null. */
+    private final LlamaNativeStep nativeStep;
 
     public LlamaDecoder(LlamaConfig config, StateDict w) {
         this.config = config;
@@ -89,6 +91,15 @@ public final class LlamaDecoder implements LanguageModel {
         Tensor angles = cat(-1, freqs, freqs);
         cosTable = angles.cos().to(embedTokens.scalar_type());
         signedSinTable = angles.sin().mul(Tensors.fromFloats(sign, sign.length).to(device, ScalarType.Float)).to(embedTokens.scalar_type());
+        nativeStep = LlamaNativeStep.of(config,
+                layers.stream().map(l -> new Tensor[] {l.inputNorm, l.postNorm}).toList(),
+                layers.stream().map(l -> new LinearWeight[] {l.qWeight, l.kWeight, l.vWeight, l.oWeight, l.gateWeight, l.upWeight, l.downWeight}).toList(),
+                cosTable, signedSinTable);
+    }
+
+    /** Whether decoding steps over a {@link RowSlotCache} run as one native call ({@link LlamaNativeStep}). */
+    public boolean decodesNatively() {
+        return nativeStep != null;
     }
 
     public LlamaConfig config() {
@@ -141,6 +152,9 @@ public final class LlamaDecoder implements LanguageModel {
      * earlier tokens, without copying the context's cache once per continuation.
      */
     public Tensor forward(Tensor inputsEmbeds, Tensor keyMask, Tensor positionIds, AttentionCache cache, Tensor visible) {
+        if (nativeStep != null && nativeStep.takes(inputsEmbeds, cache, visible)) {
+            return rmsNorm(nativeStep.step(inputsEmbeds, keyMask, positionIds, (RowSlotCache) cache), finalNorm);
+        }
         long t = inputsEmbeds.size(1);
         Tensor bias = CausalMask.bias(keyMask, cache, t, inputsEmbeds.scalar_type(), embedTokens.device(), visible);
         Tensor[] rotary = rotary(positionIds, inputsEmbeds.scalar_type());

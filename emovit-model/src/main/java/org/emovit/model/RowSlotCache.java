@@ -84,6 +84,34 @@ public final class RowSlotCache implements AttentionCache, AutoCloseable {
         return keys == null ? 0 : keys[0].size(2);
     }
 
+    /**
+     * What a native decoding step writes and reads, after {@link #appendKeyMask} (which may reallocate): per layer the
+     * key and value buffers' addresses, int64 [layers, 2] (the caller frees it; the buffers stay the cache's).
+     */
+    Tensor bufferAddresses() {
+        long[] a = new long[2 * layers];
+        for (int l = 0; l < layers; l++) {
+            a[2 * l] = keys[l].data_ptr().address();
+            a[2 * l + 1] = values[l].data_ptr().address();
+        }
+        return Tensors.fromLongs(a, layers, 2);
+    }
+
+    /** The 0/1 mask's address, int64 [slots, columns] (see {@link #bufferAddresses}). */
+    long maskAddress() {
+        return mask.data_ptr().address();
+    }
+
+    /** The column each row's new position goes to in this forward, int64 [rows] (see {@link #bufferAddresses}). */
+    long writeColumnsAddress() {
+        return writeAt.data_ptr().address();
+    }
+
+    /** The buffers' dtype (the model's). */
+    ScalarType dtype() {
+        return keys[0].scalar_type().intern();
+    }
+
     /** A layer's key buffer (for tests that check what a join copies); null while empty. */
     public Tensor keyBuffer(int layer) {
         return keys == null ? null : keys[layer];

@@ -154,6 +154,14 @@ public final class Int4Weight {
         return kernel;
     }
 
+    /**
+     * Where the native kernel reads this weight, {values, params} (the caller keeps this weight alive while it uses
+     * them), or null where another kernel runs its products.
+     */
+    public long[] nativeOperands() {
+        return kernel == Kernel.NATIVE ? new long[] {valuesAddress, paramsAddress} : null;
+    }
+
     /** The stored levels, U8 [N, K/2]. */
     public Tensor values() {
         if (values == null) {
@@ -165,7 +173,7 @@ public final class Int4Weight {
 
     /** Nanoseconds spent in the native kernel's products so far in this process (0 where it never ran). */
     public static long nativeProductNanos() {
-        return NativeInt4.PRODUCT_NANOS.sum();
+        return NativeInt4.productNanos();
     }
 
     /** The stored scales and zeros, BF16 [K/G, N, 2]. */

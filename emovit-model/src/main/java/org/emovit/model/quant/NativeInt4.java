@@ -165,7 +165,45 @@ public final class NativeInt4 {
         return mm(v.data_ptr().address(), p.data_ptr().address(), v.size(0), v.size(1) * 2, x, threads, isa);
     }
 
+    /** Nanoseconds of native 4-bit products so far in this process: single products and those of decoding steps. */
+    static long productNanos() {
+        return PRODUCT_NANOS.sum() + (available() ? stepProductNanos() : 0);
+    }
+
+    /**
+     * One decoding step of a LLaMA decoder whose Linear weights are all native 4-bit ones (src/main/c/emovit_decode.c,
+     * whose header gives the operands' layouts): {@code h} [b, d] float32 holds the new positions' embeddings and gets
+     * the last layer's output; the new keys and values are written into the cache buffers at {@code write}'s columns.
+     */
+    public static void decodeStep(DecodeOperands o, long h, long b, long positions, long caches, long columns, long mask,
+                                  long attend, long write) {
+        int rc = decodeStep(o.table(), o.layers(), o.hidden(), o.intermediate(), o.heads(), o.kvHeads(), o.headDim(), o.eps(),
+                o.bf16() ? 1 : 0, h, b, o.cos(), o.sin(), o.tableRows(), positions, caches, columns, mask, attend, write,
+                torch.get_num_threads(), isa());
+        if (rc != 0) {
+            throw new IllegalStateException("native decoding step of " + b + " row(s) failed: " + switch (rc) {
+                case -2 -> isaName(isa()) + " is not supported by this CPU";
+                case -3 -> "a position past the rotary table's " + o.tableRows() + " rows, or a cache column past its " + columns;
+                default -> "out of memory";
+            });
+        }
+    }
+
+    /**
+     * What a decoding step reads of the model, fixed at load: the per-layer table of norm weights and 4-bit operands
+     * (int64 [layers, 16] at {@code table}), the widths, and the rotary tables' addresses; {@code bf16}: the model's
+     * dtype (norm weights, rotary tables and cache) is bf16, else float32.
+     */
+    public record DecodeOperands(long table, long layers, long hidden, long intermediate, long heads, long kvHeads, long headDim,
+                                 float eps, boolean bf16, long cos, long sin, long tableRows) {}
+
     private static native int isa0();
+
+    private static native long stepProductNanos();
+
+    private static native int decodeStep(long table, long layers, long d, long ff, long heads, long kvHeads, long headDim, float eps,
+                                         int bf16, long h, long b, long cos, long sin, long tableRows, long positions, long caches,
+                                         long columns, long mask, long attend, long write, int threads, int isa);
 
     private static native int mm(long values, long params, long n, long k, long x, long m, long y, int threads, int isa);
 }
