@@ -37,7 +37,7 @@ typedef void *jclass;
 #define JNIEXPORT __attribute__((visibility("default")))
 #define JNICALL
 
-int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const float *x, long m, float *y, int threads, int isa);
+int emovit_int4_mm(const uint8_t *w, const uint16_t *p, int per, long n, long k, const float *x, long m, float *y, int threads, int isa);
 void emovit_parallel_for(void (*fn)(void *ctx, long chunk), void *ctx, long chunks, int threads);
 
 enum { W_Q, W_K, W_V, W_O, W_GATE, W_UP, W_DOWN, WEIGHTS };
@@ -47,6 +47,7 @@ typedef struct {
     long d, ff, heads, kv_heads, head_dim;
     float eps;
     int bf16;           /* the model's dtype: 1 bf16, 0 float32 (norms, tables and cache) */
+    int per;            /* the weights' params per group: 2 affine, 1 symmetric (Int4Format's schemes) */
     int threads, isa;
 } dims;
 
@@ -220,7 +221,7 @@ static int64_t now_nanos(void) {
 static int product(const int64_t *layer, int which, const float *x, long m, long n, long k, float *y, const dims *dm) {
     int64_t start = now_nanos();
     int rc = emovit_int4_mm((const uint8_t *) (intptr_t) layer[2 + 2 * which], (const uint16_t *) (intptr_t) layer[3 + 2 * which],
-                            n, k, x, m, y, dm->threads, dm->isa);
+                            dm->per, n, k, x, m, y, dm->threads, dm->isa);
     atomic_fetch_add_explicit(&product_nanos, now_nanos() - start, memory_order_relaxed);
     return rc;
 }
@@ -292,12 +293,12 @@ JNIEXPORT jlong JNICALL Java_org_emovit_model_quant_NativeInt4_stepProductNanos(
 }
 
 JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_decodeStep(JNIEnv *env, jclass cls, jlong table, jlong layers,
-        jlong d, jlong ff, jlong heads, jlong kv_heads, jlong head_dim, jfloat eps, jint bf16, jlong h, jlong b, jlong cos_t,
+        jlong d, jlong ff, jlong heads, jlong kv_heads, jlong head_dim, jfloat eps, jint bf16, jint per, jlong h, jlong b, jlong cos_t,
         jlong sin_t, jlong table_rows, jlong pos, jlong caches, jlong columns, jlong mask, jlong attend, jlong write,
         jint threads, jint isa) {
     (void) env;
     (void) cls;
-    dims dm = {d, ff, heads, kv_heads, head_dim, eps, bf16, threads, isa};
+    dims dm = {d, ff, heads, kv_heads, head_dim, eps, bf16, per, threads, isa};
     return decode_step((const int64_t *) (intptr_t) table, layers, &dm, (float *) (intptr_t) h, b, (const void *) (intptr_t) cos_t,
                        (const void *) (intptr_t) sin_t, table_rows, (const int64_t *) (intptr_t) pos,
                        (const int64_t *) (intptr_t) caches, columns, (const int64_t *) (intptr_t) mask, attend,

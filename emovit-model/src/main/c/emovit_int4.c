@@ -1,7 +1,8 @@
 /*
  * The 4-bit product of emovit's stored int4 weights (Int4Format), read as stored:
  *   weight U8 [N, K/2], byte j of row n = column 2j (low nibble) and 2j+1 (high nibble), levels q in [0, 15];
- *   params BF16 [K/32, N, 2] (group-major), w[n,k] = (q - 8) * s + z per group of 32 columns.
+ *   params BF16 group-major, per group of 32 columns either [K/32, N, 2]: w[n,k] = (q - 8) * s + z (affine), or
+ *   [K/32, N]: w[n,k] = (q - 8) * s (symmetric, z = 0: half the params' bytes, 4.5 bits a weight as llama.cpp's Q4_0).
  *
  * Activations are quantised per row and group of 32 to int8 with a float scale d (llama.cpp's Q8_0), so that
  *   y[m,n] = sum_g s[g,n] d[m,g] dot(q[n,g,:], xq[m,g,:]) + sum_g (z[g,n] - 8 s[g,n]) d[m,g] S[m,g]
@@ -45,8 +46,9 @@ typedef void *jclass;
 #define SLOTS 8           /* dwords of 4 levels per group */
 #define MT512 8           /* activation rows per register tile, AVX-512 */
 #define MT256 4           /* the same on AVX2 (16 registers) */
-/* Rows ahead whose params a product prefetches: two 8-row blocks, the next 64-byte line of a group's params. */
-#define PARAMS_AHEAD 16
+/* Bytes ahead in a group's params that a row block prefetches: the next 64-byte line (16 rows of affine params, two
+   8-row blocks ahead; 32 of symmetric ones), two lines for 16-row blocks. */
+#define PARAMS_AHEAD 64
 #ifndef PREFETCH
 #define PREFETCH 512      /* bytes ahead in each row that a block's unpacking prefetches */
 #endif
@@ -64,6 +66,7 @@ typedef struct {
     const float *xds;     /* [M, G] scale * sum of the group's int8 values */
     float *y;             /* [M, N] */
     long n, k, m;
+    int per;              /* params per group and row: 2 (scale, zero) or 1 (scale; zero 0) */
 } problem;
 
 /* ---------------------------------------------------------------- activations */
@@ -136,8 +139,15 @@ T512 void unpack16(const uint8_t *const rows[16], long g, __m512i W[SLOTS]) {
 
 /* Scales and (zero - 8 scale) of group g for rows n..n+15 (masked past N). */
 T512 void params16(const problem *pr, long g, long n, __mmask16 rows, __m512 *scale, __m512 *zero) {
-    _mm_prefetch((const char *) (pr->p + (g * pr->n + n + 2 * PARAMS_AHEAD) * 2), _MM_HINT_T0);   /* as params8 */
-    __m512i line = _mm512_maskz_loadu_epi32(rows, pr->p + (g * pr->n + n) * 2);
+    const uint16_t *at = pr->p + (g * pr->n + n) * pr->per;
+    _mm_prefetch((const char *) at + 2 * PARAMS_AHEAD, _MM_HINT_T0);   /* as params8 */
+    if (pr->per == 1) {
+        __m512i s16 = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(rows, at));
+        *scale = _mm512_castsi512_ps(_mm512_slli_epi32(s16, 16));
+        *zero = _mm512_mul_ps(_mm512_set1_ps(-8.0f), *scale);
+        return;
+    }
+    __m512i line = _mm512_maskz_loadu_epi32(rows, at);
     __m512 s = _mm512_castsi512_ps(_mm512_slli_epi32(line, 16));
     __m512 z = _mm512_castsi512_ps(_mm512_and_si512(line, _mm512_set1_epi32((int) 0xffff0000u)));
     *scale = s;
@@ -282,8 +292,22 @@ T256 void unpack8(const uint8_t *const rows[8], long g, __m256i W[SLOTS]) {
  * So each call prefetches the same group's line two 8-row blocks ahead, a whole block's work before it is read.
  */
 T256 void params8(const problem *pr, long g, long n, __m256i mask, __m256 *scale, __m256 *zero) {
-    _mm_prefetch((const char *) (pr->p + (g * pr->n + n + PARAMS_AHEAD) * 2), _MM_HINT_T0);
-    __m256i line = _mm256_maskload_epi32((const int *) (pr->p + (g * pr->n + n) * 2), mask);
+    const uint16_t *at = pr->p + (g * pr->n + n) * pr->per;
+    _mm_prefetch((const char *) at + PARAMS_AHEAD, _MM_HINT_T0);
+    if (pr->per == 1) {
+        __m128i s16;
+        if (n + 8 <= pr->n) {
+            s16 = _mm_loadu_si128((const __m128i *) at);
+        } else {   /* the last block: no 16-bit masked load in AVX2 */
+            uint16_t part[8] = {0};
+            memcpy(part, at, sizeof(uint16_t) * (size_t) (pr->n - n));
+            s16 = _mm_loadu_si128((const __m128i *) part);
+        }
+        *scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(s16), 16));
+        *zero = _mm256_mul_ps(_mm256_set1_ps(-8.0f), *scale);
+        return;
+    }
+    __m256i line = _mm256_maskload_epi32((const int *) at, mask);
     __m256 s = _mm256_castsi256_ps(_mm256_slli_epi32(line, 16));
     __m256 z = _mm256_castsi256_ps(_mm256_and_si256(line, _mm256_set1_epi32((int) 0xffff0000u)));
     *scale = s;
@@ -663,7 +687,7 @@ static int detect(void) {
 }
 
 /* 0 ok; -1 bad arguments or no memory; -2 the ISA asked for is missing. */
-int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const float *x, long m, float *y,
+int emovit_int4_mm(const uint8_t *w, const uint16_t *p, int per, long n, long k, const float *x, long m, float *y,
                    int threads, int isa) {
     int have = detect();
     if (isa == 0) {
@@ -672,7 +696,7 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
     if (isa == ISA_NONE || isa > have) {
         return -2;
     }
-    if (n <= 0 || m <= 0 || k <= 0 || k % GROUP != 0) {
+    if (n <= 0 || m <= 0 || k <= 0 || k % GROUP != 0 || (per != 1 && per != 2)) {
         return -1;
     }
     static __thread int8_t *xq;
@@ -696,14 +720,14 @@ int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const fl
             return -1;
         }
     }
-    problem pr = {w, p, xq, xf, xf + m * groups, y, n, k, m};
+    problem pr = {w, p, xq, xf, xf + m * groups, y, n, k, m, per};
     job quant = {&pr, x, isa, 0, (m + QUANT_ROWS - 1) / QUANT_ROWS, 0, NULL, NULL};
     if (threads < 1) {
         threads = 1;
     }
-    long per = (n + (long) threads * CHUNKS_PER_THREAD - 1) / ((long) threads * CHUNKS_PER_THREAD);
-    per = (per + ROW_STEP - 1) / ROW_STEP * ROW_STEP;
-    job mul = {&pr, x, isa, 1, (n + per - 1) / per, per, NULL, NULL};
+    long chunk_rows = (n + (long) threads * CHUNKS_PER_THREAD - 1) / ((long) threads * CHUNKS_PER_THREAD);
+    chunk_rows = (chunk_rows + ROW_STEP - 1) / ROW_STEP * ROW_STEP;
+    job mul = {&pr, x, isa, 1, (n + chunk_rows - 1) / chunk_rows, chunk_rows, NULL, NULL};
     pthread_once(&gomp_once, find_gomp);
     if (mul.chunks > (long) CHUNK_MASK || quant.chunks > (long) CHUNK_MASK) {
         threads = 1;   /* more chunks than the claim counter holds: beyond any model's widths */
@@ -745,10 +769,10 @@ JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_isa0(JNIEnv *env, 
     return detect();
 }
 
-JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_mm(JNIEnv *env, jclass cls, jlong w, jlong p, jlong n,
-        jlong k, jlong x, jlong m, jlong y, jint threads, jint isa) {
+JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_mm(JNIEnv *env, jclass cls, jlong w, jlong p, jint per,
+        jlong n, jlong k, jlong x, jlong m, jlong y, jint threads, jint isa) {
     (void) env;
     (void) cls;
-    return emovit_int4_mm((const uint8_t *) (intptr_t) w, (const uint16_t *) (intptr_t) p, (long) n, (long) k,
+    return emovit_int4_mm((const uint8_t *) (intptr_t) w, (const uint16_t *) (intptr_t) p, per, (long) n, (long) k,
                           (const float *) (intptr_t) x, (long) m, (float *) (intptr_t) y, threads, isa);
 }

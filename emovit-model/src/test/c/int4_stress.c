@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int emovit_int4_mm(const uint8_t *w, const uint16_t *p, long n, long k, const float *x, long m, float *y, int threads,
+int emovit_int4_mm(const uint8_t *w, const uint16_t *p, int per, long n, long k, const float *x, long m, float *y, int threads,
                    int isa);
 
 int main(int argc, char **argv) {
@@ -33,14 +33,14 @@ int main(int argc, char **argv) {
     for (int it = 0; it < iterations; it++) {
         /* the operands are prefixes of the buffers above, laid out for their own n and k */
         long n = 1 + rand() % maxn, k = 32 * (1 + rand() % (maxk / 32)), m = 1 + rand() % maxm;
-        int threads = 2 + rand() % 3, isa = 1 + rand() % 2;
-        int a = emovit_int4_mm(w, p, n, k, x, m, y1, 1, isa), b = emovit_int4_mm(w, p, n, k, x, m, y2, threads, isa);
+        int threads = 2 + rand() % 3, isa = 1 + rand() % 2, per = 1 + rand() % 2;   /* symmetric or affine params */
+        int a = emovit_int4_mm(w, p, per, n, k, x, m, y1, 1, isa), b = emovit_int4_mm(w, p, per, n, k, x, m, y2, threads, isa);
         if (a == -2) {
             continue;   /* this CPU lacks the variant */
         }
         if (a != 0 || b != 0 || memcmp(y1, y2, m * n * sizeof(float)) != 0) {
-            printf("seed %u, iteration %d: [%ld, %ld] x [%ld, %ld] on %d threads, isa %d: differs from 1 thread\n", seed, it,
-                   m, k, n, k, threads, isa);
+            printf("seed %u, iteration %d: [%ld, %ld] x [%ld, %ld] on %d threads, isa %d, %d params a group: differs from 1 thread\n",
+                   seed, it, m, k, n, k, threads, isa, per);
             return 1;
         }
     }

@@ -33,8 +33,9 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--quantize", defaultValue = "none", paramLabel = "int4|int8|none",
             description = "int8: every Linear of the LLM (its LM head too) and of the ViT's blocks as symmetric int8 per output channel with F32 scales "
                     + "(<name>.weight I8, <name>.weight_scale F32), mapped in place by --model DIR; int4: the LLM's Linears in 4 bits "
-                    + "(<name>.weight U8 [out, in/2], <name>.weight_scale_zero BF16 [in/32, out, 2]: groups of 32 with a scale and a zero), "
-                    + "packed at load, the ViT's int8 (default: ${DEFAULT-VALUE}).")
+                    + "(<name>.weight U8 [out, in/2], <name>.weight_group_scales BF16 [in/32, out]: groups of 32 with a scale, 4.5 bits a weight "
+                    + "as llama.cpp's Q4_0; files with <name>.weight_scale_zero, a scale and a zero a group, still load), "
+                    + "mapped in place, the ViT's int8 (default: ${DEFAULT-VALUE}).")
     String quantize;
 
     @Spec

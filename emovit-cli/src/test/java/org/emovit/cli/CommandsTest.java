@@ -108,7 +108,8 @@ class CommandsTest {
         try (TensorSource files = Safetensors.open(out.resolve("model.safetensors"))) {
             String q = "language_model.model.layers.0.self_attn.q_proj.weight";
             assertThat(files.get(q).dtype()).isEqualTo(org.emovit.weights.DType.U8);
-            assertThat(files.get(q + "_scale_zero").dtype()).isEqualTo(org.emovit.weights.DType.BF16);
+            assertThat(files.get(q + "_group_scales").dtype()).isEqualTo(org.emovit.weights.DType.BF16);
+            assertThat(files.get(q + "_group_scales").shape()).hasSize(2);
             assertThat(files.get("vision_model.encoder.layers.0.mlp.fc1.weight").dtype()).isEqualTo(org.emovit.weights.DType.I8);
         }
         Result ask = run("ask", "--max-new-tokens", "6", "--model", out.toString(), "--dtype", "bf16");

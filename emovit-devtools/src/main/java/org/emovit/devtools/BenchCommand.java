@@ -310,7 +310,8 @@ public final class BenchCommand implements Callable<Integer> {
             double bytes = StageWork.decodeBytes(cfg.text(), batch, llmTokens + newTokens / 2, m.precision().bytes(),
                     switch (m.quantization()) {
                         case INT8 -> 1 + 4.0 / cfg.text().hiddenSize();   // a byte per weight plus the rows' f32 scales
-                        case INT4 -> 0.5 + 4.0 / org.emovit.model.quant.Int4Format.GROUP;   // half a byte plus a bf16 scale and zero per group
+                        // half a byte plus a group's bf16 parameters (a scale, and a zero where affine)
+                        case INT4 -> 0.5 + 2.0 * org.emovit.model.quant.Int4Format.WRITTEN.perGroup / org.emovit.model.quant.Int4Format.GROUP;
                         case NONE -> m.precision().bytes();
                     });
             double rate = bytes / (med[3] / 1e3) / 1e9;

@@ -5,6 +5,7 @@ import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.quant.Int4Format;
 import org.emovit.model.quant.Int4Weight;
 import org.emovit.model.quant.NativeInt4;
 
@@ -45,6 +46,7 @@ final class LlamaNativeStep {
             return null;
         }
         long[] rows = new long[norms.size() * TABLE_WIDTH];
+        Int4Format.Scheme scheme = null;   // one for every weight: the step reads them all one way
         for (int l = 0; l < norms.size(); l++) {
             for (int n = 0; n < 2; n++) {
                 Tensor norm = norms.get(l)[n];
@@ -57,9 +59,10 @@ final class LlamaNativeStep {
             for (int i = 0; i < w.length; i++) {
                 Int4Weight int4 = w[i].int4();
                 long[] at = int4 == null ? null : int4.nativeOperands();
-                if (at == null) {
+                if (at == null || (scheme != null && int4.scheme() != scheme)) {
                     return null;
                 }
+                scheme = int4.scheme();
                 rows[l * TABLE_WIDTH + 2 + 2 * i] = at[0];
                 rows[l * TABLE_WIDTH + 3 + 2 * i] = at[1];
             }
@@ -67,7 +70,7 @@ final class LlamaNativeStep {
         Tensor table = Owned.own(Tensors.fromLongs(rows, norms.size(), TABLE_WIDTH));
         return new LlamaNativeStep(table, new NativeInt4.DecodeOperands(table.data_ptr().address(), norms.size(),
                 config.hiddenSize(), config.intermediateSize(), config.numHeads(), config.numKvHeads(), config.headDim(),
-                (float) config.rmsNormEps(), dtype == ScalarType.BFloat16, cos.data_ptr().address(), sin.data_ptr().address(), cos.size(0)),
+                (float) config.rmsNormEps(), dtype == ScalarType.BFloat16, scheme.perGroup, cos.data_ptr().address(), sin.data_ptr().address(), cos.size(0)),
                 dtype);
     }
 

@@ -295,9 +295,10 @@ public final class StateDict {
                 throw new ModelLoadException(Int8Format.strayScale(e.getKey(), e.getValue().origin(),
                         entries.containsKey(Int8Format.weightKeyOf(e.getKey()))));
             }
-            if (!taken.contains(e.getKey()) && Int4Format.PARAMS.matches(e.getKey())) {
+            Int4Format.Scheme int4 = Int4Format.Scheme.ofParamsKey(e.getKey());
+            if (!taken.contains(e.getKey()) && int4 != null) {
                 throw new ModelLoadException(Int4Format.strayParams(e.getKey(), e.getValue().origin(),
-                        entries.containsKey(Int4Format.PARAMS.weightOf(e.getKey()))));
+                        entries.containsKey(int4.params.weightOf(e.getKey()))));
             }
         }
         List<String> left = new ArrayList<>();

@@ -36,9 +36,9 @@ class Int4ConversionTest {
                     int4++;
                     long[] shape = files.get(key).shape();
                     assertThat(key).startsWith("language_model.");
-                    assertThat(files.get(Int4Format.PARAMS.of(key)).dtype()).as(key).isEqualTo(DType.BF16);
-                    assertThat(files.get(Int4Format.PARAMS.of(key)).shape()).as(key)
-                            .containsExactly(Int4Format.paramsShape(shape[0], shape[1] * 2));
+                    assertThat(files.get(Int4Format.WRITTEN.params.of(key)).dtype()).as(key).isEqualTo(DType.BF16);
+                    assertThat(files.get(Int4Format.WRITTEN.params.of(key)).shape()).as(key)
+                            .containsExactly(Int4Format.WRITTEN.paramsShape(shape[0], shape[1] * 2));
                 }
             }
         }
@@ -76,13 +76,13 @@ class Int4ConversionTest {
                 tensors.put(key, org.emovit.model.Tensors.viewOf(files.get(key)).clone());
             }
         }
-        String key = "language_model.model.layers.0.mlp.up_proj.weight" + Int4Format.PARAMS_SUFFIX;
+        String key = Int4Format.WRITTEN.params.of("language_model.model.layers.0.mlp.up_proj.weight");
         tensors.put(key, org.bytedeco.pytorch.global.torch.ones(new long[] {4, 2, 2}));
         java.nio.file.Files.delete(file);
         SafetensorsDirectoryWriter.write(out, tensors, null, ModelConverter.DEFAULT_SHARD_BYTES);
         ModelSpec spec = new ModelSpec(out.toString(), null, null, null, null, null, null, null, "f32", "cpu");
         assertThatThrownBy(spec::open).isInstanceOf(ModelLoadException.class)
-                .hasMessageStartingWith("stray int4 scales and zeros '" + key + "' from " + file)
+                .hasMessageStartingWith("stray int4 group parameters '" + key + "' from " + file)
                 .hasMessageEndingWith("is not a 4-bit Linear weight");
     }
 }

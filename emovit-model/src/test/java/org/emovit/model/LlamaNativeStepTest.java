@@ -17,8 +17,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The native decoding step ({@link LlamaNativeStep}, over a {@link RowSlotCache}) against LlamaDecoder's libtorch
  * layers over a {@link KvCache} on the same 4-bit weights: two rows of different prompt lengths (one left-padded),
  * several steps, so each step reads the keys and values the earlier ones wrote. In float32 the two differ only in
- * the order of float sums (and where that moves an activation across an int8 rounding step); in bf16 the libtorch path
- * rounds every intermediate vector to bf16 where the native one keeps float32. A misread operand (a head of the
+ * the order of float sums: about 4e-7 of the logits, except where that moves one of a product's int8 activations
+ * across a rounding step (measured in about one step of four here), which moves the logits by 2-5e-3 from then on; in
+ * bf16 the libtorch path rounds every intermediate vector to bf16 where the native one keeps float32 (1.0-1.3e-2). A misread operand (a head of the
  * wrong key group, a rotary angle at the wrong position, a key written to the wrong column) moves the logits by about
  * their own size, far beyond the bounds.
  */
@@ -27,7 +28,7 @@ class LlamaNativeStepTest {
     private static final int STEPS = 4;
 
     @ParameterizedTest(name = "{0}, {1} key/value heads of 4")
-    @CsvSource({"Float, 4, 1e-5", "Float, 2, 1e-5", "BFloat16, 4, 0.03", "BFloat16, 2, 0.03"})
+    @CsvSource({"Float, 4, 0.01", "Float, 2, 0.01", "BFloat16, 4, 0.03", "BFloat16, 2, 0.03"})
     void aNativeStepIsTheLibtorchStep(String dtypeName, int kvHeads, double bound) {
         Assumptions.assumeTrue(NativeInt4.available(), () -> "no native 4-bit kernel: " + NativeInt4.unavailableReason());
         ScalarType dtype = ScalarType.valueOf(dtypeName);

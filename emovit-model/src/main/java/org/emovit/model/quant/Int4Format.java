@@ -11,18 +11,22 @@ import org.emovit.model.Tensors;
  * <ul>
  *   <li>{@code <name>.weight}: U8 [N, K/2], row-major; byte {@code j} of row {@code n} holds column {@code 2j} in its
  *   low nibble and column {@code 2j+1} in its high nibble, each an unsigned level {@code q} in [0, 15];</li>
- *   <li>{@code <name>.weight_scale_zero}: BF16 [K/G, N, 2], per group of G consecutive columns and row a scale
- *   (finite, positive) and a zero (finite); G is {@link #groupFor}(K): {@value #GROUP}, or 16 or 8 for a width that
- *   32 does not divide (small test models),</li>
+ *   <li>its groups' parameters, BF16, per group of G consecutive columns and row, group-major; G is
+ *   {@link #groupFor}(K): {@value #GROUP}, or 16 or 8 for a width that 32 does not divide (small test models). Two
+ *   {@link Scheme schemes}, told apart by the parameters' key:
+ *   <ul>
+ *     <li>{@link Scheme#SYMMETRIC} ({@code <name>.weight_group_scales}, [K/G, N]): a scale (finite, non-zero, either
+ *     sign), {@code w = (q - 8) * scale}: 4.5 bits a weight, llama.cpp Q4_0's bytes. What {@code convert} writes.</li>
+ *     <li>{@link Scheme#AFFINE} ({@code <name>.weight_scale_zero}, [K/G, N, 2]): a scale (finite, positive) and a
+ *     zero (finite), {@code w = (q - 8) * scale + zero}, the affine groups of libtorch's
+ *     {@code _weight_int4pack_mm_for_cpu}: 5 bits a weight, as Q4_1. Earlier versions wrote it; it still loads.</li>
+ *   </ul></li>
  * </ul>
- * so that {@code w[n, k] = (q[n, k] - 8) * scale[n, k/G] + zero[n, k/G]} — the affine groups of libtorch's
- * {@code _weight_int4pack_mm_for_cpu} (GPTQ-style affine groups; {@link Int4Weight#quantize} says how they are fitted).
- * emovit's native kernel ({@link NativeInt4}) multiplies by both as stored, where they are mapped; for libtorch's the
- * scales and zeros are its own operand, in its dtype and order, and only the levels are packed at load (5 bits a
- * weight in all, as llama.cpp's Q4_1; Q4_0's one scale a group makes 4.5). A weight is 4-bit where its
- * {@code _scale_zero} sibling exists; only widths {@link #accepts} are
- * stored so, and those {@link #kernelAccepts} run through the kernel (others on the dequantised weight). Every check
- * names the key and the file in one line.
+ * {@link Int4Weight#quantize} says how the groups are fitted. emovit's native kernel ({@link NativeInt4}) multiplies
+ * by the levels and parameters as stored, where they are mapped; for libtorch's kernel the scales and zeros are its
+ * own operand (a symmetric weight's zeros are 0) and only the levels are packed at load. A weight is 4-bit where
+ * either parameters' sibling exists; only widths {@link #accepts} are stored so, and those {@link #kernelAccepts} run
+ * through the kernel (others on the dequantised weight). Every check names the key and the file in one line.
  */
 public final class Int4Format {
     private Int4Format() {}
@@ -37,14 +41,55 @@ public final class Int4Format {
     /** The stored dtype of the scales and zeros: the kernel's operand's, as it takes them with bf16 activations. */
     public static final ScalarType PARAMS_TYPE = ScalarType.BFloat16;
 
-    /** What follows a weight's key in its scales-and-zeros key. */
-    public static final String PARAMS_SUFFIX = "_scale_zero";
+    /**
+     * How a group's levels give its weights. SYMMETRIC measured as accurate as llama.cpp's Q4_0 or more at 7B widths
+     * (Int4SevenBWidthTest) with Q4_0's bytes; AFFINE's zeros cost half a bit a weight more, which decoding, bound by
+     * reading the weights, pays in time.
+     */
+    public enum Scheme {
+        /** {@code (q - 8) * scale}: one BF16 scale a group, [K/G, N]. */
+        SYMMETRIC("_group_scales", 1),
+        /** {@code (q - 8) * scale + zero}: a BF16 scale and zero a group, [K/G, N, 2]. */
+        AFFINE("_scale_zero", 2);
+
+        /** The key of a weight's parameters: {@code <name>.weight} → {@code <name>.weight<suffix>}. */
+        public final SiblingKey params;
+        /** Parameters a group holds per row. */
+        public final int perGroup;
+
+        Scheme(String suffix, int perGroup) {
+            this.params = new SiblingKey(suffix);
+            this.perGroup = perGroup;
+        }
+
+        /** The parameters' shape for a Linear [out, in]. */
+        public long[] paramsShape(long out, long in) {
+            long groups = in / groupFor(in);
+            return perGroup == 1 ? new long[] {groups, out} : new long[] {groups, out, 2};
+        }
+
+        /** The scheme of stored parameters, by their rank ([K/G, N] or [K/G, N, 2]). */
+        public static Scheme of(Tensor params) {
+            return params.dim() == 2 ? SYMMETRIC : AFFINE;
+        }
+
+        /** The scheme whose parameters' key this is, or null. */
+        public static Scheme ofParamsKey(String key) {
+            for (Scheme s : values()) {
+                if (s.params.matches(key)) {
+                    return s;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** What {@code emovit convert --quantize int4} writes. */
+    public static final Scheme WRITTEN = Scheme.SYMMETRIC;
 
     /** Rows the packed kernel layout is blocked by; the kernel takes weights with a multiple of it. */
     static final long ROW_BLOCK = 64;
 
-    /** The key of a weight's scales and zeros: {@code <name>.weight} → {@code <name>.weight_scale_zero}. */
-    public static final SiblingKey PARAMS = new SiblingKey(PARAMS_SUFFIX);
 
     /** The columns per scale and zero of a weight K wide: the largest of 32, 16, 8 that divides K, else 0. */
     public static long groupFor(long in) {
@@ -71,37 +116,32 @@ public final class Int4Format {
         return new long[] {out, in / 2};
     }
 
-    /** The stored scales' and zeros' shape for a Linear [out, in]: [groups, out, 2]. */
-    public static long[] paramsShape(long out, long in) {
-        return new long[] {in / groupFor(in), out, 2};
-    }
-
-    /** Refuses scales and zeros ([K/G, N, 2]) where a scale is not finite and positive or a zero not finite. */
+    /**
+     * Refuses group parameters ({@link Scheme#of} their shape) where a scale is not finite (or, affine, not positive;
+     * symmetric, zero) or a zero not finite.
+     */
     public static void requireValidParams(Tensor params, String key, String origin) {
         float[] p = Tensors.toFloats(params);
+        Scheme scheme = Scheme.of(params);
         long rows = params.size(1);
-        for (int i = 0; i < p.length; i += 2) {
-            String at = " at row " + (i / 2 % rows) + ", group " + (i / 2 / rows);
-            if (!Float.isFinite(p[i]) || p[i] <= 0) {
-                throw new ModelLoadException("int4 scale in '" + key + "' from " + origin + " is " + p[i] + at
-                        + ": every scale must be finite and positive");
+        int per = scheme.perGroup;
+        for (int i = 0; i < p.length; i += per) {
+            String at = " at row " + (i / per % rows) + ", group " + (i / per / rows);
+            boolean valid = Float.isFinite(p[i]) && (scheme == Scheme.AFFINE ? p[i] > 0 : p[i] != 0);
+            if (!valid) {
+                throw new ModelLoadException("int4 scale in '" + key + "' from " + origin + " is " + p[i] + at + ": every scale must be finite and "
+                        + (scheme == Scheme.AFFINE ? "positive" : "non-zero"));
             }
-            if (!Float.isFinite(p[i + 1])) {
+            if (per == 2 && !Float.isFinite(p[i + 1])) {
                 throw new ModelLoadException("int4 zero in '" + key + "' from " + origin + " is " + p[i + 1] + at
                         + ": every zero must be finite");
             }
         }
     }
 
-    /** U8 values the model would take as a dense weight: their scales and zeros are missing. */
-    public static ModelLoadException missingParams(String key, String origin) {
-        return new ModelLoadException("uint8 tensor '" + key + "' from " + origin + " has no scales and zeros '"
-                + PARAMS.of(key) + "': a 4-bit Linear weight needs its BF16 [in/" + GROUP + ", out, 2] beside it");
-    }
-
-    /** Scales and zeros left over once the model took its weights. */
+    /** Group parameters left over once the model took its weights. */
     public static String strayParams(String key, String origin, boolean weightExists) {
-        return "stray int4 scales and zeros '" + key + "' from " + origin + ": '" + PARAMS.weightOf(key) + "' is "
+        return "stray int4 group parameters '" + key + "' from " + origin + ": '" + Scheme.ofParamsKey(key).params.weightOf(key) + "' is "
                 + (weightExists ? "not a 4-bit Linear weight" : "not in the checkpoint");
     }
 }

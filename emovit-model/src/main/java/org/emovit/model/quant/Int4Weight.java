@@ -37,8 +37,13 @@ public final class Int4Weight {
     private final Kernel kernel;
     /** libtorch's packing ({@link Kernel#LIBTORCH} only), else null. */
     private final Tensor packed;
-    /** Scales and zeros as the kernels take them (the stored ones, contiguous: mapped ones are used in place). */
+    /**
+     * The group parameters as the kernels take them: the native one, the stored ones (contiguous: mapped ones are used in
+     * place); libtorch's, scales and zeros [K/G, N, 2] (a symmetric weight's with zeros added).
+     */
     private final Tensor kernelParams;
+    /** How the stored levels give weights: symmetric or affine groups. */
+    private final Int4Format.Scheme scheme;
     /** {@link Kernel#NATIVE}: the contiguous levels it reads, and where they and the params are (0 otherwise). */
     private final Tensor nativeValues;
     private final long valuesAddress;
@@ -49,6 +54,14 @@ public final class Int4Weight {
     /** The stored pair, as {@code emovit convert} writes it. */
     public record Stored(Tensor values, Tensor params) {}
 
+    /** Scales and zeros [K/G, N, 2] for libtorch's kernel from stored parameters of either scheme. */
+    private static Tensor libtorchParams(Tensor params) {
+        if (Int4Format.Scheme.of(params) == Int4Format.Scheme.AFFINE) {
+            return params.contiguous();
+        }
+        return torch.stack(new TensorVector(params, torch.zeros_like(params)), 2);
+    }
+
     private Int4Weight(Tensor values, Tensor params, java.util.function.Supplier<Tensor> packSource) {
         this(values, params, packSource, kernelFor(values));
     }
@@ -58,9 +71,11 @@ public final class Int4Weight {
         this.in = values.size(1) * 2;
         this.values = values;
         this.params = params;
+        this.scheme = Int4Format.Scheme.of(params);
         this.kernel = kernel;
         this.packed = kernel == Kernel.LIBTORCH ? pack(packSource.get(), out, in) : null;
-        this.kernelParams = kernel != Kernel.DENSE ? params.contiguous() : null;   // mapped, already the kernels' operand
+        // mapped, already the native kernel's operand
+        this.kernelParams = kernel == Kernel.NATIVE ? params.contiguous() : kernel == Kernel.LIBTORCH ? libtorchParams(params) : null;
         this.nativeValues = kernel == Kernel.NATIVE ? values.contiguous() : null;   // mapped: itself
         if (kernel == Kernel.NATIVE) {
             NativeInt4.check(nativeValues, kernelParams);
@@ -84,7 +99,7 @@ public final class Int4Weight {
 
     /** As {@link #load(Tensor, Tensor, Tensor, String, String)}, the pack source made only where a packing needs it. */
     public static Int4Weight load(Tensor values, Tensor params, java.util.function.Supplier<Tensor> packSource, String key, String origin) {
-        Int4Format.requireValidParams(params, Int4Format.PARAMS.of(key), origin);
+        Int4Format.requireValidParams(params, Int4Format.Scheme.of(params).params.of(key), origin);
         return new Int4Weight(values, params, packSource);
     }
 
@@ -107,6 +122,12 @@ public final class Int4Weight {
         return new Int4Weight(null, w.params, w.packed, w.kernelParams, w.out, w.in);
     }
 
+    /** A float weight quantised in the given scheme, run by the process's kernel choice (tests). */
+    static Int4Weight of(Tensor dense, Int4Format.Scheme scheme) {
+        Stored s = quantize(dense, scheme);
+        return new Int4Weight(s.values(), s.params(), s::values);
+    }
+
     /** A float weight quantised, run by {@code kernel} whatever the process's choice (tests). */
     static Int4Weight of(Tensor dense, Kernel kernel) {
         Stored s = quantize(dense);
@@ -116,6 +137,7 @@ public final class Int4Weight {
     private Int4Weight(Tensor values, Tensor params, Tensor packed, Tensor kernelParams, long out, long in) {
         this.values = values;
         this.params = params;
+        this.scheme = Int4Format.Scheme.of(params);
         this.kernel = Kernel.LIBTORCH;
         this.nativeValues = null;
         this.valuesAddress = 0;
@@ -162,6 +184,11 @@ public final class Int4Weight {
         return kernel == Kernel.NATIVE ? new long[] {valuesAddress, paramsAddress} : null;
     }
 
+    /** How the stored levels give weights. */
+    public Int4Format.Scheme scheme() {
+        return scheme;
+    }
+
     /** The stored levels, U8 [N, K/2]. */
     public Tensor values() {
         if (values == null) {
@@ -176,7 +203,7 @@ public final class Int4Weight {
         return NativeInt4.productNanos();
     }
 
-    /** The stored scales and zeros, BF16 [K/G, N, 2]. */
+    /** The stored group parameters: BF16 scales [K/G, N], or scales and zeros [K/G, N, 2] ({@link #scheme}). */
     public Tensor params() {
         return params;
     }
@@ -194,7 +221,8 @@ public final class Int4Weight {
         }
         if (kernel == Kernel.NATIVE) {
             return Owned.handBack(Owned.step(() -> {
-                Tensor y = NativeInt4.mm(valuesAddress, paramsAddress, out, in, x.reshape(-1, in), torch.get_num_threads(), NativeInt4.isa());
+                Tensor y = NativeInt4.mm(valuesAddress, paramsAddress, scheme.perGroup, out, in, x.reshape(-1, in), torch.get_num_threads(),
+                        NativeInt4.isa());
                 long[] shape = Tensors.shape(x);
                 shape[shape.length - 1] = out;
                 return y.to(dtype).view(shape);
@@ -209,36 +237,47 @@ public final class Int4Weight {
         }));
     }
 
-    /** {@code (q - 8) * scale + zero} as a dense [N, K] tensor in {@code dtype}. */
+    /** {@code (q - 8) * scale (+ zero)} as a dense [N, K] tensor in {@code dtype}. */
     public Tensor dequantize(ScalarType dtype) {
         long groups = params.size(0);
         Tensor q = levels(values(), 0, out).to(ScalarType.Float).view(out, groups, in / groups);
+        if (scheme == Int4Format.Scheme.SYMMETRIC) {
+            Tensor scale = params.to(ScalarType.Float).t().unsqueeze(2);   // [N, groups, 1]
+            return q.sub(new Scalar(8.0)).mul(scale).view(out, in).to(dtype);
+        }
         Tensor p = params.to(ScalarType.Float).permute(1, 0, 2);   // [N, groups, 2]
         Tensor scale = p.select(2, 0).unsqueeze(2), zero = p.select(2, 1).unsqueeze(2);
         return q.sub(new Scalar(8.0)).mul(scale).add(zero).view(out, in).to(dtype);
     }
 
+    /** Quantisation of a float weight [N, K] in the scheme {@code emovit convert} writes ({@link Int4Format#WRITTEN}). */
+    public static Stored quantize(Tensor weight) {
+        return quantize(weight, Int4Format.WRITTEN);
+    }
+
     /**
      * Quantisation of a float weight [N, K] in groups of {@link Int4Format#groupFor} columns ({@link Int4Rounding}
-     * chooses the levels, scales and zeros), a block of rows at a time.
+     * chooses the levels and parameters), a block of rows at a time.
      */
-    public static Stored quantize(Tensor weight) {
+    public static Stored quantize(Tensor weight, Int4Format.Scheme scheme) {
         long n = weight.size(0), k = weight.size(1), group = Int4Format.groupFor(k);
         if (!Int4Format.accepts(n, k)) {
             throw new IllegalArgumentException("a 4-bit weight needs [N, K] with K a multiple of 8, got [" + n + ", " + k + "]");
         }
         Tensor values = torch.empty(Int4Format.valuesShape(n, k), Tensors.options(ScalarType.Byte, weight.device()), new MemoryFormatOptional());
-        Tensor params = torch.empty(Int4Format.paramsShape(n, k), Tensors.options(Int4Format.PARAMS_TYPE, weight.device()), new MemoryFormatOptional());
+        Tensor params = torch.empty(scheme.paramsShape(n, k), Tensors.options(Int4Format.PARAMS_TYPE, weight.device()), new MemoryFormatOptional());
         long blockRows = Math.max(1, QUANTIZE_ELEMENTS / k);
         for (long row = 0; row < n; row += blockRows) {
             int rows = (int) Math.min(blockRows, n - row);
             try (PointerScope scope = new PointerScope()) {
                 float[] w = Tensors.toFloats(weight.narrow(0, row, rows));
                 byte[] nibbles = new byte[(int) (rows * k / 2)];
-                float[] p = new float[(int) (rows * (k / group) * 2)];
-                Int4Rounding.round(w, rows, (int) k, (int) group, nibbles, p);
+                float[] p = new float[(int) (rows * (k / group) * scheme.perGroup)];
+                Int4Rounding.round(w, rows, (int) k, (int) group, scheme, nibbles, p);
                 values.narrow(0, row, rows).copy_(Tensors.fromBytes(nibbles, rows, k / 2));
-                params.narrow(1, row, rows).copy_(Tensors.fromFloats(p, rows, k / group, 2).permute(1, 0, 2));
+                Tensor fitted = scheme.perGroup == 1 ? Tensors.fromFloats(p, rows, k / group).t()
+                        : Tensors.fromFloats(p, rows, k / group, 2).permute(1, 0, 2);
+                params.narrow(1, row, rows).copy_(fitted);
             }
         }
         return new Stored(values, params);

@@ -122,25 +122,26 @@ public final class NativeInt4 {
     /** Time spent in native products since the process started, all threads (what `bench` splits a decoding step by). */
     static final java.util.concurrent.atomic.LongAdder PRODUCT_NANOS = new java.util.concurrent.atomic.LongAdder();
 
-    /** Checks the operands of {@link #mm(long, long, long, long, Tensor, int, int)}: contiguous CPU tensors of the format's dtypes. */
+    /** Checks the operands of {@link #mm(long, long, int, long, long, Tensor, int, int)}: contiguous CPU tensors of the format's dtypes. */
     static void check(Tensor values, Tensor params) {
         long n = values.size(0), k = values.size(1) * 2;
         ScalarType v = values.scalar_type().intern();
         if (!values.is_contiguous() || !params.is_contiguous() || (v != ScalarType.Byte && v != ScalarType.Char)
                 || params.scalar_type().intern() != ScalarType.BFloat16 || k % Int4Format.GROUP != 0
-                || params.size(0) != k / Int4Format.GROUP || params.size(1) != n || params.size(2) != 2) {
+                || !java.util.Arrays.equals(Tensors.shape(params), Int4Format.Scheme.of(params).paramsShape(n, k))) {
             throw new IllegalArgumentException("native int4 operands: values " + java.util.Arrays.toString(Tensors.shape(values)) + " " + v
-                    + ", scales and zeros " + java.util.Arrays.toString(Tensors.shape(params)) + " " + params.scalar_type().intern()
-                    + " (contiguous U8 [N, K/2] and BF16 [K/32, N, 2] needed)");
+                    + ", group parameters " + java.util.Arrays.toString(Tensors.shape(params)) + " " + params.scalar_type().intern()
+                    + " (contiguous U8 [N, K/2] and BF16 [K/32, N] or [K/32, N, 2] needed)");
         }
     }
 
     /**
      * x [M, K] @ W^T → float32 [M, N], W the stored levels (U8, or a file copy in int8) [N, K/2] at {@code values} and
-     * their bf16 scales and zeros [K/32, N, 2] at {@code params} (contiguous, {@link #check}ed, kept alive by the
-     * caller), on {@code threads} threads with the {@code isa} variant.
+     * their bf16 group parameters at {@code params}, {@code perGroup} a group and row (1: scales [K/32, N], 2: scales
+     * and zeros [K/32, N, 2]; contiguous, {@link #check}ed, kept alive by the caller), on {@code threads} threads with
+     * the {@code isa} variant.
      */
-    static Tensor mm(long values, long params, long n, long k, Tensor x, int threads, int isa) {
+    static Tensor mm(long values, long params, int perGroup, long n, long k, Tensor x, int threads, int isa) {
         long m = x.size(0);
         if (x.size(1) != k) {
             throw new IllegalArgumentException("native int4 product: [" + m + ", " + x.size(1) + "] x [" + n + ", " + k + "]^T");
@@ -149,7 +150,7 @@ public final class NativeInt4 {
         Tensor x2 = x.scalar_type().intern() == ScalarType.Float && x.is_contiguous() ? x : x.to(ScalarType.Float).contiguous();
         Tensor y = torch.empty(new long[] {m, n}, Options.FLOAT_CPU, new MemoryFormatOptional());
         long start = System.nanoTime();
-        int rc = mm(values, params, n, k, x2.data_ptr().address(), m, y.data_ptr().address(), threads, isa);
+        int rc = mm(values, params, perGroup, n, k, x2.data_ptr().address(), m, y.data_ptr().address(), threads, isa);
         PRODUCT_NANOS.add(System.nanoTime() - start);
         if (rc != 0) {
             throw new IllegalStateException("native int4 product [" + m + ", " + k + "] x [" + n + ", " + k + "]^T failed: "
@@ -158,11 +159,12 @@ public final class NativeInt4 {
         return y;
     }
 
-    /** As {@link #mm(long, long, long, long, Tensor, int, int)} on tensors (tests). */
+    /** As {@link #mm(long, long, int, long, long, Tensor, int, int)} on tensors (tests). */
     static Tensor mm(Tensor values, Tensor params, Tensor x, int threads, int isa) {
         Tensor v = values.contiguous(), p = params.contiguous();
         check(v, p);
-        return mm(v.data_ptr().address(), p.data_ptr().address(), v.size(0), v.size(1) * 2, x, threads, isa);
+        return mm(v.data_ptr().address(), p.data_ptr().address(), Int4Format.Scheme.of(p).perGroup, v.size(0), v.size(1) * 2, x,
+                threads, isa);
     }
 
     /** Nanoseconds of native 4-bit products so far in this process: single products and those of decoding steps. */
@@ -178,7 +180,7 @@ public final class NativeInt4 {
     public static void decodeStep(DecodeOperands o, long h, long b, long positions, long caches, long columns, long mask,
                                   long attend, long write) {
         int rc = decodeStep(o.table(), o.layers(), o.hidden(), o.intermediate(), o.heads(), o.kvHeads(), o.headDim(), o.eps(),
-                o.bf16() ? 1 : 0, h, b, o.cos(), o.sin(), o.tableRows(), positions, caches, columns, mask, attend, write,
+                o.bf16() ? 1 : 0, o.perGroup(), h, b, o.cos(), o.sin(), o.tableRows(), positions, caches, columns, mask, attend, write,
                 torch.get_num_threads(), isa());
         if (rc != 0) {
             throw new IllegalStateException("native decoding step of " + b + " row(s) failed: " + switch (rc) {
@@ -192,18 +194,19 @@ public final class NativeInt4 {
     /**
      * What a decoding step reads of the model, fixed at load: the per-layer table of norm weights and 4-bit operands
      * (int64 [layers, 16] at {@code table}), the widths, and the rotary tables' addresses; {@code bf16}: the model's
-     * dtype (norm weights, rotary tables and cache) is bf16, else float32.
+     * dtype (norm weights, rotary tables and cache) is bf16, else float32; {@code perGroup}: every weight's group
+     * parameters per row ({@link Int4Format.Scheme#perGroup}).
      */
     public record DecodeOperands(long table, long layers, long hidden, long intermediate, long heads, long kvHeads, long headDim,
-                                 float eps, boolean bf16, long cos, long sin, long tableRows) {}
+                                 float eps, boolean bf16, int perGroup, long cos, long sin, long tableRows) {}
 
     private static native int isa0();
 
     private static native long stepProductNanos();
 
     private static native int decodeStep(long table, long layers, long d, long ff, long heads, long kvHeads, long headDim, float eps,
-                                         int bf16, long h, long b, long cos, long sin, long tableRows, long positions, long caches,
+                                         int bf16, int perGroup, long h, long b, long cos, long sin, long tableRows, long positions, long caches,
                                          long columns, long mask, long attend, long write, int threads, int isa);
 
-    private static native int mm(long values, long params, long n, long k, long x, long m, long y, int threads, int isa);
+    private static native int mm(long values, long params, int perGroup, long n, long k, long x, long m, long y, int threads, int isa);
 }

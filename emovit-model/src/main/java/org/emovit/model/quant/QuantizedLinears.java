@@ -107,19 +107,30 @@ public final class QuantizedLinears implements AutoCloseable {
         workspace.close();
     }
 
+    /** The scheme of a weight stored 4-bit (by its parameters' key), or null. */
+    private Int4Format.Scheme storedScheme(String key) {
+        for (Int4Format.Scheme s : Int4Format.Scheme.values()) {
+            if (source.has(s.params.of(key))) {
+                return s;
+            }
+        }
+        return null;
+    }
+
     /**
      * A Linear's weight [out, in] where it is stored or to be held quantised; null where it is a dense weight (the
      * state dict takes it as any other tensor).
      */
     public LinearWeight take(String key, long out, long in) {
-        String paramsKey = Int4Format.PARAMS.of(key);
-        if (source.has(paramsKey)) {
+        Int4Format.Scheme scheme = storedScheme(key);
+        if (scheme != null) {
+            String paramsKey = scheme.params.of(key);
             long[] stored = source.storedShape(key);
             if (stored != null && Arrays.equals(stored, new long[] {out, in})) {   // a dense weight's shape
                 throw new ModelLoadException(Int4Format.strayParams(paramsKey, source.originOf(paramsKey), true));
             }
             Tensor values = source.takeStored(key, ScalarType.Byte, Int4Format.valuesShape(out, in));
-            Tensor params = source.takeStored(paramsKey, Int4Format.PARAMS_TYPE, Int4Format.paramsShape(out, in));
+            Tensor params = source.takeStored(paramsKey, Int4Format.PARAMS_TYPE, scheme.paramsShape(out, in));
             Int4Weight w = Int4Weight.load(values, params, () -> packSource(key, values), key, source.originOf(paramsKey));
             // the temporaries freed: the int32 levels a packing unpacked, a block at a time, or (nothing packed) the
             // float copy of the scales and zeros that their check made (0.8 GB at 7B: 6.0 GiB of classify's peak
@@ -133,7 +144,7 @@ public final class QuantizedLinears implements AutoCloseable {
             Map<String, Tensor> stored = new LinkedHashMap<>();
             if (w.hasValues()) {
                 stored.put(key, w.values());
-                stored.put(paramsKey, w.params());
+                stored.put(Int4Format.Scheme.of(w.params()).params.of(key), w.params());
             }
             source.replace(key, stored);
             freed(dense);

@@ -17,7 +17,7 @@ public enum StoredFormat {
     DENSE,
     /** int8 per output channel: {@code <name>.weight} I8 [N, K] and {@code <name>.weight_scale} F32 [N] ({@link Int8Format}). */
     INT8,
-    /** 4-bit groups: {@code <name>.weight} U8 and {@code <name>.weight_scale_zero} ({@link Int4Format}). */
+    /** 4-bit groups: {@code <name>.weight} U8 and {@code <name>.weight_group_scales} ({@link Int4Format#WRITTEN}). */
     INT4;
 
     /**
@@ -52,9 +52,10 @@ public enum StoredFormat {
                     return List.of();
                 }
                 long out = weight.size(0), in = weight.size(1);
+                Int4Format.Scheme scheme = Int4Format.WRITTEN;
                 return List.of(
                         new Part(key, Int4Format.valuesShape(out, in), ScalarType.Byte, false, () -> Int4Weight.quantize(weight).values()),
-                        new Part(Int4Format.PARAMS.of(key), Int4Format.paramsShape(out, in), Int4Format.PARAMS_TYPE, true,
+                        new Part(scheme.params.of(key), scheme.paramsShape(out, in), Int4Format.PARAMS_TYPE, true,
                                 () -> Int4Weight.quantize(weight).params()));
             }
             default -> {
@@ -72,7 +73,7 @@ public enum StoredFormat {
 
     /** Whether a key names the parameters beside a quantised weight (int8's scales, int4's scales and zeros). */
     public static boolean isSibling(String key) {
-        return Int8Format.isScaleKey(key) || Int4Format.PARAMS.matches(key);
+        return Int8Format.isScaleKey(key) || Int4Format.Scheme.ofParamsKey(key) != null;
     }
 
     /** Whether a checkpoint with these keys stores quantised Linears. */

@@ -44,13 +44,13 @@ class Int4NativeTest {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             torch.manual_seed(11);
             int best = NativeInt4.isa0Checked();
-            for (long[] shape : SHAPES) {
-                Int4Weight.Stored s = Int4Weight.quantize(randn(shape[0], shape[1]));
+            for (long[] shape : SHAPES) for (Int4Format.Scheme scheme : Int4Format.Scheme.values()) {
+                Int4Weight.Stored s = Int4Weight.quantize(randn(shape[0], shape[1]), scheme);
                 Tensor dense = Int4Weight.withoutKernel(s).dequantize(ScalarType.Float);
                 for (long m : ROWS) {
                     Tensor x = randn(m, shape[1]);
                     Tensor ref = torch.linear(x, dense);
-                    String at = "[" + m + ", " + shape[1] + "] x [" + shape[0] + ", " + shape[1] + "]";
+                    String at = "[" + m + ", " + shape[1] + "] x [" + shape[0] + ", " + shape[1] + "], " + scheme;
                     Tensor y = null;
                     for (int isa = NativeInt4.AVX2; isa <= best; isa++) {
                         for (int threads : new int[] {1, 2, 3}) {
@@ -120,7 +120,8 @@ class Int4NativeTest {
             Tensor misread = torch.linear(x, Int4Weight.withoutKernel(new Int4Weight.Stored(swapped, s.params())).dequantize(ScalarType.Float));
             assertThat(relErr(y, misread)).isGreaterThan(10 * BOUND);
             // every level one step off (q - 7 instead of q - 8)
-            Tensor scale = s.params().select(2, 0).t().to(ScalarType.Float).repeat_interleave(Int4Format.GROUP,
+            Tensor scales = Int4Format.Scheme.of(s.params()) == Int4Format.Scheme.SYMMETRIC ? s.params() : s.params().select(2, 0);
+            Tensor scale = scales.t().to(ScalarType.Float).repeat_interleave(Int4Format.GROUP,
                     new org.bytedeco.pytorch.LongOptional(1), new org.bytedeco.pytorch.LongOptional());
             Tensor offByOne = torch.linear(x, Int4Weight.withoutKernel(s).dequantize(ScalarType.Float).add(scale));
             assertThat(relErr(y, offByOne)).isGreaterThan(2 * BOUND);

@@ -31,7 +31,7 @@ class Int4WeightTest {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             torch.manual_seed(5);
             Tensor w = randn(128, 96);
-            Int4Weight q = Int4Weight.of(w);
+            Int4Weight q = Int4Weight.of(w, Int4Format.Scheme.AFFINE);
             assertThat(Tensors.shape(q.values())).containsExactly(128, 48);
             assertThat(Tensors.shape(q.params())).containsExactly(3, 128, 2);
             assertThat(q.params().scalar_type().intern()).isEqualTo(Int4Format.PARAMS_TYPE);
@@ -47,6 +47,60 @@ class Int4WeightTest {
             Tensor fitted = groupErrors(q.dequantize(ScalarType.Float), w), minMax = groupErrors(minMaxDequantised(w), w);
             assertThat(fitted.sub(minMax).max().item_double()).as("a group's squared error beyond min/max's").isLessThanOrEqualTo(1e-9);
             assertThat(fitted.sum().item_double() / minMax.sum().item_double()).as("squared error against min/max's").isLessThan(0.9);
+        }
+    }
+
+    /**
+     * The symmetric scheme (what convert writes): scales only, either sign; every weight within half a step of its level
+     * inside the group's 16 levels, and the least-squares fit ahead of llama.cpp's Q4_0 rounding of the same groups.
+     */
+    @Test
+    void symmetricGroupsTakeTheNearestLevelAndTheFitBeatsQ4_0() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(15);
+            Tensor w = randn(128, 96);
+            Int4Weight q = Int4Weight.of(w);
+            assertThat(q.scheme()).isEqualTo(Int4Format.Scheme.SYMMETRIC);
+            assertThat(Tensors.shape(q.params())).containsExactly(3, 128);
+            Tensor step = perColumn(q.params());
+            Tensor a = step.mul(new Scalar(-8.0)), b = step.mul(new Scalar(7.0));
+            Tensor expected = torch.minimum(torch.maximum(w, torch.minimum(a, b)), torch.maximum(a, b));
+            Tensor err = q.dequantize(ScalarType.Float).sub(expected).abs().div(step.abs());
+            assertThat(err.max().item_double()).isLessThanOrEqualTo(0.5 + 1e-4);
+
+            Tensor fitted = groupErrors(q.dequantize(ScalarType.Float), w), q40 = groupErrors(q40Dequantised(w), w);
+            assertThat(fitted.sub(q40).max().item_double()).as("a group's squared error beyond Q4_0's").isLessThanOrEqualTo(1e-6);
+            assertThat(fitted.sum().item_double() / q40.sum().item_double()).as("squared error against Q4_0's").isLessThan(0.95);
+        }
+    }
+
+    /** llama.cpp's Q4_0 rounding (d = the value of largest magnitude / -8, q = min(15, floor(x / d + 8.5))), dequantised. */
+    private static Tensor q40Dequantised(Tensor w) {
+        Tensor x = w.view(w.size(0), -1, Int4Format.GROUP);
+        Tensor m = x.gather(2, x.abs().argmax(new org.bytedeco.pytorch.LongOptional(2), true));
+        Tensor d = m.div(new Scalar(-8.0)).to(ScalarType.BFloat16).to(ScalarType.Float);
+        Tensor q = torch.floor(x.div(d).add(new Scalar(8.5)))
+                .clamp(new org.bytedeco.pytorch.ScalarOptional(new Scalar(0)), new org.bytedeco.pytorch.ScalarOptional(new Scalar(15)));
+        return q.sub(new Scalar(8.0)).mul(d).view(w.size(0), w.size(1));
+    }
+
+    /** Both schemes load from a checkpoint's keys (affine: the files earlier versions wrote) and multiply as dequantised. */
+    @Test
+    void bothSchemesLoadByTheirKeysAndMultiplyAsDequantised() {
+        for (Int4Format.Scheme scheme : Int4Format.Scheme.values()) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+                torch.manual_seed(16);
+                Int4Weight.Stored s = Int4Weight.quantize(randn(96, 128), scheme);
+                org.emovit.model.StateDict dict = new org.emovit.model.StateDict(ScalarType.Float, CPU);
+                dict.put("m.weight", new org.emovit.model.StateDict.Entry(Tensors.shape(s.values()), "f", s::values));
+                dict.put(scheme.params.of("m.weight"), new org.emovit.model.StateDict.Entry(Tensors.shape(s.params()), "f", s::params));
+                Int4Weight loaded = dict.takeLinear("m.weight", 96, 128).int4();
+                assertThat(loaded.scheme()).as(scheme.name()).isEqualTo(scheme);
+                assertThat(loaded.usesKernel()).as(scheme.name()).isEqualTo(Int4Kernel.available() || NativeInt4.available());
+                Tensor x = randn(5, 128);
+                Tensor ref = torch.linear(x, Int4Weight.withoutKernel(s).dequantize(ScalarType.Float));
+                assertThat(relErr(loaded.matmul(x), ref)).as(scheme.name()).isLessThan(0.01);
+            }
         }
     }
 
@@ -123,7 +177,14 @@ class Int4WeightTest {
     @Test
     void badScalesOrZerosAreRefusedNamingKeyAndFile() {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            Int4Weight.Stored s = Int4Weight.quantize(randn(64, 64));
+            Int4Weight.Stored symmetric = Int4Weight.quantize(randn(64, 64));
+            Tensor scales = symmetric.params().clone();
+            scales.select(0, 1).select(0, 3).fill_(new org.bytedeco.pytorch.Scalar(0.0));
+            assertThatThrownBy(() -> Int4Weight.load(symmetric.values(), scales, symmetric.values(), "m.weight", "/x/model.safetensors"))
+                    .isInstanceOf(ModelLoadException.class)
+                    .hasMessage("int4 scale in 'm.weight_group_scales' from /x/model.safetensors is 0.0 at row 3, group 1: every scale must be finite and non-zero");
+
+            Int4Weight.Stored s = Int4Weight.quantize(randn(64, 64), Int4Format.Scheme.AFFINE);
             Tensor params = s.params().clone();
             params.select(0, 1).select(0, 3).select(0, 0).fill_(new org.bytedeco.pytorch.Scalar(Float.NaN));
             assertThatThrownBy(() -> Int4Weight.load(s.values(), params, s.values(), "m.weight", "/x/model.safetensors"))
