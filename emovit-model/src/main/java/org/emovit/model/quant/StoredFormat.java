@@ -53,14 +53,39 @@ public enum StoredFormat {
                 }
                 long out = weight.size(0), in = weight.size(1);
                 Int4Format.Scheme scheme = Int4Format.WRITTEN;
+                Int4Parts rounded = new Int4Parts(weight);   // one rounding for both parts: the fit is most of convert's time
                 return List.of(
-                        new Part(key, Int4Format.valuesShape(out, in), ScalarType.Byte, false, () -> Int4Weight.quantize(weight).values()),
-                        new Part(scheme.params.of(key), scheme.paramsShape(out, in), Int4Format.PARAMS_TYPE, true,
-                                () -> Int4Weight.quantize(weight).params()));
+                        new Part(key, Int4Format.valuesShape(out, in), ScalarType.Byte, false, () -> rounded.take(true)),
+                        new Part(scheme.params.of(key), scheme.paramsShape(out, in), Int4Format.PARAMS_TYPE, true, () -> rounded.take(false)));
             }
             default -> {
                 return List.of();
             }
+        }
+    }
+
+    /**
+     * The two stored parts of one weight's 4-bit rounding, computed once: the part read first comes back in its reader's
+     * scope and the other is kept (owned) until it is read, then handed to that reader's scope. The writer reads each
+     * part once, in a scope of its own.
+     */
+    private static final class Int4Parts {
+        private final Tensor weight;
+        private Tensor kept;
+
+        Int4Parts(Tensor weight) {
+            this.weight = weight;
+        }
+
+        synchronized Tensor take(boolean values) {
+            if (kept != null) {
+                Tensor t = kept;
+                kept = null;
+                return org.emovit.model.Owned.handBack(t);
+            }
+            Int4Weight.Stored s = Int4Weight.quantize(weight);
+            kept = org.emovit.model.Owned.own(values ? s.params() : s.values());
+            return values ? s.values() : s.params();
         }
     }
 
