@@ -8,15 +8,14 @@ import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.emovit.model.quant.Int4Kernel;
 import org.junit.jupiter.api.Test;
 
 /**
  * At the 7B LLM's widths with 4 layers of random weights (as {@link Int8SevenBWidthTest}, whose f32 logits it
  * shares), 4-bit Linears through the shipped path (the CPU's 4-bit kernel: the native one where it loaded, with int8
- * activations, else libtorch's) keep every logit within a stated bound of float32's, the greedy
- * token wherever float32's top-two margin exceeds twice that bound, the last position's cosine above a floor, and
- * they are at least as close to float32 as llama.cpp's Q4_0 on the same weights.
+ * activations, else libtorch's, else the dequantised weight, so it runs everywhere) keep every logit within a stated
+ * bound of float32's, the greedy token wherever float32's top-two margin exceeds twice that bound, the last
+ * position's cosine above a floor, and they are at least as close to float32 as llama.cpp's Q4_0 on the same weights.
  *
  * <p>The bound and floor are what 4 bits give here, not the 0.995 cosine that issue 25 asks for: a group of 32 normal
  * weights spans about 4σ in 15 steps, a rounding error of about 0.07 of a product's norm (8x int8's per channel), and
@@ -40,7 +39,6 @@ class Int4SevenBWidthTest {
 
     @Test
     void int4LogitsStayWithinTheBound() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Int4Kernel.available(), "no 4-bit kernel in this libtorch");
         org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
         Int8SevenBWidthTest.checkAgainstF32(Int8SevenBWidthTest.f32Logits(), int4Logits(), "int4", LOGIT_ERROR_BOUND_STD, MIN_COSINE, soft);
         soft.assertAll();
@@ -52,7 +50,6 @@ class Int4SevenBWidthTest {
      */
     @Test
     void int4IsAtLeastAsCloseToFloat32AsLlamaCppQ4_0() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Int4Kernel.available(), "no 4-bit kernel in this libtorch");
         float[][][] f32 = Int8SevenBWidthTest.f32Logits();
         float[][][] q40 = Int8SevenBWidthTest.logits(Int4SevenBWidthTest::roundAsQ4_0, Int8SevenBWidthTest.IDS, Int8SevenBWidthTest.LONG_PROMPT);
         float[][][] ours = int4Logits();
