@@ -34,8 +34,8 @@ final class LlamaNativeStep {
 
     /**
      * The step for these layers ({@code norms[i]}: input and post-attention norm; {@code linears[i]}: q, k, v, o, gate,
-     * up, down), or null where it does not apply: not every weight runs on the native kernel, or the model's dtype is
-     * neither bf16 nor float32, or the widths are not the kernel's.
+     * up, down), or null where it does not apply: not every weight runs on the native kernel (which takes only widths
+     * it can multiply), the weights mix the two 4-bit schemes, or the model's dtype is neither bf16 nor float32.
      */
     static LlamaNativeStep of(LlamaConfig config, List<Tensor[]> norms, List<LinearWeight[]> linears, Tensor cos, Tensor sin) {
         if (!NativeInt4.available() || !cos.device().is_cpu() || config.numHeads() % config.numKvHeads() != 0) {
@@ -66,6 +66,9 @@ final class LlamaNativeStep {
                 rows[l * TABLE_WIDTH + 2 + 2 * i] = at[0];
                 rows[l * TABLE_WIDTH + 3 + 2 * i] = at[1];
             }
+        }
+        if (scheme == null) {
+            return null;   // no layers
         }
         Tensor table = Owned.own(Tensors.fromLongs(rows, norms.size(), TABLE_WIDTH));
         return new LlamaNativeStep(table, new NativeInt4.DecodeOperands(table.data_ptr().address(), norms.size(),

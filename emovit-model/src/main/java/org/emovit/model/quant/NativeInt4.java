@@ -16,7 +16,8 @@ import org.emovit.model.Tensors;
  * emovit's own 4-bit product (src/main/c/emovit_int4.c, plain JNI): it multiplies by the stored levels and the stored
  * group-major scales and zeros of {@link Int4Format} directly, with activations quantised per group of 32 to int8, so
  * a weight needs no packing. AVX-512 VNNI where the CPU has it, else AVX2; its threads are its own (a small pthread
- * pool, as many as libtorch's thread count). The library is built by the Maven build on Linux x86-64 and lives in the
+ * pool, as many as libtorch's thread count). The same library runs a whole LLaMA decoding step around these products
+ * ({@link #decodeStep}, src/main/c/emovit_decode.c). The library is built by the Maven build on Linux x86-64 and lives in the
  * class path; it is extracted to a temporary file and loaded once, and where that fails (another OS, no compiler at
  * build time, a CPU without AVX2) {@link #available} is false and 4-bit products take libtorch's kernel; EMOVIT_DEBUG
  * prints why.

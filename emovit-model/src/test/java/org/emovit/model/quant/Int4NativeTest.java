@@ -44,24 +44,31 @@ class Int4NativeTest {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             torch.manual_seed(11);
             int best = NativeInt4.isa0Checked();
-            for (long[] shape : SHAPES) for (Int4Format.Scheme scheme : Int4Format.Scheme.values()) {
-                Int4Weight.Stored s = Int4Weight.quantize(randn(shape[0], shape[1]), scheme);
-                Tensor dense = Int4Weight.withoutKernel(s).dequantize(ScalarType.Float);
-                for (long m : ROWS) {
-                    Tensor x = randn(m, shape[1]);
-                    Tensor ref = torch.linear(x, dense);
-                    String at = "[" + m + ", " + shape[1] + "] x [" + shape[0] + ", " + shape[1] + "], " + scheme;
-                    Tensor y = null;
-                    for (int isa = NativeInt4.AVX2; isa <= best; isa++) {
-                        for (int threads : new int[] {1, 2, 3}) {
-                            Tensor yi = NativeInt4.mm(s.values(), s.params(), x, threads, isa);
-                            assertThat(relErr(yi, ref)).as(NativeInt4.isaName(isa) + ", " + threads + " threads, " + at).isLessThan(BOUND);
-                            if (y == null) {
-                                y = yi;
-                            } else {   // the same integer sums, float ones in another order at most
-                                assertThat(relErr(yi, y)).as(NativeInt4.isaName(isa) + ", " + threads + " threads, " + at).isLessThan(1e-5);
-                            }
-                        }
+            for (long[] shape : SHAPES) {
+                for (Int4Format.Scheme scheme : Int4Format.Scheme.values()) {
+                    everyVariantOf(Int4Weight.quantize(randn(shape[0], shape[1]), scheme), best);
+                }
+            }
+        }
+    }
+
+    /** One stored weight through every ISA variant up to {@code best} and 1-3 threads, against its dequantised product. */
+    private static void everyVariantOf(Int4Weight.Stored s, int best) {
+        Tensor dense = Int4Weight.withoutKernel(s).dequantize(ScalarType.Float);
+        long n = s.values().size(0), k = s.values().size(1) * 2;
+        for (long m : ROWS) {
+            Tensor x = randn(m, k);
+            Tensor ref = torch.linear(x, dense);
+            String at = "[" + m + ", " + k + "] x [" + n + ", " + k + "], " + Int4Format.Scheme.of(s.params());
+            Tensor y = null;
+            for (int isa = NativeInt4.AVX2; isa <= best; isa++) {
+                for (int threads : new int[] {1, 2, 3}) {
+                    Tensor yi = NativeInt4.mm(s.values(), s.params(), x, threads, isa);
+                    assertThat(relErr(yi, ref)).as(NativeInt4.isaName(isa) + ", " + threads + " threads, " + at).isLessThan(BOUND);
+                    if (y == null) {
+                        y = yi;
+                    } else {   // the same integer sums, float ones in another order at most
+                        assertThat(relErr(yi, y)).as(NativeInt4.isaName(isa) + ", " + threads + " threads, " + at).isLessThan(1e-5);
                     }
                 }
             }
