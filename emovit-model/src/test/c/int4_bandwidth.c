@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "int4_test_weights.h"
+
 int emovit_int4_mm(const uint8_t *w, const uint16_t *p, int per, long n, long k, const float *x, long m, float *y, int threads,
                    int isa);
 
-static const long SHAPES[7][2] = {{4096, 4096}, {4096, 4096}, {4096, 4096}, {4096, 4096},
-                                  {11008, 4096}, {11008, 4096}, {4096, 11008}};
 
 static double now_ms(void) {
     struct timespec t;
@@ -50,29 +50,17 @@ int main(int argc, char **argv) {
         return 2;
     }
     int count = 7 * layers;
-    uint8_t **w = malloc(count * sizeof *w);
-    uint16_t **p = malloc(count * sizeof *p);
+    uint8_t **w;
+    uint16_t **p;
+    if (make_weights(layers, 2, &w, &p) != 0) {   /* room for affine params; symmetric runs read the first half */
+        fprintf(stderr, "int4_bandwidth: out of memory\n");
+        return 1;
+    }
     double nibbles = 0;
     for (int i = 0; i < count; i++) {
-        long n = SHAPES[i % 7][0], k = SHAPES[i % 7][1];
-        w[i] = aligned_alloc(64, n * k / 2);
-        p[i] = aligned_alloc(64, n * k / 32 * 4);
-        if (w[i] == NULL || p[i] == NULL) {
-            fprintf(stderr, "int4_bandwidth: out of memory at weight %d\n", i);
-            return 1;
-        }
-        for (long j = 0; j < n * k / 2; j++) {
-            w[i][j] = (uint8_t) (j * 2654435761u >> 13);
-        }
-        for (long j = 0; j < n * k / 16; j++) {
-            p[i][j] = (uint16_t) (0x3c00 + (j & 0xff));
-        }
-        nibbles += n * k / 2;
+        nibbles += SHAPES[i % 7][0] * SHAPES[i % 7][1] / 2;
     }
-    float *x = aligned_alloc(64, 11008 * sizeof(float)), *y = aligned_alloc(64, 11008 * sizeof(float));
-    for (int i = 0; i < 11008; i++) {
-        x[i] = (float) (i % 17) - 8;
-    }
+    float *x = make_row(), *y = aligned_alloc(64, 11008 * sizeof(float));
     for (int run = 0; run < 8; run++) {
         int per = run % 2 == 0 ? 2 : 1;
         double bytes = nibbles * (per == 2 ? 1.25 : 1.125);

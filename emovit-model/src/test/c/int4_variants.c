@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "int4_test_weights.h"
+
 typedef int (*product)(const uint8_t *, const uint16_t *, int, long, long, const float *, long, float *, int, int);
 int emovit_int4_mm_A(const uint8_t *, const uint16_t *, int, long, long, const float *, long, float *, int, int);
 int emovit_int4_mm_B(const uint8_t *, const uint16_t *, int, long, long, const float *, long, float *, int, int);
 int emovit_int4_mm_C(const uint8_t *, const uint16_t *, int, long, long, const float *, long, float *, int, int);
 
-static const long SHAPES[7][2] = {{4096, 4096}, {4096, 4096}, {4096, 4096}, {4096, 4096},
-                                  {11008, 4096}, {11008, 4096}, {4096, 11008}};
 #define ROUNDS 12
 
 static double now_ms(void) {
@@ -37,27 +37,13 @@ int main(int argc, char **argv) {
     int layers = argc > 1 ? atoi(argv[1]) : 16, count = 7 * layers;
     const char *names[3] = {argc > 2 ? argv[2] : "A", argc > 3 ? argv[3] : "B", argc > 4 ? argv[4] : "C"};
     product builds[3] = {emovit_int4_mm_A, emovit_int4_mm_B, emovit_int4_mm_C};
-    uint8_t **w = malloc(count * sizeof *w);
-    uint16_t **p = malloc(count * sizeof *p);
-    for (int i = 0; i < count; i++) {
-        long n = SHAPES[i % 7][0], k = SHAPES[i % 7][1];
-        w[i] = aligned_alloc(64, n * k / 2);
-        p[i] = aligned_alloc(64, n * k / 32 * 2);   /* symmetric: one bf16 scale a group */
-        if (w[i] == NULL || p[i] == NULL) {
-            fprintf(stderr, "int4_variants: out of memory at weight %d\n", i);
-            return 1;
-        }
-        for (long j = 0; j < n * k / 2; j++) {
-            w[i][j] = (uint8_t) (j * 2654435761u >> 13);
-        }
-        for (long j = 0; j < n * k / 32; j++) {
-            p[i][j] = (uint16_t) (0x3c00 + (j & 0xff));
-        }
+    uint8_t **w;
+    uint16_t **p;
+    if (make_weights(layers, 1, &w, &p) != 0) {   /* symmetric: one bf16 scale a group */
+        fprintf(stderr, "int4_variants: out of memory\n");
+        return 1;
     }
-    float *x = aligned_alloc(64, 11008 * sizeof(float)), *y = aligned_alloc(64, 11008 * sizeof(float));
-    for (int i = 0; i < 11008; i++) {
-        x[i] = (float) (i % 17) - 8;
-    }
+    float *x = make_row(), *y = aligned_alloc(64, 11008 * sizeof(float));
     double total[3] = {0};
     for (int round = 0; round < ROUNDS; round++) {
         for (int v = 0; v < 3; v++) {
