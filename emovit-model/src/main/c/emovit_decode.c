@@ -164,6 +164,7 @@ static void swiglu(float *gate, const float *up, long n) {
 typedef struct {
     const float *q;            /* [B, heads, hd] */
     float *out;                /* [B, heads, hd] */
+    float *scores;             /* [B, heads, attend]: each (row, head)'s own */
     const void *keys, *values; /* [slots, kvHeads, columns, hd] */
     const int64_t *mask;       /* [slots, columns] */
     long heads, kv_heads, hd, columns, attend;
@@ -208,8 +209,7 @@ static void attend_head(void *arg, long chunk) {
     float *out = a->out + chunk * a->hd;
     const long base = (b * a->kv_heads + g) * a->columns * a->hd;
     const int64_t *mask = a->mask + b * a->columns;
-    float stack[1024];
-    float *scores = a->attend <= 1024 ? stack : malloc(sizeof(float) * a->attend);
+    float *scores = a->scores + chunk * a->attend;
     float max = -INFINITY;
     for (long j = 0; j < a->attend; j++) {
         scores[j] = mask[j] ? dot(q, a->keys, base + j * a->hd, a->hd, a->bf16) * a->scale : -INFINITY;
@@ -228,8 +228,12 @@ static void attend_head(void *arg, long chunk) {
     for (long i = 0; i < a->hd; i++) {
         out[i] *= inv;
     }
-    if (scores != stack) {
-        free(scores);
+}
+
+/* The residual connection: h += y. */
+static void add_into(float *h, const float *y, long n) {
+    for (long i = 0; i < n; i++) {
+        h[i] += y[i];
     }
 }
 
@@ -262,12 +266,13 @@ static int decode_step(const int64_t *table, long layers, const dims *dm, float 
             return -3;
         }
     }
-    float *mem = malloc(sizeof(float) * (size_t) (b * (2 * d + 2 * qw + 2 * kvw + 2 * ff)));
+    /* every vector of the step, and the attention scores of each (row, head) over the attended columns */
+    float *mem = malloc(sizeof(float) * (size_t) (b * (2 * d + 2 * qw + 2 * kvw + 2 * ff + dm->heads * attend)));
     if (mem == NULL) {
         return -1;
     }
     float *x = mem, *q = x + b * d, *k = q + b * qw, *v = k + b * kvw, *att = v + b * kvw, *gate = att + b * qw, *up = gate + b * ff,
-          *y = up + b * ff;
+          *y = up + b * ff, *scores = y + b * d;
     int rc = 0;
     for (long l = 0; l < layers && rc == 0; l++) {
         const int64_t *layer = table + l * TABLE_WIDTH;
@@ -288,14 +293,13 @@ static int decode_step(const int64_t *table, long layers, const dims *dm, float 
                 }
             }
         }
-        attention_job a = {q, att, keys, values, mask, dm->heads, dm->kv_heads, hd, columns, attend, 1.0f / sqrtf((float) hd), dm->bf16};
+        attention_job a = {q, att, scores, keys, values, mask, dm->heads, dm->kv_heads, hd, columns, attend, 1.0f / sqrtf((float) hd),
+                           dm->bf16};
         emovit_parallel_for(attend_head, &a, b * dm->heads, dm->threads);
         if ((rc = product(layer, W_O, att, b, d, qw, y, dm))) {
             break;
         }
-        for (long i = 0; i < b * d; i++) {
-            h[i] += y[i];
-        }
+        add_into(h, y, b * d);
         rms_norm(h, (const void *) (intptr_t) layer[1], b, d, dm->eps, dm->bf16, x);
         if ((rc = product(layer, W_GATE, x, b, ff, d, gate, dm)) || (rc = product(layer, W_UP, x, b, ff, d, up, dm))) {
             break;
@@ -304,9 +308,7 @@ static int decode_step(const int64_t *table, long layers, const dims *dm, float 
         if ((rc = product(layer, W_DOWN, gate, b, d, ff, y, dm))) {
             break;
         }
-        for (long i = 0; i < b * d; i++) {
-            h[i] += y[i];
-        }
+        add_into(h, y, b * d);
     }
     free(mem);
     return rc == 0 ? 0 : rc == -2 ? -2 : -1;

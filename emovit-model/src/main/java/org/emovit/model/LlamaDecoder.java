@@ -98,7 +98,7 @@ public final class LlamaDecoder implements LanguageModel {
     }
 
     /** Whether decoding steps over a {@link RowSlotCache} run as one native call ({@link LlamaNativeStep}). */
-    public boolean decodesNatively() {
+    boolean decodesNatively() {
         return nativeStep != null;
     }
 
