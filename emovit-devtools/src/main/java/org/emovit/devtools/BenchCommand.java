@@ -74,8 +74,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quantize", defaultValue = "none", paramLabel = "int4|int8|none",
             description = "int8: the LLM's and the ViT's Linears as symmetric int8 per output channel, as `emovit convert --quantize int8` "
-                    + "stores them; int4: the LLM's in 4 bits (groups of 32 with scales and zeros) through libtorch's 4-bit kernel, "
-                    + "the ViT's int8 (default: ${DEFAULT-VALUE}).")
+                    + "stores them; int4: the LLM's in 4 bits (a bf16 scale a group of 32, as `emovit convert --quantize int4` "
+                    + "stores them) on emovit's native 4-bit kernel where it loads, else libtorch's, the ViT's int8 (default: ${DEFAULT-VALUE}).")
     String quantize;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")

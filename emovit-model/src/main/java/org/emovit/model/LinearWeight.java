@@ -6,7 +6,7 @@ import org.emovit.model.quant.Int4Weight;
 
 /**
  * The weight of one Linear layer as the model holds it: a dense tensor [N, K] in the compute dtype, an int8 weight
- * with per-output-channel scales, or a 4-bit one with group-wise scales and zeros. {@link Ops#linear(Tensor,
+ * with per-output-channel scales, or a 4-bit one with group-wise scales. {@link Ops#linear(Tensor,
  * LinearWeight, Tensor)} runs any of them.
  */
 public record LinearWeight(Tensor dense, Int8Weight int8, Int4Weight int4) {

@@ -11,7 +11,7 @@ import org.emovit.model.Owned;
 import org.emovit.model.Tensors;
 
 /**
- * A Linear weight in 4 bits ({@link Int4Format}): the stored levels and their groups' scales and zeros. On the CPU,
+ * A Linear weight in 4 bits ({@link Int4Format}): the stored levels and their groups' scales (and zeros, in affine files). On the CPU,
  * inference multiplies by them as stored with {@link NativeInt4} (a checkpoint's levels and params are read where
  * they are mapped, nothing packed); where that library is missing, by the same levels packed in the layout of
  * libtorch's {@link Int4Kernel} (the stored levels are then only read to pack them, from a file copy); else, and
@@ -99,6 +99,8 @@ public final class Int4Weight {
 
     /** As {@link #load(Tensor, Tensor, Tensor, String, String)}, the pack source made only where a packing needs it. */
     public static Int4Weight load(Tensor values, Tensor params, java.util.function.Supplier<Tensor> packSource, String key, String origin) {
+        NativeInt4.preferHugePages(values);   // before the check below reads the params
+        NativeInt4.preferHugePages(params);
         Int4Format.requireValidParams(params, Int4Format.Scheme.of(params).params.of(key), origin);
         return new Int4Weight(values, params, packSource);
     }
@@ -266,6 +268,8 @@ public final class Int4Weight {
         }
         Tensor values = torch.empty(Int4Format.valuesShape(n, k), Tensors.options(ScalarType.Byte, weight.device()), new MemoryFormatOptional());
         Tensor params = torch.empty(scheme.paramsShape(n, k), Tensors.options(Int4Format.PARAMS_TYPE, weight.device()), new MemoryFormatOptional());
+        NativeInt4.preferHugePages(values);
+        NativeInt4.preferHugePages(params);
         long blockRows = Math.max(1, QUANTIZE_ELEMENTS / k);
         for (long row = 0; row < n; row += blockRows) {
             int rows = (int) Math.min(blockRows, n - row);

@@ -14,7 +14,7 @@ import org.emovit.model.Tensors;
 
 /**
  * emovit's own 4-bit product (src/main/c/emovit_int4.c, plain JNI): it multiplies by the stored levels and the stored
- * group-major scales and zeros of {@link Int4Format} directly, with activations quantised per group of 32 to int8, so
+ * group-major scales (and zeros, in affine files) of {@link Int4Format} directly, with activations quantised per group of 32 to int8, so
  * a weight needs no packing. AVX-512 VNNI where the CPU has it, else AVX2; its threads are its own (a small pthread
  * pool, as many as libtorch's thread count). The same library runs a whole LLaMA decoding step around these products
  * ({@link #decodeStep}, src/main/c/emovit_decode.c). The library is built by the Maven build on Linux x86-64 and lives in the
@@ -201,7 +201,20 @@ public final class NativeInt4 {
     public record DecodeOperands(long table, long layers, long hidden, long intermediate, long heads, long kvHeads, long headDim,
                                  float eps, boolean bf16, int perGroup, long cos, long sin, long tableRows) {}
 
+    /**
+     * Asks for 2 MB pages under a weight's bytes (emovit_int4.c's adviseHugePages says why): called before they are
+     * first read, on a checkpoint's mapped weights and on freshly allocated ones. A hint; nothing where the library is
+     * missing.
+     */
+    static void preferHugePages(Tensor weight) {
+        if (available() && weight.device().is_cpu() && weight.numel() > 0) {
+            adviseHugePages(weight.data_ptr().address(), weight.nbytes());
+        }
+    }
+
     private static native int isa0();
+
+    private static native int adviseHugePages(long address, long bytes);
 
     private static native long stepProductNanos();
 

@@ -15,7 +15,7 @@ import org.emovit.model.NativeMemory;
 
 /**
  * The one loader call for quantised Linears: a Linear's weight as its checkpoint stores it (int8 values and scales,
- * 4-bit levels and their scales and zeros, recognised by their {@link SiblingKey}), or quantised as it is taken where
+ * 4-bit levels and their group parameters, recognised by their {@link SiblingKey}), or quantised as it is taken where
  * a model is built from float weights (random models, unconverted checkpoints, bench), and packed for the faster
  * product where that is exact. The state dict only maps tensors; what a format means stays in this package.
  */

@@ -96,7 +96,7 @@ public enum StoredFormat {
         return scales;
     }
 
-    /** Whether a key names the parameters beside a quantised weight (int8's scales, int4's scales and zeros). */
+    /** Whether a key names the parameters beside a quantised weight (int8's scales, int4's group scales (and zeros)). */
     public static boolean isSibling(String key) {
         return Int8Format.isScaleKey(key) || Int4Format.Scheme.ofParamsKey(key) != null;
     }

@@ -183,4 +183,56 @@ class Int4NativeTest {
         assertThat(Int4KernelChoice.AUTO.kernelFor(128, 64)).isEqualTo(NativeInt4.available() ? Int4Weight.Kernel.NATIVE
                 : Int4Kernel.available() ? Int4Weight.Kernel.LIBTORCH : Int4Weight.Kernel.DENSE);
     }
+
+    /**
+     * Both kinds of 4-bit weight ask for 2 MB pages before they are read (NativeInt4.preferHugePages): a freshly
+     * quantised one and a checkpoint's, mapped from its file. The mapping's flags say whether the advice was taken
+     * ("hg" in /proc/self/smaps), whatever huge pages the kernel then finds; the weight still multiplies as before.
+     */
+    @Test
+    void weightsAskForHugePagesBeforeTheirBytesAreRead(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        assumeNative();
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            torch.manual_seed(21);
+            Tensor dense = randn(1024, 4096);
+            Int4Weight fresh = Int4Weight.of(dense);
+            assertThat(Mapping.containing(fresh.nativeOperands()[0]).flags()).as("quantised levels' mapping").contains("hg");
+
+            Int4Weight.Stored s = Int4Weight.quantize(dense);
+            org.emovit.convert.SafetensorsDirectoryWriter.write(tmp, java.util.Map.of("m.weight", s.values(),
+                    Int4Format.WRITTEN.params.of("m.weight"), s.params()), null, 1L << 30);
+            try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(tmp)) {
+                org.emovit.model.StateDict dict = new org.emovit.model.StateDict(ScalarType.Float, CPU);
+                for (String key : files.keys()) {
+                    dict.put(key, new org.emovit.model.StateDict.Entry(files.get(key).shape(), "f", () -> Tensors.viewOf(files.get(key))));
+                }
+                Int4Weight mapped = dict.takeLinear("m.weight", 1024, 4096).int4();
+                Mapping m = Mapping.containing(mapped.nativeOperands()[0]);
+                assertThat(m.name()).as("the checkpoint's levels are read in place").endsWith("model.safetensors");
+                assertThat(m.flags()).as("checkpoint levels' mapping").contains("hg");
+                Tensor x = randn(3, 4096);
+                assertThat(relErr(mapped.matmul(x), fresh.matmul(x))).isLessThan(1e-6);
+            }
+        }
+    }
+
+    /** One mapping of this process, as /proc/self/smaps lists it: what it maps, and its VmFlags. */
+    private record Mapping(String name, java.util.List<String> flags) {
+        static Mapping containing(long address) throws java.io.IOException {
+            String name = null;
+            boolean inside = false;
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/smaps"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f[0].matches("[0-9a-f]+-[0-9a-f]+")) {
+                    String[] range = f[0].split("-");
+                    inside = Long.compareUnsigned(Long.parseUnsignedLong(range[0], 16), address) <= 0
+                            && Long.compareUnsigned(address, Long.parseUnsignedLong(range[1], 16)) < 0;
+                    name = f.length > 5 ? f[5] : "";
+                } else if (inside && f[0].equals("VmFlags:")) {
+                    return new Mapping(name, java.util.List.of(f).subList(1, f.length));
+                }
+            }
+            throw new AssertionError("no mapping holds " + Long.toHexString(address));
+        }
+    }
 }
