@@ -268,7 +268,7 @@ public final class Int4Weight {
         }
         Tensor values = torch.empty(Int4Format.valuesShape(n, k), Tensors.options(ScalarType.Byte, weight.device()), new MemoryFormatOptional());
         Tensor params = torch.empty(scheme.paramsShape(n, k), Tensors.options(Int4Format.PARAMS_TYPE, weight.device()), new MemoryFormatOptional());
-        NativeInt4.preferHugePages(values);
+        NativeInt4.preferHugePages(values);   // fresh pages then fault in huge; reused ones are moved below
         NativeInt4.preferHugePages(params);
         long blockRows = Math.max(1, QUANTIZE_ELEMENTS / k);
         for (long row = 0; row < n; row += blockRows) {
@@ -284,6 +284,8 @@ public final class Int4Weight {
                 params.narrow(1, row, rows).copy_(fitted);
             }
         }
+        NativeInt4.moveToHugePages(values);
+        NativeInt4.moveToHugePages(params);
         return new Stored(values, params);
     }
 

@@ -202,19 +202,42 @@ public final class NativeInt4 {
                                  float eps, boolean bf16, int perGroup, long cos, long sin, long tableRows) {}
 
     /**
-     * Asks for 2 MB pages under a weight's bytes (emovit_int4.c's adviseHugePages says why): called before they are
-     * first read, on a checkpoint's mapped weights and on freshly allocated ones. A hint; nothing where the library is
-     * missing.
+     * Asks for 2 MB pages under a weight's bytes (emovit_int4.c's adviseHugePages says why), before they are first read:
+     * a checkpoint's mapped weights, and freshly allocated ones. A hint; nothing where the library is missing.
      */
     static void preferHugePages(Tensor weight) {
+        advise(weight, 0);
+    }
+
+    /**
+     * As {@link #preferHugePages} for memory already written (the allocator may have handed back pages in use before,
+     * which keep their 4 KB size): copies it into huge pages now. Not for mapped files.
+     */
+    static void moveToHugePages(Tensor weight) {
+        advise(weight, 1);
+    }
+
+    /**
+     * A contiguous tensor of {@code like}'s shape and dtype in memory of its own, asked for 2 MB pages before
+     * {@code reader} fills it (with a file read: {@code like}'s mapping stays untouched); not a view of anything.
+     */
+    static Tensor readIntoHugePages(Tensor like, java.util.function.Consumer<java.nio.ByteBuffer> reader) {
+        Tensor copy = torch.empty(Tensors.shape(like), Tensors.options(like.scalar_type().intern(), like.device()), new MemoryFormatOptional());
+        preferHugePages(copy);
+        reader.accept(new org.bytedeco.javacpp.BytePointer(copy.data_ptr()).capacity(copy.nbytes()).asByteBuffer());
+        moveToHugePages(copy);   // where the allocator handed back pages that were in use before
+        return copy;
+    }
+
+    private static void advise(Tensor weight, int collapse) {
         if (available() && weight.device().is_cpu() && weight.numel() > 0) {
-            adviseHugePages(weight.data_ptr().address(), weight.nbytes());
+            adviseHugePages(weight.data_ptr().address(), weight.nbytes(), collapse);
         }
     }
 
     private static native int isa0();
 
-    private static native int adviseHugePages(long address, long bytes);
+    private static native int adviseHugePages(long address, long bytes, int collapse);
 
     private static native long stepProductNanos();
 

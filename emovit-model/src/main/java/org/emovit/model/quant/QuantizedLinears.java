@@ -129,8 +129,9 @@ public final class QuantizedLinears implements AutoCloseable {
             if (stored != null && Arrays.equals(stored, new long[] {out, in})) {   // a dense weight's shape
                 throw new ModelLoadException(Int4Format.strayParams(paramsKey, source.originOf(paramsKey), true));
             }
-            Tensor values = source.takeStored(key, ScalarType.Byte, Int4Format.valuesShape(out, in));
-            Tensor params = source.takeStored(paramsKey, Int4Format.PARAMS_TYPE, scheme.paramsShape(out, in));
+            boolean resident = Int4KernelChoice.current().kernelFor(out, in) == Int4Weight.Kernel.NATIVE && device.is_cpu();
+            Tensor values = resident(key, source.takeStored(key, ScalarType.Byte, Int4Format.valuesShape(out, in)), resident);
+            Tensor params = resident(paramsKey, source.takeStored(paramsKey, Int4Format.PARAMS_TYPE, scheme.paramsShape(out, in)), resident);
             Int4Weight w = Int4Weight.load(values, params, () -> packSource(key, values), key, source.originOf(paramsKey));
             // the temporaries freed: the int32 levels a packing unpacked, a block at a time, or (nothing packed) the
             // float copy of the scales and zeros that their check made (0.8 GB at 7B: 6.0 GiB of classify's peak
@@ -207,6 +208,19 @@ public final class QuantizedLinears implements AutoCloseable {
      * stays untouched (6.5 GB of resident pages at 7B otherwise); the values themselves where the entry cannot be
      * read that way.
      */
+    /**
+     * A stored 4-bit part that the native kernel streams every token, read from its file into memory of its own in
+     * 2 MB pages ({@link NativeInt4#readIntoHugePages}); as mapped where it cannot be (no file behind it) or where another
+     * kernel packs it. Read, not mapped: a mapping is as fast only where the kernel happens to cache the file in 2 MB
+     * folios (recent kernels, some filesystems, a file not just written): a checkpoint just converted decoded 20% slower
+     * mapped than copied on this project's machine. The file reads leave the mapping untouched, so the process's
+     * resident memory is the copy alone.
+     */
+    private Tensor resident(String key, Tensor mapped, boolean resident) {
+        java.util.function.Consumer<java.nio.ByteBuffer> copier = source.copier(key);
+        return resident && copier != null ? NativeInt4.readIntoHugePages(mapped, copier) : mapped;
+    }
+
     private Tensor packSource(String key, Tensor values) {
         java.util.function.Consumer<java.nio.ByteBuffer> copier = source.copier(key);
         if (copier == null) {

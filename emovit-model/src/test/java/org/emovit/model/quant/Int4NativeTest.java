@@ -185,12 +185,14 @@ class Int4NativeTest {
     }
 
     /**
-     * Both kinds of 4-bit weight ask for 2 MB pages before they are read (NativeInt4.preferHugePages): a freshly
-     * quantised one and a checkpoint's, mapped from its file. The mapping's flags say whether the advice was taken
-     * ("hg" in /proc/self/smaps), whatever huge pages the kernel then finds; the weight still multiplies as before.
+     * Every 4-bit weight the native kernel runs asks for 2 MB pages before its bytes are first written or read
+     * (NativeInt4.preferHugePages): a freshly quantised one, a checkpoint's, which is read from its file into memory
+     * of its own (QuantizedLinears.resident), and one with no file behind it, used where it is mapped. The mapping's
+     * flags say whether the advice was taken ("hg" in /proc/self/smaps), whatever huge pages the kernel then finds;
+     * each multiplies as the others.
      */
     @Test
-    void weightsAskForHugePagesBeforeTheirBytesAreRead(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+    void weightsAskForHugePagesBeforeTheirBytesAreTouched(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         assumeNative();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             torch.manual_seed(21);
@@ -201,17 +203,20 @@ class Int4NativeTest {
             Int4Weight.Stored s = Int4Weight.quantize(dense);
             org.emovit.convert.SafetensorsDirectoryWriter.write(tmp, java.util.Map.of("m.weight", s.values(),
                     Int4Format.WRITTEN.params.of("m.weight"), s.params()), null, 1L << 30);
+            Tensor x = randn(3, 4096);
             try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(tmp)) {
-                org.emovit.model.StateDict dict = new org.emovit.model.StateDict(ScalarType.Float, CPU);
-                for (String key : files.keys()) {
-                    dict.put(key, new org.emovit.model.StateDict.Entry(files.get(key).shape(), "f", () -> Tensors.viewOf(files.get(key))));
+                for (boolean fromFile : new boolean[] {true, false}) {
+                    org.emovit.model.StateDict dict = new org.emovit.model.StateDict(ScalarType.Float, CPU);
+                    for (String key : files.keys()) {
+                        dict.put(key, new org.emovit.model.StateDict.Entry(files.get(key).shape(), "f", () -> Tensors.viewOf(files.get(key)),
+                                fromFile ? target -> files.readInto(key, target) : null));
+                    }
+                    Int4Weight loaded = dict.takeLinear("m.weight", 1024, 4096).int4();
+                    Mapping m = Mapping.containing(loaded.nativeOperands()[0]);
+                    assertThat(m.name().endsWith("model.safetensors")).as("levels used where they are mapped").isEqualTo(!fromFile);
+                    assertThat(m.flags()).as("levels' mapping, read from the file: " + fromFile).contains("hg");
+                    assertThat(relErr(loaded.matmul(x), fresh.matmul(x))).isLessThan(1e-6);
                 }
-                Int4Weight mapped = dict.takeLinear("m.weight", 1024, 4096).int4();
-                Mapping m = Mapping.containing(mapped.nativeOperands()[0]);
-                assertThat(m.name()).as("the checkpoint's levels are read in place").endsWith("model.safetensors");
-                assertThat(m.flags()).as("checkpoint levels' mapping").contains("hg");
-                Tensor x = randn(3, 4096);
-                assertThat(relErr(mapped.matmul(x), fresh.matmul(x))).isLessThan(1e-6);
             }
         }
     }
