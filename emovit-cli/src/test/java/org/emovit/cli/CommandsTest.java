@@ -114,6 +114,16 @@ class CommandsTest {
         }
         Result ask = run("ask", "--max-new-tokens", "6", "--model", out.toString(), "--dtype", "bf16");
         assertThat(ask.code()).as(ask.err()).isZero();
+
+        // bench times the converted folder as commands load it, its quantisation read from its keys
+        Result bench = run("bench", "--model", out.toString(), "--runs", "1", "--prompt-tokens", "8", "--new-tokens", "2");
+        assertThat(bench.code()).as(bench.err()).isZero();
+        assertThat(bench.out()).contains("model: " + out + " (").contains("its weights").contains("(the LLM's Linears int4, the ViT's int8)")
+                .containsPattern("(?m)^int4 LLM products: .+$").containsPattern("(?m)^loaded in [0-9.]+ s").contains("median:");
+        Result mixed = run("bench", "--model", out.toString(), "--quantize", "int8");
+        assertThat(mixed.code()).isNotZero();
+        assertThat(mixed.err().strip()).isEqualTo("emovit: --model takes its sizes and quantisation from the folder: leave out --config, "
+                + "--llm-layers, --vit-layers and --quantize");
     }
 
     @Test

@@ -26,6 +26,8 @@ import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
 import org.emovit.model.PrefillInputs;
 import org.emovit.model.InstructBlipConfig;
+import org.emovit.model.InstructBlipLoader;
+import org.emovit.model.ModelSource;
 import org.emovit.convert.ModelConverter;
 import org.emovit.model.CpuInfo;
 import org.emovit.model.NativeEnvironment;
@@ -58,6 +60,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--config", paramLabel = "config.json", description = "HF InstructBLIP config.json for the sizes instead of --preset.")
     Path config;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Time this Hugging Face folder's weights (a download, or `emovit convert`'s output, quantised or not) instead of random ones: "
+                    + "loaded as every command loads it, mapped in place; its config gives the sizes.")
+    Path model;
 
     private static final String DTYPE_HELP = "f32, bf16 or auto: the machine's choice for the model, as every command makes it "
             + "(default: ${DEFAULT-VALUE}; the choice and its reason are printed).";
@@ -121,8 +128,13 @@ public final class BenchCommand implements Callable<Integer> {
         if (threads > 0) {
             torch.set_num_threads(threads);
         }
-        org.emovit.model.quant.Quantization quantization = org.emovit.model.quant.Quantization.parse(quantize);
-        InstructBlipConfig cfg = config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
+        if (model != null && (config != null || llmLayers > 0 || vitLayers > 0 || !quantize.equalsIgnoreCase("none"))) {
+            throw new IllegalArgumentException("--model takes its sizes and quantisation from the folder: leave out --config, --llm-layers, --vit-layers and --quantize");
+        }
+        org.emovit.model.quant.Quantization quantization = model != null ? storedQuantization(model)
+                : org.emovit.model.quant.Quantization.parse(quantize);
+        InstructBlipConfig cfg = model != null ? InstructBlipConfig.read(model.resolve("config.json"))
+                : config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
         if (llmLayers > 0) {
             cfg = cfg.withText(cfg.text().withLayers(llmLayers));
         }
@@ -133,8 +145,9 @@ public final class BenchCommand implements Callable<Integer> {
         Precision precision = choice.precision();
         String threadReason = threads > 0 ? "threads: " + threads + " (--threads)"
                 : ThreadChoice.apply(cfg.text(), precision.scalarType(), quantization.any(), dev).reason();
-        out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), random weights, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
-                config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(), precision,
+        out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), %s, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
+                model != null ? model : config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(),
+                model != null ? "its weights" : "random weights", precision,
                 quantization.note(), device, torch.get_num_threads(), batch, cfg.numQueryTokens(), promptTokens, newTokens);
         out.println(CpuInfo.current().describe());
         out.println("compute type: " + choice);
@@ -150,11 +163,10 @@ public final class BenchCommand implements Callable<Integer> {
             Machine machine = measureMachine(cfg, precision, quantization, dev, promptTokens);
             NativeMemory.trim();   // the probes' buffers are not the model's memory
             long t0 = System.nanoTime();
-            StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
-            weights.linears().quantizeAs(quantization);   // each as it is made: never the whole LLM dense
-            weights.linears().pack(heatmap);   // the LLM's packed alone, as a converted checkpoint's values stay unread; Grad-CAM needs them
-            InstructBlip model = new InstructBlip(cfg, weights, List.of());
-            out.printf(Locale.ROOT, "built in %.1f s, peak RSS so far %.2f GiB%n", (System.nanoTime() - t0) / 1e9, peakRssGb());
+            InstructBlip model = this.model != null ? InstructBlipLoader.load(ModelSource.huggingFace(this.model), precision.scalarType(), dev)
+                    : randomModel(cfg, precision, quantization, dev);
+            out.printf(Locale.ROOT, "%s in %.1f s, peak RSS so far %.2f GiB%n", this.model != null ? "loaded" : "built",
+                    (System.nanoTime() - t0) / 1e9, peakRssGb());
             out.flush();
 
             int size = cfg.vision().imageSize();
@@ -274,6 +286,21 @@ public final class BenchCommand implements Callable<Integer> {
      * A matmul of the LLM's and of the ViT's MLP shapes in each type ({LLM rate, ViT rate} per type), and a large
      * copy for memory bandwidth (decode streams weights).
      */
+    /** Random weights at the config's sizes, quantised as they are made (never the whole LLM dense). */
+    private InstructBlip randomModel(InstructBlipConfig cfg, Precision precision, org.emovit.model.quant.Quantization quantization, Device dev) {
+        StateDict weights = StateDict.random(precision.scalarType(), dev, 42);
+        weights.linears().quantizeAs(quantization);
+        weights.linears().pack(heatmap);   // the LLM's packed alone, as a converted checkpoint's values stay unread; Grad-CAM needs them
+        return new InstructBlip(cfg, weights, List.of());
+    }
+
+    /** The quantisation a folder's safetensors store, read from their keys without loading a tensor. */
+    private static org.emovit.model.quant.Quantization storedQuantization(Path dir) {
+        try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(dir)) {
+            return org.emovit.model.quant.Quantization.storedIn(files.keys());
+        }
+    }
+
     private Machine measureMachine(InstructBlipConfig cfg, Precision precision, org.emovit.model.quant.Quantization quantization, Device dev, long prompt) {
         long tokens = (long) batch * (cfg.numQueryTokens() + prompt), visionTokens = (long) batch * (cfg.vision().numPatches() + 1);
         Map<Precision, double[]> rates = new java.util.EnumMap<>(Precision.class);

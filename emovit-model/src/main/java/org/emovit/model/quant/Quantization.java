@@ -21,6 +21,14 @@ public enum Quantization {
         };
     }
 
+    /** The quantisation a checkpoint with these keys stores, recognised by its weights' siblings ({@link StoredFormat#isSibling}). */
+    public static Quantization storedIn(java.util.Collection<String> keys) {
+        if (keys.stream().anyMatch(k -> Int4Format.Scheme.ofParamsKey(k) != null)) {
+            return INT4;
+        }
+        return keys.stream().anyMatch(Int8Format::isScaleKey) ? INT8 : NONE;
+    }
+
     /** What it stores quantised, as a parenthesis after a model's dtype ("" for NONE). */
     public String note() {
         return switch (this) {

@@ -103,6 +103,6 @@ public enum StoredFormat {
 
     /** Whether a checkpoint with these keys stores quantised Linears. */
     public static boolean marksQuantised(java.util.Collection<String> keys) {
-        return keys.stream().anyMatch(StoredFormat::isSibling);
+        return Quantization.storedIn(keys).any();
     }
 }
