@@ -131,7 +131,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (model != null && (config != null || llmLayers > 0 || vitLayers > 0 || !quantize.equalsIgnoreCase("none"))) {
             throw new IllegalArgumentException("--model takes its sizes and quantisation from the folder: leave out --config, --llm-layers, --vit-layers and --quantize");
         }
-        org.emovit.model.quant.Quantization quantization = model != null ? storedQuantization(model)
+        org.emovit.model.quant.Quantization quantization = model != null ? org.emovit.model.quant.Quantization.storedIn(model)
                 : org.emovit.model.quant.Quantization.parse(quantize);
         InstructBlipConfig cfg = model != null ? InstructBlipConfig.read(model.resolve("config.json"))
                 : config != null ? InstructBlipConfig.read(config) : InstructBlipConfig.preset(preset);
@@ -144,7 +144,7 @@ public final class BenchCommand implements Callable<Integer> {
         PrecisionChoice choice = PrecisionChoice.of(dtype, cfg, dev.is_cuda(), quantization.any());
         Precision precision = choice.precision();
         String threadReason = threads > 0 ? "threads: " + threads + " (--threads)"
-                : ThreadChoice.apply(cfg.text(), precision.scalarType(), quantization.any(), dev).reason();
+                : ThreadChoice.apply(cfg.text(), precision.scalarType(), quantization, dev).reason();
         out.printf(Locale.ROOT, "model: %s (%d LLM layers, %d ViT blocks), %s, %s%s on %s, %d threads; batch %d, %d query + %d prompt tokens, %d new tokens%n",
                 model != null ? model : config != null ? config : preset, cfg.text().numLayers(), cfg.vision().numLayers(),
                 model != null ? "its weights" : "random weights", precision,
@@ -292,13 +292,6 @@ public final class BenchCommand implements Callable<Integer> {
         weights.linears().quantizeAs(quantization);
         weights.linears().pack(heatmap);   // the LLM's packed alone, as a converted checkpoint's values stay unread; Grad-CAM needs them
         return new InstructBlip(cfg, weights, List.of());
-    }
-
-    /** The quantisation a folder's safetensors store, read from their keys without loading a tensor. */
-    private static org.emovit.model.quant.Quantization storedQuantization(Path dir) {
-        try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(dir)) {
-            return org.emovit.model.quant.Quantization.storedIn(files.keys());
-        }
     }
 
     private Machine measureMachine(InstructBlipConfig cfg, Precision precision, org.emovit.model.quant.Quantization quantization, Device dev, long prompt) {

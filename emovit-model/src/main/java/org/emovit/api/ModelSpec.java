@@ -87,7 +87,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
             return PrecisionChoice.of(dtype, null, false, false);
         }
         return CHOICES.computeIfAbsent(this, s -> PrecisionChoice.of(dtype, s.sizes(),
-                device != null && device.toLowerCase(Locale.ROOT).startsWith("cuda"), s.linearsStoredInt8()));
+                device != null && device.toLowerCase(Locale.ROOT).startsWith("cuda"), s.storedQuantization().any()));
     }
 
     /** The model's sizes, read from its config (or preset) without loading a weight. */
@@ -101,15 +101,15 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
         return config != null ? InstructBlipConfig.read(Path.of(config)) : InstructBlipConfig.preset(preset == null ? "vicuna7b" : preset);
     }
 
-    /** Whether a Hugging Face folder stores its Linears int8 ({@code emovit convert --quantize int8}). */
-    private boolean linearsStoredInt8() {
+    /** The quantisation a Hugging Face folder stores its Linears in ({@code emovit convert --quantize}), NONE where unreadable. */
+    private org.emovit.model.quant.Quantization storedQuantization() {
         if (model == null) {
-            return false;
+            return org.emovit.model.quant.Quantization.NONE;
         }
-        try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(Path.of(model))) {
-            return org.emovit.model.quant.StoredFormat.marksQuantised(files.keys());
+        try {
+            return org.emovit.model.quant.Quantization.storedIn(Path.of(model));
         } catch (RuntimeException e) {
-            return false;   // not safetensors, or unreadable: loading reports that properly
+            return org.emovit.model.quant.Quantization.NONE;   // not safetensors, or unreadable: loading reports that properly
         }
     }
 
@@ -181,7 +181,7 @@ public record ModelSpec(String model, String vit, String qformer, String llm, St
 
     /** Measures and sets the libtorch thread count for this model on this machine (see {@link ThreadChoice}); once per shape. */
     public ThreadChoice threadChoice() {
-        return ThreadChoice.apply(sizes().text(), scalarType(), linearsStoredInt8(), torchDevice());
+        return ThreadChoice.apply(sizes().text(), scalarType(), storedQuantization(), torchDevice());
     }
 
     /** The tokenizers and image transform that go with a loaded model. */

@@ -1,6 +1,9 @@
 package org.emovit.model;
 
+import org.emovit.model.quant.Int4Format;
+import org.emovit.model.quant.Int4Weight;
 import org.emovit.model.quant.Int8Weight;
+import org.emovit.model.quant.Quantization;
 import org.emovit.model.quant.PackedInt8;
 import org.emovit.model.quant.Int8Workspace;
 import java.util.ArrayList;
@@ -38,10 +41,10 @@ public record ThreadChoice(int threads, String reason) {
     private static final Map<String, ThreadChoice> CHOSEN = new ConcurrentHashMap<>();
 
     /**
-     * Measures once per (widths, dtype, int8) and sets {@code torch.set_num_threads}; nothing where the user set
+     * Measures once per (widths, dtype, quantisation) and sets {@code torch.set_num_threads}; nothing where the user set
      * OMP_NUM_THREADS, on CUDA, or for a small model.
      */
-    public static ThreadChoice apply(LlamaConfig text, ScalarType dtype, boolean int8, Device device) {
+    public static ThreadChoice apply(LlamaConfig text, ScalarType dtype, Quantization quantization, Device device) {
         if (!device.is_cpu()) {
             return new ThreadChoice(0, "threads: libtorch's default (not a CPU model)");
         }
@@ -51,13 +54,22 @@ public record ThreadChoice(int threads, String reason) {
         if (text.hiddenSize() < PrecisionChoice.SMALL_WIDTH) {   // the small-model rule of the precision choice
             return new ThreadChoice(0, "threads: libtorch's default, " + torch.get_num_threads() + " (a small model)");
         }
-        String key = text.hiddenSize() + "x" + text.intermediateSize() + " " + dtype + (int8 ? " int8" : "");
-        ThreadChoice choice = CHOSEN.computeIfAbsent(key, k -> measure(text.hiddenSize(), text.intermediateSize(), dtype, int8));
+        String key = text.hiddenSize() + "x" + text.intermediateSize() + " " + dtype + " " + quantization;
+        ThreadChoice choice = CHOSEN.computeIfAbsent(key, k -> measure(text.hiddenSize(), text.intermediateSize(), dtype, quantization));
         torch.set_num_threads(choice.threads());
         return choice;
     }
 
-    /** The candidates: the cores libtorch would use, halved down to 1. */
+    /**
+     * The most threads worth trying: the processors the JVM sees, or libtorch's default where that is more. libtorch's
+     * default alone is not enough: on this project's 2-core VMs it is 1, and the choice then never tried 2 (an int4
+     * 7B decoded its products about 1.5x slower than on 2 threads).
+     */
+    static int cores() {
+        return Math.max(torch.get_num_threads(), Runtime.getRuntime().availableProcessors());
+    }
+
+    /** The candidates: {@code cores}, halved down to 1. */
     static List<Integer> candidates(int cores) {
         List<Integer> out = new ArrayList<>();
         for (int t = Math.max(1, cores); t >= 1; t /= 2) {
@@ -84,8 +96,8 @@ public record ThreadChoice(int threads, String reason) {
         return counts.get(best);
     }
 
-    private static ThreadChoice measure(long d, long ff, ScalarType dtype, boolean int8) {
-        List<Integer> counts = candidates(torch.get_num_threads());
+    private static ThreadChoice measure(long d, long ff, ScalarType dtype, Quantization quantization) {
+        List<Integer> counts = candidates(cores());
         double[] decode = new double[counts.size()], prefill = new double[counts.size()];
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard();
              Int8Workspace workspace = new Int8Workspace()) {
@@ -98,8 +110,11 @@ public record ThreadChoice(int threads, String reason) {
             // would add 180 MB per matrix to the peak memory.
             LinearWeight[] weights = new LinearWeight[STREAMED];
             for (int i = 0; i < STREAMED; i++) {
-                weights[i] = int8 ? LinearWeight.of(int8Weight(ff, d, workspace))
-                        : LinearWeight.of(torch.full(new long[] {ff, d}, new Scalar(0.01), Tensors.options(dtype, new Device("cpu"))));
+                weights[i] = switch (quantization) {
+                    case INT4 -> Int4Format.accepts(ff, d) ? LinearWeight.of(int4Weight(ff, d)) : LinearWeight.of(int8Weight(ff, d, workspace));
+                    case INT8 -> LinearWeight.of(int8Weight(ff, d, workspace));
+                    case NONE -> LinearWeight.of(torch.full(new long[] {ff, d}, new Scalar(0.01), Tensors.options(dtype, new Device("cpu"))));
+                };
             }
             Tensor one = torch.full(new long[] {1, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
             Tensor many = torch.full(new long[] {PREFILL_ROWS, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
@@ -122,7 +137,8 @@ public record ThreadChoice(int threads, String reason) {
             times.append(String.format(Locale.ROOT, "%s%d: %.2f / %.1f ms", i > 0 ? ", " : "", counts.get(i), decode[i], prefill[i]));
         }
         return new ThreadChoice(chosen, String.format(Locale.ROOT, "threads: %d, measured (decode-shaped [1,%d]x[%d,%d] / prefill-shaped "
-                + "[%d,%d] %s product per thread count: %s)", chosen, d, d, ff, PREFILL_ROWS, d, int8 ? "int8" : dtype.toString().toLowerCase(Locale.ROOT), times));
+                + "[%d,%d] %s product per thread count: %s)", chosen, d, d, ff, PREFILL_ROWS, d,
+                quantization.any() ? quantization.name().toLowerCase(Locale.ROOT) : dtype.toString().toLowerCase(Locale.ROOT), times));
     }
 
     /**
@@ -134,6 +150,13 @@ public record ThreadChoice(int threads, String reason) {
         Int8Weight w = new Int8Weight(torch.full(new long[] {ff, d}, new Scalar(1), Tensors.options(ScalarType.Char, new Device("cpu"))),
                 torch.full(new long[] {ff}, new Scalar(0.01), Tensors.options(ScalarType.Float, new Device("cpu"))), workspace);
         return PackedInt8.available() ? w.packed(w.values()) : w;
+    }
+
+    /** A 4-bit weight as a checkpoint's loads: its stored levels and scales, run by the kernel the model's would take. */
+    private static Int4Weight int4Weight(long ff, long d) {
+        Tensor values = torch.full(Int4Format.valuesShape(ff, d), new Scalar(0x97), Tensors.options(ScalarType.Byte, new Device("cpu")));
+        Tensor scales = torch.full(Int4Format.WRITTEN.paramsShape(ff, d), new Scalar(0.01), Tensors.options(Int4Format.PARAMS_TYPE, new Device("cpu")));
+        return Int4Weight.load(values, scales, values, "thread choice", "ThreadChoice");
     }
 
     private static double medianMs(java.util.function.Supplier<Tensor> call, int runs) {

@@ -6,6 +6,7 @@ import java.util.List;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.emovit.model.quant.Quantization;
 import org.junit.jupiter.api.Test;
 
 class ThreadChoiceTest {
@@ -32,17 +33,26 @@ class ThreadChoiceTest {
     void aSmallModelKeepsTheDefaultAndAFullWidthOneIsMeasuredOnceAndSet() {
         int before = torch.get_num_threads();
         LlamaConfig tiny = new LlamaConfig(48, 96, 2, 4, 4, 12, 514, 1e-6, 10000.0, 256, false, 1, 2, 0);
-        ThreadChoice small = ThreadChoice.apply(tiny, ScalarType.Float, false, new Device("cpu"));
+        ThreadChoice small = ThreadChoice.apply(tiny, ScalarType.Float, Quantization.NONE, new Device("cpu"));
         assertThat(small.threads()).isZero();
         assertThat(torch.get_num_threads()).isEqualTo(before);
 
         LlamaConfig wide = new LlamaConfig(4096, 11008, 1, 32, 32, 128, 514, 1e-6, 10000.0, 2048, false, 1, 2, 0);
-        ThreadChoice measured = ThreadChoice.apply(wide, ScalarType.BFloat16, true, new Device("cpu"));
-        System.out.println(measured.reason());
-        assertThat(ThreadChoice.candidates(before)).contains(measured.threads());
-        assertThat(torch.get_num_threads()).isEqualTo(measured.threads());
-        assertThat(measured.reason()).startsWith("threads: " + measured.threads() + ", measured").contains("[1,4096]x[4096,11008]");
-        assertThat(ThreadChoice.apply(wide, ScalarType.BFloat16, true, new Device("cpu"))).isSameAs(measured);   // once per shape
+        // every count from the processors the JVM sees down to 1, whatever libtorch's default (1 on some VMs)
+        assertThat(ThreadChoice.cores()).isGreaterThanOrEqualTo(Runtime.getRuntime().availableProcessors());
+        for (Quantization q : new Quantization[] {Quantization.INT8, Quantization.INT4}) {
+            ThreadChoice measured = ThreadChoice.apply(wide, ScalarType.BFloat16, q, new Device("cpu"));
+            System.out.println(measured.reason());
+            assertThat(ThreadChoice.candidates(ThreadChoice.cores())).contains(measured.threads());
+            assertThat(torch.get_num_threads()).isEqualTo(measured.threads());
+            String name = q.name().toLowerCase(java.util.Locale.ROOT);
+            assertThat(measured.reason()).startsWith("threads: " + measured.threads() + ", measured").contains("[1,4096]x[4096,11008]")
+                    .contains(" " + name + " product per thread count: ");
+            for (int count : ThreadChoice.candidates(ThreadChoice.cores())) {
+                assertThat(measured.reason()).containsPattern("[:,] " + count + ": [0-9.]+ / [0-9.]+ ms");
+            }
+            assertThat(ThreadChoice.apply(wide, ScalarType.BFloat16, q, new Device("cpu"))).isSameAs(measured);   // once per shape
+        }
         torch.set_num_threads(before);
     }
 }

@@ -29,6 +29,13 @@ public enum Quantization {
         return keys.stream().anyMatch(Int8Format::isScaleKey) ? INT8 : NONE;
     }
 
+    /** The quantisation a folder's safetensors store, read from their keys without loading a tensor. */
+    public static Quantization storedIn(java.nio.file.Path dir) {
+        try (org.emovit.weights.TensorSource files = org.emovit.weights.Safetensors.openDir(dir)) {
+            return storedIn(files.keys());
+        }
+    }
+
     /** What it stores quantised, as a parenthesis after a model's dtype ("" for NONE). */
     public String note() {
         return switch (this) {

@@ -9,7 +9,7 @@ import org.emovit.model.Tensors;
 /**
  * How one Linear weight is stored in a checkpoint, and the one place that says which tensors that takes: the
  * converter writes {@link #parts}, the writer keeps {@link #isSibling siblings} in their own dtype, and a checkpoint
- * is {@link #marksQuantised recognised} as quantised by them. A new format is a constant here (and in
+ * is {@link Quantization#storedIn recognised} as quantised by them. A new format is a constant here (and in
  * {@link Quantization}).
  */
 public enum StoredFormat {
@@ -99,10 +99,5 @@ public enum StoredFormat {
     /** Whether a key names the parameters beside a quantised weight (int8's scales, int4's group scales (and zeros)). */
     public static boolean isSibling(String key) {
         return Int8Format.isScaleKey(key) || Int4Format.Scheme.ofParamsKey(key) != null;
-    }
-
-    /** Whether a checkpoint with these keys stores quantised Linears. */
-    public static boolean marksQuantised(java.util.Collection<String> keys) {
-        return Quantization.storedIn(keys).any();
     }
 }
