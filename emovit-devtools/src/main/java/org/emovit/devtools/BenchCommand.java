@@ -126,7 +126,7 @@ public final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Device dev = ModelSpec.torchDevice(device);
         if (threads > 0) {
-            torch.set_num_threads(threads);
+            ThreadChoice.set(threads);
         }
         if (model != null && (config != null || llmLayers > 0 || vitLayers > 0 || !quantize.equalsIgnoreCase("none"))) {
             throw new IllegalArgumentException("--model takes its sizes and quantisation from the folder: leave out --config, --llm-layers, --vit-layers and --quantize");

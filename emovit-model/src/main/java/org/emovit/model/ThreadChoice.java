@@ -41,23 +41,39 @@ public record ThreadChoice(int threads, String reason) {
     private static final Map<String, ThreadChoice> CHOSEN = new ConcurrentHashMap<>();
 
     /**
-     * Measures once per (widths, dtype, quantisation) and sets {@code torch.set_num_threads}; nothing where the user set
-     * OMP_NUM_THREADS, on CUDA, or for a small model.
+     * Measures once per (widths, dtype, quantisation) and sets the count ({@link #set}); nothing where the user set
+     * OMP_NUM_THREADS, on CUDA, or for a small model, which keep libtorch's count (OpenBLAS then takes the same).
      */
     public static ThreadChoice apply(LlamaConfig text, ScalarType dtype, Quantization quantization, Device device) {
         if (!device.is_cpu()) {
             return new ThreadChoice(0, "threads: libtorch's default (not a CPU model)");
         }
         if (System.getenv("OMP_NUM_THREADS") != null) {
+            set(torch.get_num_threads());
             return new ThreadChoice(0, "threads: " + torch.get_num_threads() + " (OMP_NUM_THREADS)");
         }
         if (text.hiddenSize() < PrecisionChoice.SMALL_WIDTH) {   // the small-model rule of the precision choice
+            set(torch.get_num_threads());
             return new ThreadChoice(0, "threads: libtorch's default, " + torch.get_num_threads() + " (a small model)");
         }
         String key = text.hiddenSize() + "x" + text.intermediateSize() + " " + dtype + " " + quantization;
         ThreadChoice choice = CHOSEN.computeIfAbsent(key, k -> measure(text.hiddenSize(), text.intermediateSize(), dtype, quantization));
-        torch.set_num_threads(choice.threads());
+        set(choice.threads());
         return choice;
+    }
+
+    /**
+     * Runs the model's products on {@code threads} threads: libtorch's own, and OpenBLAS's, which are separate.
+     * libtorch's float32 matmuls run on OpenBLAS with a thread count of its own (every core by default) and threads that
+     * spin after each call: on 2 cores, with libtorch at 1 thread, the tiny model's Grad-CAM passes under 8 heat-map
+     * clients took 22.7 ms (median) and a stream's worst gap 64 ms; with OpenBLAS at the same 1 thread, 16.2-16.6 ms
+     * and 29-31 ms. OPENBLAS_NUM_THREADS, where the user set it, is left to decide.
+     */
+    public static void set(int threads) {
+        torch.set_num_threads(threads);
+        if (System.getenv("OPENBLAS_NUM_THREADS") == null) {
+            org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
+        }
     }
 
     /**
@@ -119,7 +135,7 @@ public record ThreadChoice(int threads, String reason) {
             Tensor one = torch.full(new long[] {1, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
             Tensor many = torch.full(new long[] {PREFILL_ROWS, d}, new Scalar(0.5), Tensors.options(dtype, new Device("cpu")));
             for (int i = 0; i < counts.size(); i++) {
-                torch.set_num_threads(counts.get(i));
+                set(counts.get(i));
                 // One pass over the rotation per sample, as a decoding step runs one product after another.
                 decode[i] = medianMs(() -> {
                     Tensor y = null;

@@ -55,4 +55,17 @@ class ThreadChoiceTest {
         }
         torch.set_num_threads(before);
     }
+
+    /** libtorch's float32 matmuls run on OpenBLAS, whose thread count is its own: set takes both to the same count. */
+    @Test
+    void setGivesOpenBlasTheSameCount() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("OPENBLAS_NUM_THREADS") == null, "OPENBLAS_NUM_THREADS decides");
+        int before = torch.get_num_threads();
+        for (int n : new int[] {1, 2, 1}) {
+            ThreadChoice.set(n);
+            assertThat(torch.get_num_threads()).isEqualTo(n);
+            assertThat(org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads()).isEqualTo(n);
+        }
+        ThreadChoice.set(before);
+    }
 }
