@@ -86,7 +86,12 @@ public final class Int4Weight {
 
     /** The kernel {@link Int4KernelChoice} gives a weight with these stored values. */
     private static Kernel kernelFor(Tensor values) {
-        return values.device().is_cpu() ? Int4KernelChoice.current().kernelFor(values.size(0), values.size(1) * 2) : Kernel.DENSE;
+        return kernelFor(values.device(), values.size(0), values.size(1) * 2);
+    }
+
+    /** The kernel a weight [out, in] on this device runs on: {@link Int4KernelChoice}'s on the CPU, else dense. */
+    static Kernel kernelFor(org.bytedeco.pytorch.Device device, long out, long in) {
+        return device.is_cpu() ? Int4KernelChoice.current().kernelFor(out, in) : Kernel.DENSE;
     }
 
     /**

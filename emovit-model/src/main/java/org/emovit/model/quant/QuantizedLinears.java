@@ -129,9 +129,9 @@ public final class QuantizedLinears implements AutoCloseable {
             if (stored != null && Arrays.equals(stored, new long[] {out, in})) {   // a dense weight's shape
                 throw new ModelLoadException(Int4Format.strayParams(paramsKey, source.originOf(paramsKey), true));
             }
-            boolean resident = Int4KernelChoice.current().kernelFor(out, in) == Int4Weight.Kernel.NATIVE && device.is_cpu();
-            Tensor values = resident(key, source.takeStored(key, ScalarType.Byte, Int4Format.valuesShape(out, in)), resident);
-            Tensor params = resident(paramsKey, source.takeStored(paramsKey, Int4Format.PARAMS_TYPE, scheme.paramsShape(out, in)), resident);
+            boolean streamed = Int4Weight.kernelFor(device, out, in) == Int4Weight.Kernel.NATIVE;
+            Tensor values = resident(key, source.takeStored(key, ScalarType.Byte, Int4Format.valuesShape(out, in)), streamed);
+            Tensor params = resident(paramsKey, source.takeStored(paramsKey, Int4Format.PARAMS_TYPE, scheme.paramsShape(out, in)), streamed);
             Int4Weight w = Int4Weight.load(values, params, () -> packSource(key, values), key, source.originOf(paramsKey));
             // the temporaries freed: the int32 levels a packing unpacked, a block at a time, or (nothing packed) the
             // float copy of the scales and zeros that their check made (0.8 GB at 7B: 6.0 GiB of classify's peak
@@ -216,9 +216,9 @@ public final class QuantizedLinears implements AutoCloseable {
      * mapped than copied on this project's machine. The file reads leave the mapping untouched, so the process's
      * resident memory is the copy alone.
      */
-    private Tensor resident(String key, Tensor mapped, boolean resident) {
-        java.util.function.Consumer<java.nio.ByteBuffer> copier = source.copier(key);
-        return resident && copier != null ? NativeInt4.readIntoHugePages(mapped, copier) : mapped;
+    private Tensor resident(String key, Tensor mapped, boolean streamed) {
+        java.util.function.Consumer<java.nio.ByteBuffer> copier = streamed ? source.copier(key) : null;
+        return copier != null ? NativeInt4.readIntoHugePages(mapped, copier) : mapped;
     }
 
     private Tensor packSource(String key, Tensor values) {
