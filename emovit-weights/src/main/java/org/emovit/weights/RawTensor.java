@@ -134,34 +134,9 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
                     out[i] = Float.intBitsToFloat((b.getShort(i * 2) & 0xffff) << 16);
                 }
             }
-            case I64 -> {
+            default -> {   // integers and bool, as toLongArray reads them
                 for (int i = 0; i < n; i++) {
-                    out[i] = (float) b.getLong(i * 8);
-                }
-            }
-            case I32 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = (float) b.getInt(i * 4);
-                }
-            }
-            case I16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.getShort(i * 2);
-                }
-            }
-            case I8 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i);
-                }
-            }
-            case U8 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i) & 0xff;
-                }
-            }
-            case BOOL -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i) != 0 ? 1f : 0f;
+                    out[i] = integerAt(i);
                 }
             }
         }
@@ -183,34 +158,26 @@ public record RawTensor(DType dtype, long[] shape, ByteBuffer data) {
         ByteBuffer b = data;
         switch (dtype) {
             case I64 -> b.duplicate().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(out);
-            case I32 -> {
+            default -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = b.getInt(i * 4);
+                    out[i] = integerAt(i);
                 }
             }
-            case I16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.getShort(i * 2);
-                }
-            }
-            case I8 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i);
-                }
-            }
-            case U8 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i) & 0xff;
-                }
-            }
-            case BOOL -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.get(i) != 0 ? 1 : 0;
-                }
-            }
-            default -> throw new AssertionError(dtype);
         }
         return out;
+    }
+
+    /** Element i of an integer or bool tensor, widened: I8 sign-extended, U8 zero-extended, BOOL as 0/1. */
+    private long integerAt(int i) {
+        return switch (dtype) {
+            case I64 -> data.getLong(i * 8);
+            case I32 -> data.getInt(i * 4);
+            case I16 -> data.getShort(i * 2);
+            case I8 -> data.get(i);
+            case U8 -> data.get(i) & 0xff;
+            case BOOL -> data.get(i) != 0 ? 1 : 0;
+            default -> throw new AssertionError(dtype);
+        };
     }
 
     /** Same dtype, same shape and the same bytes. */
