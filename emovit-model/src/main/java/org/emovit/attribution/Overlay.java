@@ -1,6 +1,7 @@
 package org.emovit.attribution;
 
 import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferInt;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +51,9 @@ final class Overlay {
             max = Math.max(max, v);
         }
         BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        // written straight into the raster: setRGB(x, y, rgb) allocates an array per pixel (the server's largest
+        // allocation under heat-map load, and so its garbage collections)
+        int[] pixels = ((DataBufferInt) out.getRaster().getDataBuffer()).getData();
         for (int y = 0; y < h; y++) {
             // the centre of pixel y in grid coordinates, where grid cell centres sit at 0..side-1
             double gy = clamp((y + 0.5) * side / h - 0.5, side);
@@ -62,7 +66,7 @@ final class Overlay {
                 double v = (1 - fy) * ((1 - fx) * weights[y0 * side + x0] + fx * weights[y0 * side + x1])
                         + fy * ((1 - fx) * weights[y1 * side + x0] + fx * weights[y1 * side + x1]);
                 int colour = jet(max > 0 ? v / max : 0);
-                out.setRGB(x, y, blend(image.get(x, y, 0), image.get(x, y, 1), image.get(x, y, 2), colour));
+                pixels[y * w + x] = blend(image.get(x, y, 0), image.get(x, y, 1), image.get(x, y, 2), colour);
             }
         }
         drawLegend(out);
