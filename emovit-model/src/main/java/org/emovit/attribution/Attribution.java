@@ -2,18 +2,13 @@ package org.emovit.attribution;
 
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
 import org.emovit.api.EmoVit;
 import org.emovit.core.Emotion;
 import org.emovit.core.Prompts;
-import org.emovit.generate.CandidateScorer;
 import org.emovit.image.RgbImage;
 import org.emovit.model.InstructBlip;
 import org.emovit.model.InstructBlipInputs;
-import org.emovit.model.LayerCheckpoints;
-import org.emovit.model.PrefillInputs;
 import org.emovit.model.Tensors;
 import org.emovit.model.VisionConfig;
 
@@ -57,13 +52,24 @@ public final class Attribution {
 
     /** The map of this emotion by this method. */
     public PatchMap map(RgbImage image, Emotion emotion, PatchMap.Method method) {
-        return method == PatchMap.Method.GRAD_CAM ? gradCam(image, emotion) : rollout(image, emotion);
+        return MapPass.run(pass(image, emotion, method));
+    }
+
+    /**
+     * The map of this emotion by this method, as a pass to run piece by piece ({@link MapPass}): Grad-CAM in three
+     * pieces on this project's models, the rollout in one. Nothing runs until its first piece.
+     */
+    public MapPass pass(RgbImage image, Emotion emotion, PatchMap.Method method) {
+        return method == PatchMap.Method.GRAD_CAM ? gradCamPass(image, emotion) : MapPass.whole(() -> rollout(image, emotion));
     }
 
     /** Grad-CAM of this emotion's score-mode log-likelihood over the image's patches (see the class comment). */
     public PatchMap gradCam(RgbImage image, Emotion emotion) {
-        return PatchMap.normalised(gridSide(), patchScores(model, gradientTimesActivation(image, emotion), true), emotion,
-                PatchMap.Method.GRAD_CAM);
+        return MapPass.run(gradCamPass(image, emotion));
+    }
+
+    private GradCamPass gradCamPass(RgbImage image, Emotion emotion) {
+        return new GradCamPass(model, () -> inputs(image), emoVit.answer(emotion), emotion);
     }
 
     /**
@@ -72,8 +78,7 @@ public final class Attribution {
      * weights). {@code emotion} is only recorded.
      */
     public static PatchMap gradCam(InstructBlip model, InstructBlipInputs inputs, long[] answer, Emotion emotion) {
-        return PatchMap.normalised(gridSide(model), patchScores(model, gradientTimesActivation(model, inputs, answer), true), emotion,
-                PatchMap.Method.GRAD_CAM);
+        return MapPass.run(new GradCamPass(model, () -> inputs, answer, emotion));
     }
 
     /**
@@ -82,30 +87,9 @@ public final class Attribution {
      * when the token is scaled by (1 + eps), divided by eps. Signed; before ReLU and normalisation.
      */
     float[] gradientTimesActivation(RgbImage image, Emotion emotion) {
-        try (PointerScope scope = new PointerScope()) {
-            return gradientTimesActivation(model, inputs(image), emoVit.answer(emotion));
-        }
-    }
-
-    private static float[] gradientTimesActivation(InstructBlip model, InstructBlipInputs inputs, long[] answer) {
-        try (PointerScope scope = new PointerScope()) {
-            Tensor features;
-            try (NoGradGuard noGrad = new NoGradGuard()) {
-                features = model.encodeImage(inputs.pixelValues());   // frozen: no graph through the ViT
-            }
-            // The caller may hold a no-grad guard (the server, tests): enable autograd for this pass alone. The
-            // Q-Former's and the LLM's layers are checkpointed: one layer's activations at a time, not the stack's.
-            try (AutoGradMode grad = new AutoGradMode(true); LayerCheckpoints checkpoints = LayerCheckpoints.open()) {
-                Tensor leaf = features.detach().clone().requires_grad_(true);
-                PrefillInputs prefill = model.prefillInputs(leaf, inputs);
-                Tensor logLikelihood = new CandidateScorer(model.languageModel())
-                        .logLikelihoodTensor(prefill, List.of(answer));
-                logLikelihood.sum().backward();   // to the LLM's output; only leaves' grads are kept, freed with the scope
-                checkpoints.backward();           // on through the LLM's and the Q-Former's layers to the ViT's output
-                try (NoGradGuard noGrad = new NoGradGuard()) {
-                    return Tensors.toFloats(leaf.grad().mul(leaf.detach()).sum(new long[] {-1}));   // [1 + patches]
-                }
-            }
+        try (GradCamPass pass = gradCamPass(image, emotion)) {
+            MapPass.run(pass);
+            return pass.tokens();
         }
     }
 
@@ -150,7 +134,7 @@ public final class Attribution {
      * The patch tokens' scores, the CLS token (first) dropped: it is no place in the image. With {@code relu},
      * negative scores (patches that argue against the answer) become 0, as Grad-CAM does.
      */
-    private static double[] patchScores(InstructBlip model, float[] tokens, boolean relu) {
+    static double[] patchScores(InstructBlip model, float[] tokens, boolean relu) {
         int patches = gridSide(model) * gridSide(model);
         if (tokens.length != patches + 1) {
             throw new IllegalStateException("expected CLS + " + patches + " image tokens, got " + tokens.length);

@@ -29,7 +29,13 @@ public record HeatmapRequest(PatchMap.Method method, Emotion emotion) {
      * answer outside the 8).
      */
     public PatchMap map(Attribution attribution, RgbImage image, EmoVit.Result result) {
+        MapPass pass = pass(attribution, image, result);
+        return pass == null ? null : MapPass.run(pass);
+    }
+
+    /** The same map as a pass to run piece by piece (see {@link MapPass}), or null when there is no emotion to map. */
+    public MapPass pass(Attribution attribution, RgbImage image, EmoVit.Result result) {
         Emotion e = emotionFor(result);
-        return e == null ? null : attribution.map(image, e, method);
+        return e == null ? null : attribution.pass(image, e, method);
     }
 }

@@ -36,6 +36,7 @@ public final class LayerCheckpoints implements AutoCloseable {
 
     private final List<Stack> stacks = new ArrayList<>();
     private final LayerCheckpoints outer;
+    private int carried;   // stacks the backward pass has gone through, from the last
 
     private LayerCheckpoints() {
         outer = OPEN.get();
@@ -83,35 +84,68 @@ public final class LayerCheckpoints implements AutoCloseable {
      * first (a later stack's input depends on an earlier one's output, never the reverse), layer by layer.
      */
     public void backward() {
+        while (!backwardDone()) {
+            backwardStack();
+        }
+    }
+
+    /**
+     * The gradient through the next stack not yet carried (last first, as {@link #backward()}): one piece of the
+     * backward pass, so that a caller can run other work between stacks (the server decodes a token between two).
+     * Nothing once {@link #backwardDone()}.
+     */
+    public void backwardStack() {
+        if (backwardDone()) {
+            return;
+        }
+        Stack stack = stacks.get(stacks.size() - 1 - carried);
+        carried++;
         try (AutoGradMode grad = new AutoGradMode(true)) {
-            for (int s = stacks.size() - 1; s >= 0; s--) {
-                Stack stack = stacks.get(s);
-                Tensor g;
-                try (PointerScope scope = new PointerScope()) {
-                    Tensor outputGrad = stack.output().grad();
-                    if (!outputGrad.defined()) {
-                        continue;   // nothing downstream used this stack's output
-                    }
-                    g = Owned.own(outputGrad.detach().clone());
+            Tensor g;
+            try (PointerScope scope = new PointerScope()) {
+                Tensor outputGrad = stack.output().grad();
+                if (!outputGrad.defined()) {
+                    return;   // nothing downstream used this stack's output
                 }
-                for (int i = stack.kept().size(); i >= 1; i--) {
-                    int index = i;
-                    Tensor gradOut = g;
-                    g = Owned.step(() -> {
-                        Tensor in = stack.kept().get(index - 1).detach();
-                        in.requires_grad_(true);
-                        stack.layer().apply(index, in).backward(gradOut, new BoolOptional(), false, new TensorArrayRefOptional());
-                        return in.grad().detach();
-                    });
-                    gradOut.close();
-                }
-                // the first layer from the stack's own input, so the gradient flows on into whatever made that input
-                try (PointerScope scope = new PointerScope()) {
-                    stack.layer().apply(0, stack.input()).backward(g, new BoolOptional(), false, new TensorArrayRefOptional());
-                } finally {
-                    g.close();
-                }
+                g = Owned.own(outputGrad.detach().clone());
             }
+            for (int i = stack.kept().size(); i >= 1; i--) {
+                int index = i;
+                Tensor gradOut = g;
+                g = Owned.step(() -> {
+                    Tensor in = stack.kept().get(index - 1).detach();
+                    in.requires_grad_(true);
+                    stack.layer().apply(index, in).backward(gradOut, new BoolOptional(), false, new TensorArrayRefOptional());
+                    return in.grad().detach();
+                });
+                gradOut.close();
+            }
+            // the first layer from the stack's own input, so the gradient flows on into whatever made that input
+            try (PointerScope scope = new PointerScope()) {
+                stack.layer().apply(0, stack.input()).backward(g, new BoolOptional(), false, new TensorArrayRefOptional());
+            } finally {
+                g.close();
+            }
+        }
+    }
+
+    /** Whether the gradient has been carried through every stack run under this checkpointing. */
+    public boolean backwardDone() {
+        return carried == stacks.size();
+    }
+
+    /**
+     * Ends checkpointing on this thread (the forward pass is over) but keeps the stacks for {@link
+     * #backwardStack()}: between pieces of a backward pass the thread runs other stacks as usual.
+     */
+    public void leaveThread() {
+        if (OPEN.get() != this) {
+            return;
+        }
+        if (outer == null) {
+            OPEN.remove();
+        } else {
+            OPEN.set(outer);
         }
     }
 
@@ -122,10 +156,6 @@ public final class LayerCheckpoints implements AutoCloseable {
             s.output().close();
         }
         stacks.clear();
-        if (outer == null) {
-            OPEN.remove();
-        } else {
-            OPEN.set(outer);
-        }
+        leaveThread();
     }
 }

@@ -3,6 +3,7 @@ package org.emovit.serve;
 import java.util.concurrent.CompletableFuture;
 import org.emovit.api.EmoVit;
 import org.emovit.attribution.HeatmapRequest;
+import org.emovit.attribution.MapPass;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.image.RgbImage;
 
@@ -24,9 +25,12 @@ sealed interface Job permits Job.Classify, Job.Heatmap, Job.Generate {
 
     /**
      * A classified image waiting for its heat map, queued by the classification pass: the planner gives the model one
-     * at a time, between two decoding steps. It answers the classification's caller, under its deadline.
+     * piece of one map at a time, between two decoding steps, and a map under way waits ahead of the others until
+     * done. It answers the classification's caller, under its deadline.
+     *
+     * @param pass the map's pass: unstarted when queued, holding native memory from its first piece until closed
      */
-    record Heatmap(Classify job, EmoVit.Result classified) implements Job {
+    record Heatmap(Classify job, EmoVit.Result classified, MapPass pass) implements Job {
         @Override
         public long deadlineNanos() {
             return job.deadlineNanos();

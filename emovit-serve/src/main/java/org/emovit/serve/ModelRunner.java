@@ -5,7 +5,7 @@ import java.util.List;
 import org.emovit.generate.DecodingBatch;
 import org.emovit.api.EmoVit;
 import org.emovit.attribution.Attribution;
-import org.emovit.attribution.PatchMap;
+import org.emovit.attribution.MapPass;
 import org.emovit.generate.GenerationConfig;
 
 /**
@@ -33,11 +33,17 @@ final class ModelRunner implements AutoCloseable {
     }
 
     /**
-     * The heat map a classified job asked for: of the emotion it named, else of the predicted one; null when it
-     * named none and the answer is none of the 8 (generate mode), so there is nothing to map.
+     * The heat map a classified job asked for, as a pass the scheduler runs piece by piece: of the emotion it named,
+     * else of the predicted one; null when it named none and the answer is none of the 8 (generate mode), so there is
+     * nothing to map. Nothing runs until its first piece.
      */
-    PatchMap heatmap(Job.Classify job, EmoVit.Result result) {
-        return job.heatmap().map(attribution, job.image(), result);
+    MapPass heatmap(Job.Classify job, EmoVit.Result result) {
+        return job.heatmap().pass(attribution, job.image(), result);
+    }
+
+    /** The next piece of a map's pass; true once its map is ready. */
+    boolean advance(MapPass pass) {
+        return pass.advance();
     }
 
     /**

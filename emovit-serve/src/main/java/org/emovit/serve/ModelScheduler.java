@@ -12,6 +12,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.emovit.api.EmoVit;
 import org.emovit.attribution.HeatmapRequest;
+import org.emovit.attribution.MapPass;
 import org.emovit.attribution.PatchMap;
 import org.emovit.generate.GenerationConfig;
 import org.emovit.generate.DecodingBatch;
@@ -24,7 +25,7 @@ import org.emovit.image.RgbImage;
  * one thread: at every token boundary it drops requests whose caller left or whose deadline passed, asks the
  * planner, computes the heat map or runs the classifications it chose (between two steps), lets the generations it
  * chose join the running batch, and runs one decoding step. A classification that asked for a heat map queues it as
- * work of its own, so that the planner interleaves maps with decoding steps, one map per step at most. Generations — chat answers and the explanations of classifications alike —
+ * work of its own, so that the planner interleaves maps with decoding steps, one piece of one map per step at most. Generations — chat answers and the explanations of classifications alike —
  * are batched continuously, each row with its own settings, leaving at its own end. Images are resized on the
  * callers' threads before they queue (the model's thread only normalises them), and callers get futures and never
  * block on libtorch.
@@ -175,7 +176,7 @@ public final class ModelScheduler implements AutoCloseable {
                 List<Job> jobs = new ArrayList<>(waiting);
                 // shutting down: what waits runs now, as if it had waited long enough for a fuller batch
                 long now = accepting ? System.nanoTime() : Long.MAX_VALUE / 2;
-                SchedulePlanner.Plan plan = planner.plan(seen(jobs), running.size(), now, costs.imagesPerMap(settings.maxBatch()));
+                SchedulePlanner.Plan plan = planner.plan(seen(jobs), running.size(), now, costs.imagesPerMapPiece(settings.maxBatch()));
                 if (!plan.idle() || !running.isEmpty()) {
                     plan.heatmap().forEach(i -> heatmap.add((Job.Heatmap) jobs.get(i)));
                     plan.classify().forEach(i -> classify.add((Job.Classify) jobs.get(i)));
@@ -221,13 +222,22 @@ public final class ModelScheduler implements AutoCloseable {
             Job j = it.next();
             if (j.result().isDone()) {
                 it.remove();   // the caller has already given up (its own timeout)
+                discard(j);
             } else if (now - j.deadlineNanos() > 0) {
                 it.remove();
+                discard(j);
                 output.fail(j, ApiException.deadline(settings.timeout().toMillis()));
             } else if (j instanceof Job.Generate g && g.row().finished()) {
                 it.remove();
                 output.complete(g, 0);   // its client left while it waited: answered as cancelled without a model pass
             }
+        }
+    }
+
+    /** A dropped map under way frees what its pass holds (on the model's thread, which made it). */
+    private static void discard(Job j) {
+        if (j instanceof Job.Heatmap h) {
+            h.pass().close();
         }
     }
 
@@ -252,8 +262,9 @@ public final class ModelScheduler implements AutoCloseable {
             for (int i = 0; i < jobs.size(); i++) {
                 Job.Classify job = jobs.get(i);
                 // no map without an emotion to map (a generated answer outside the 8, none named): answered as is
-                if (job.heatmap() != null && job.heatmap().emotionFor(results.get(i)) != null) {
-                    next.add(new Job.Heatmap(job, results.get(i)));
+                MapPass pass = job.heatmap() == null ? null : runner.heatmap(job, results.get(i));
+                if (pass != null) {
+                    next.add(new Job.Heatmap(job, results.get(i), pass));
                 } else {
                     answered.add(job);
                     answers.add(results.get(i));
@@ -268,19 +279,30 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
-    /** One heat map (a backward pass for Grad-CAM); a map that fails fails its request alone. */
+    /**
+     * One piece of a heat map (a Grad-CAM map is three: the forward pass, then the backward pass through the LLM's
+     * layers, then through the Q-Former's): a running stream waits for one piece, not a whole map. A map under way
+     * goes back to the head of the queue until it is done; one that fails fails its request alone.
+     */
     private void runHeatmap(Job.Heatmap job) {
         inPass = running.size() + 1;
         stallsSinceStep++;
         long start = System.nanoTime();
         try {
-            PatchMap map = runner.heatmap(job.job(), job.classified());
+            boolean done = runner.advance(job.pass());
             long took = System.nanoTime() - start;
             stallNanosSinceStep += took;
-            metrics.batch("heatmap", 1, took);
-            costs.mapped(took);
+            costs.mapPiece(took);
+            if (!done) {
+                continueFirst(List.of(job));
+                return;
+            }
+            PatchMap map = job.pass().map();
+            metrics.batch("heatmap", 1, job.pass().nanos());   // the whole map: its pieces' time
+            job.pass().close();
             continueFirst(output.classified(List.of(job.job()), List.of(job.classified()), Collections.singletonList(map)));
         } catch (RuntimeException | OutOfMemoryError e) {
+            job.pass().close();
             output.fail(job, ApiException.internal("the heat map failed: " + org.emovit.core.Errors.firstLine(e)));
         } finally {
             inPass = running.size();

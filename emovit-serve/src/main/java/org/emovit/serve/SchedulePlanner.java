@@ -12,12 +12,13 @@ import org.emovit.api.EmoVit;
  *   max-batch rows; each row decodes with its own settings, so nothing waits for a batch with other settings.</li>
  *   <li>Classifications of the oldest waiting one's mode run together (up to max-batch) between two decoding steps:
  *   the running rows wait for one classification pass, never for an explanation (that is a generation). While rows
- *   run, a pass takes at most the images the scheduler says fit in about one heat map's time, so that neither kind
- *   of stall is much longer than the other.</li>
- *   <li>Heat maps of classified images (a Grad-CAM backward pass each) run one per decision, before anything else
- *   that stalls the rows, at once whether or not rows run: between two decoding steps the running rows wait for at
- *   most one map — never for several, nor for a map and a classification pass. Classifications wait for the maps
- *   of those before them, which continue accepted requests.</li>
+ *   run, a pass takes at most the images the scheduler says fit in about one piece of a heat map's time, so that
+ *   neither kind of stall is much longer than the other.</li>
+ *   <li>Heat maps of classified images run in pieces (a Grad-CAM map: its forward pass, then its backward pass a
+ *   layer stack at a time), one piece per decision, before anything else that stalls the rows, at once whether or
+ *   not rows run: between two decoding steps the running rows wait for at most one piece of one map — never for
+ *   several, nor for a piece and a classification pass. A map under way heads the queue until done;
+ *   classifications wait for the maps of those before them, which continue accepted requests.</li>
  *   <li>When nothing runs, the oldest waiting request's kind goes first, once max-batch of its kind wait or it has
  *   waited max-wait; until then the planner says how long to wait for more.</li>
  * </ul>
@@ -45,7 +46,7 @@ final class SchedulePlanner {
     }
 
     /**
-     * What to do now: compute this waiting heat map (at most one), run these waiting classifications (indices into
+     * What to do now: compute the next piece of this waiting heat map (at most one), run these waiting classifications (indices into
      * the waiting list), let these waiting generations join, or, when all are empty, wait this long for more before
      * deciding again (0: nothing waits).
      */
@@ -80,7 +81,7 @@ final class SchedulePlanner {
         List<Integer> join = generations(waiting, maxBatch - runningRows);
         for (int i = 0; i < waiting.size(); i++) {
             if (waiting.get(i).kind() == Kind.HEATMAP) {
-                // one backward pass is all the running rows wait for; generations still join (a map has no batch to fill)
+                // one piece of one map is all the running rows wait for; generations still join (a map has no batch to fill)
                 return new Plan(List.of(i), List.of(), join, 0);
             }
         }

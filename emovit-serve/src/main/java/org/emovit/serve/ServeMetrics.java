@@ -44,7 +44,7 @@ public final class ServeMetrics {
                         + "wait between two tokens of a running stream over the last 2 minutes")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
                 .register(registry);
-        decodeGapPasses = DistributionSummary.builder("emovit.decode.gap.passes").description("heat maps and classification passes run "
+        decodeGapPasses = DistributionSummary.builder("emovit.decode.gap.passes").description("pieces of heat maps and classification passes run "
                         + "between two decoding steps of rows that run on (the planner allows one)")
                 .serviceLevelObjectives(1, 2, 4, 8, 16).register(registry);
         decodeGapOutsidePasses = Timer.builder("emovit.decode.gap.outside.passes").description("the part of each gap between two decoding "

@@ -60,14 +60,14 @@ public final class StreamGaps {
 
     /**
      * The same stall as the server timed it, from two /metrics scrapes around a load: its worst gap between two
-     * decoding steps (and the part of it outside heat-map and classification passes), the most passes in one gap, and
+     * decoding steps (and the part of it outside heat-map pieces and classification passes), the most of those in one gap, and
      * the Grad-CAM passes run between the scrapes. Issue 26's target: the worst gap at most 1.5x one Grad-CAM pass
      * (the median pass). The gap maxima and the longest pass are Prometheus maxima (the last 2 minutes); the median
      * is read from the pass time histogram between the scrapes, interpolated within its bucket.
      *
      * @param worstGapMs     the longest gap between two decoding steps of rows that ran on
      * @param worstOutsideMs the longest part of a gap outside the passes (the step, joins, the loop)
-     * @param mostPasses     the most heat maps and classification passes in one gap
+     * @param mostPasses     the most pieces of heat maps and classification passes in one gap
      * @param maps           Grad-CAM passes between the scrapes
      * @param medianPassMs   their median time (NaN without any)
      * @param longestPassMs  the longest Grad-CAM pass
@@ -98,7 +98,7 @@ public final class StreamGaps {
         /** What the test and serve-bench print, one line each. */
         public List<String> describe() {
             String gaps = String.format(Locale.ROOT, "server: worst gap between two decoding steps %.1f ms, worst part of a gap outside heat-map "
-                    + "and classification passes %.1f ms; at most %d pass(es) in one gap (last 2 min)", worstGapMs, worstOutsideMs, mostPasses);
+                    + "pieces and classification passes %.1f ms; at most %d of those in one gap (last 2 min)", worstGapMs, worstOutsideMs, mostPasses);
             if (maps == 0) {
                 return List.of(gaps, "Grad-CAM passes: 0 (no target to compare with)");
             }
