@@ -16,9 +16,10 @@ import org.emovit.model.Tensors;
 
 /**
  * Grad-CAM of one image (see {@link Attribution}'s class comment) in pieces: the forward pass, with the loss
- * back-propagated to the checkpointed stacks' outputs; then the backward pass through one stack per piece (the LLM's,
- * then the Q-Former's), the last piece also reading the gradient at the ViT's output. On the tiny model each piece is
- * a third of the map or less, so a stream decoding between them waits for a third.
+ * back-propagated to the checkpointed stacks' outputs; then the backward pass one layer per piece (the LLM's layers,
+ * last first, then the Q-Former's), the last piece also reading the gradient at the ViT's output. The forward piece
+ * is the longest (about 40% of a map on the tiny model, less the more layers there are), so a stream decoding
+ * between pieces waits for at most that.
  *
  * <p>What the forward piece makes (the image features' leaf, the tensors the checkpointed layers captured and
  * recompute from) must outlive its piece without staying in a scope of the thread, where the work run between pieces
@@ -59,7 +60,7 @@ final class GradCamPass implements MapPass {
                 forward();
                 return false;
             }
-            checkpoints.backwardStack();   // on through the next stack, to the ViT's output after the last
+            checkpoints.backwardLayer();   // on through the next layer, to the ViT's output after the last
             if (!checkpoints.backwardDone()) {
                 return false;
             }

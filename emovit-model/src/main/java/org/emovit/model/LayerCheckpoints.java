@@ -37,6 +37,8 @@ public final class LayerCheckpoints implements AutoCloseable {
     private final List<Stack> stacks = new ArrayList<>();
     private final LayerCheckpoints outer;
     private int carried;   // stacks the backward pass has gone through, from the last
+    private Tensor gradient;   // owned: within the stack under way, the gradient at the output of layer `layer`
+    private int layer;
 
     private LayerCheckpoints() {
         outer = OPEN.get();
@@ -85,58 +87,65 @@ public final class LayerCheckpoints implements AutoCloseable {
      */
     public void backward() {
         while (!backwardDone()) {
-            backwardStack();
+            backwardLayer();
         }
     }
 
     /**
-     * The gradient through the next stack not yet carried (last first, as {@link #backward()}): one piece of the
-     * backward pass, so that a caller can run other work between stacks (the server decodes a token between two).
-     * Nothing once {@link #backwardDone()}.
+     * The gradient through the next layer not yet carried (last stack first, last layer first, as {@link
+     * #backward()}): one piece of the backward pass, so that a caller can run other work between two layers (the
+     * server decodes a token between two). The gradient at the layer's input is kept for the next call. Nothing
+     * once {@link #backwardDone()}.
      */
-    public void backwardStack() {
+    public void backwardLayer() {
         if (backwardDone()) {
             return;
         }
         Stack stack = stacks.get(stacks.size() - 1 - carried);
-        carried++;
         try (AutoGradMode grad = new AutoGradMode(true)) {
-            Tensor g;
-            try (PointerScope scope = new PointerScope()) {
-                Tensor outputGrad = stack.output().grad();
-                if (!outputGrad.defined()) {
-                    return;   // nothing downstream used this stack's output
+            if (gradient == null) {   // the stack's first piece: the gradient at its output
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor outputGrad = stack.output().grad();
+                    if (!outputGrad.defined()) {
+                        carried++;   // nothing downstream used this stack's output
+                        return;
+                    }
+                    gradient = Owned.own(outputGrad.detach().clone());
                 }
-                g = Owned.own(outputGrad.detach().clone());
+                layer = stack.kept().size();
             }
-            for (int i = stack.kept().size(); i >= 1; i--) {
-                int index = i;
-                Tensor gradOut = g;
-                g = Owned.step(() -> {
+            Tensor gradOut = gradient;
+            if (layer >= 1) {
+                int index = layer;
+                gradient = Owned.step(() -> {
                     Tensor in = stack.kept().get(index - 1).detach();
                     in.requires_grad_(true);
                     stack.layer().apply(index, in).backward(gradOut, new BoolOptional(), false, new TensorArrayRefOptional());
                     return in.grad().detach();
                 });
                 gradOut.close();
+                layer--;
+                return;
             }
             // the first layer from the stack's own input, so the gradient flows on into whatever made that input
+            gradient = null;
+            carried++;
             try (PointerScope scope = new PointerScope()) {
-                stack.layer().apply(0, stack.input()).backward(g, new BoolOptional(), false, new TensorArrayRefOptional());
+                stack.layer().apply(0, stack.input()).backward(gradOut, new BoolOptional(), false, new TensorArrayRefOptional());
             } finally {
-                g.close();
+                gradOut.close();
             }
         }
     }
 
-    /** Whether the gradient has been carried through every stack run under this checkpointing. */
+    /** Whether the gradient has been carried through every layer of every stack run under this checkpointing. */
     public boolean backwardDone() {
         return carried == stacks.size();
     }
 
     /**
      * Ends checkpointing on this thread (the forward pass is over) but keeps the stacks for {@link
-     * #backwardStack()}: between pieces of a backward pass the thread runs other stacks as usual.
+     * #backwardLayer()}: between pieces of a backward pass the thread runs other stacks as usual.
      */
     public void leaveThread() {
         if (OPEN.get() != this) {
@@ -151,6 +160,10 @@ public final class LayerCheckpoints implements AutoCloseable {
 
     @Override
     public void close() {
+        if (gradient != null) {
+            gradient.close();   // a backward pass left half-way
+            gradient = null;
+        }
         for (Stack s : stacks) {
             s.kept().forEach(Tensor::close);
             s.output().close();

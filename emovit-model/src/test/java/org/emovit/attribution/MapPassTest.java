@@ -40,7 +40,7 @@ class MapPassTest {
     }
 
     @Test
-    void gradCamRunsInThreePiecesAndWorkBetweenThemLeavesTheMapUnchanged() {
+    void gradCamRunsAPieceALayerAndWorkBetweenThemLeavesTheMapUnchanged() {
         Emotion e = Emotion.AWE;
         PatchMap whole = attribution.gradCam(photo, e);
         try (MapPass pass = attribution.pass(photo, e, PatchMap.Method.GRAD_CAM);
@@ -55,7 +55,7 @@ class MapPassTest {
                 batch.step();
                 emoVit.classify(List.of(gray), EmoVit.Mode.SCORE, GenerationConfig.emovit());
             } while (!done);
-            assertThat(pieces).as("the forward pass, the LLM's layers, the Q-Former's layers").isEqualTo(3);
+            assertThat(pieces).as("the forward pass, then the tiny LLM's 2 layers and the Q-Former's 2, one each").isEqualTo(5);
             assertThat(pass.map().weights()).containsExactly(whole.weights());
             assertThat(pass.map().emotion()).isEqualTo(e);
             assertThat(pass.nanos()).isPositive();
@@ -68,7 +68,8 @@ class MapPassTest {
         Emotion e = Emotion.FEAR;
         PatchMap whole = attribution.gradCam(photo, e);
         MapPass pass = attribution.pass(photo, e, PatchMap.Method.GRAD_CAM);
-        assertThat(pass.advance()).isFalse();
+        assertThat(pass.advance()).as("the forward pass").isFalse();
+        assertThat(pass.advance()).as("the LLM's last layer: its input's gradient is held for the next").isFalse();
         pass.close();
         assertThatThrownBy(pass::advance).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         pass.close();   // twice is harmless

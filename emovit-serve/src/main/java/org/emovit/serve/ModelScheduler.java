@@ -280,8 +280,8 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /**
-     * One piece of a heat map (a Grad-CAM map is three: the forward pass, then the backward pass through the LLM's
-     * layers, then through the Q-Former's): a running stream waits for one piece, not a whole map. A map under way
+     * One piece of a heat map (a Grad-CAM map: the forward pass, then the backward pass one layer a piece, the LLM's
+     * then the Q-Former's): a running stream waits for one piece, not a whole map. A map under way
      * goes back to the head of the queue until it is done; one that fails fails its request alone.
      */
     private void runHeatmap(Job.Heatmap job) {

@@ -15,7 +15,7 @@ import org.emovit.api.EmoVit;
  *   run, a pass takes at most the images the scheduler says fit in about one piece of a heat map's time, so that
  *   neither kind of stall is much longer than the other.</li>
  *   <li>Heat maps of classified images run in pieces (a Grad-CAM map: its forward pass, then its backward pass a
- *   layer stack at a time), one piece per decision, before anything else that stalls the rows, at once whether or
+ *   layer at a time), one piece per decision, before anything else that stalls the rows, at once whether or
  *   not rows run: between two decoding steps the running rows wait for at most one piece of one map — never for
  *   several, nor for a piece and a classification pass. A map under way heads the queue until done;
  *   classifications wait for the maps of those before them, which continue accepted requests.</li>

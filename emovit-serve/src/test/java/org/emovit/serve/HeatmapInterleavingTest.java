@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 26, case 2: with 8 clients asking /v1/emotions for Grad-CAM maps back to back, a running chat stream stalled
  * for several maps at a time. Maps are now the planner's work, in pieces (the forward pass, the backward pass a
- * layer stack at a time), one piece between two decoding steps: the stream's worst gap between chunks stays within
+ * layer at a time), one piece between two decoding steps: the stream's worst gap between chunks stays within
  * 1.5 times one Grad-CAM pass (the median, as the server timed the whole maps under the same load).
  *
  * <p>Measured as a server runs once its JVM is warm: a first server takes the same load, streams included, for a few
@@ -43,7 +43,7 @@ class HeatmapInterleavingTest {
         // Issue 26's target, against the median pass. One measurement is one stream's ~96 gaps on a shared 2-core
         // machine, where a young collection (5-15 ms here) or a descheduled model thread landing in a gap is about one
         // pass: a second server measures again when the first misses. With whole maps between two steps, every
-        // measurement here gave 1.7-4x; with maps in pieces, 1.0-1.4x.
+        // measurement here gave 1.7-4x; with maps in pieces a layer stack each 0.9-1.5x, a layer each 0.7-1.1x.
         StreamGaps.ServerGaps gaps = measure();
         if (!gaps.met()) {
             gaps = measure();
@@ -73,7 +73,8 @@ class HeatmapInterleavingTest {
             gaps.describe().forEach(System.out::println);
             assertThat(load.failed.get()).isZero();
             assertThat(loaded.chunks()).as("the same greedy answer as alone").isEqualTo(alone.chunks());
-            assertThat(gaps.maps()).as("maps computed while the stream ran").isGreaterThanOrEqualTo(CLIENTS);
+            // 12-22 here: with maps in pieces the stream gets a token after each piece and ends sooner
+            assertThat(gaps.maps()).as("maps computed while the stream ran").isGreaterThanOrEqualTo(CLIENTS / 2);
             // The old loop ran a classified batch's maps back to back between two steps: 2 to 8 passes in one gap.
             assertThat(gaps.mostPasses()).as("pieces of heat maps and classification passes in one gap").isEqualTo(1);
             return gaps;
