@@ -110,7 +110,7 @@ public final class CandidateScorer {
             within[j] = j;
             predictor[j] = context - 1 + j;
         }
-        long[] visible = new long[length * length];   // [length, length]: may row i attend column k
+        byte[] visible = new byte[length * length];   // [length, length]: may row i attend column k (bytes: a classification's largest array)
         for (int i = 0; i < context + shared; i++) {
             for (int k = 0; k <= i; k++) {
                 visible[i * length + k] = 1;   // the context and the shared tokens: causal
@@ -145,7 +145,7 @@ public final class CandidateScorer {
         Tensor mask = Ops.cat(1, prefill.attentionMask().to(device, ScalarType.Long),
                 torch.ones(new long[] {batch, added}, Tensors.options(ScalarType.Long, device)));   // the added tokens are all real
         Tensor positions = Ops.cat(1, prefill.positionIds().to(device, ScalarType.Long), Tensors.fromLongs(pos).to(device, ScalarType.Long));
-        Tensor visibleTensor = Tensors.fromLongs(visible, length, length).to(device, ScalarType.Bool);
+        Tensor visibleTensor = Tensors.fromBytes(visible, length, length).to(device, ScalarType.Bool);
         Tensor h = languageModel.forward(embeds, mask, positions, null, visibleTensor);
 
         // Only the positions that predict a scored token go through the LM head.
