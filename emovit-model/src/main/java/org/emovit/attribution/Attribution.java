@@ -56,8 +56,9 @@ public final class Attribution {
     }
 
     /**
-     * The map of this emotion by this method, as a pass to run piece by piece ({@link MapPass}): Grad-CAM in three
-     * pieces on this project's models, the rollout in one. Nothing runs until its first piece.
+     * The map of this emotion by this method, as a pass to run piece by piece ({@link MapPass}): Grad-CAM as its
+     * forward pass and then a piece per layer of its backward pass ({@link GradCamPass}), the rollout in one piece.
+     * Nothing runs until its first piece.
      */
     public MapPass pass(RgbImage image, Emotion emotion, PatchMap.Method method) {
         return method == PatchMap.Method.GRAD_CAM ? gradCamPass(image, emotion) : MapPass.whole(() -> rollout(image, emotion));
@@ -87,10 +88,9 @@ public final class Attribution {
      * when the token is scaled by (1 + eps), divided by eps. Signed; before ReLU and normalisation.
      */
     float[] gradientTimesActivation(RgbImage image, Emotion emotion) {
-        try (GradCamPass pass = gradCamPass(image, emotion)) {
-            MapPass.run(pass);
-            return pass.tokens();
-        }
+        GradCamPass pass = gradCamPass(image, emotion);
+        MapPass.run(pass);   // runs every piece and closes the pass; its tokens stay readable
+        return pass.tokens();
     }
 
     /** The Q-Former's cross-attention over the image's patches (see the class comment); {@code emotion} is only recorded. */
