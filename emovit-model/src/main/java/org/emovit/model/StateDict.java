@@ -138,6 +138,26 @@ public final class StateDict {
         });
     }
 
+    /**
+     * As {@link #random}, but every tensor its own N(0, 0.02) draws (seeded by {@code seed} and its key), as a real
+     * checkpoint's weights are: for accuracy tests, where {@link #random}'s repeated pool makes q, k, v and o one
+     * matrix and every layer the same, so that their rounding errors add up instead of averaging out. Slower to make.
+     */
+    public static StateDict independentRandom(ScalarType dtype, Device device, long seed) {
+        TensorOptions o = Tensors.options(dtype, device);
+        return new StateDict(dtype, device, (key, shape) -> {
+            boolean norm = key.contains("norm") || key.contains("LayerNorm");
+            if (shape.length == 1 && key.endsWith(".weight") && norm) {
+                return torch.ones(shape, o);
+            }
+            if (shape.length == 1 && key.endsWith(".bias")) {
+                return torch.zeros(shape, o);
+            }
+            torch.manual_seed(seed * 1_000_003L + key.hashCode());
+            return Owned.handBack(Owned.step(() -> torch.randn(shape, o).mul_(new Scalar(0.02))));
+        });
+    }
+
     public ScalarType dtype() {
         return dtype;
     }

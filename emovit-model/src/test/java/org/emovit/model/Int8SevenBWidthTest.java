@@ -276,15 +276,23 @@ class Int8SevenBWidthTest {
     }
 
     static LlamaDecoder wide(ScalarType dtype, java.util.function.Consumer<StateDict> setup) {
-        StateDict w = StateDict.random(dtype, CPU, 42);
+        return wide(StateDict.random(dtype, CPU, 42), setup);
+    }
+
+    private static LlamaDecoder wide(StateDict w, java.util.function.Consumer<StateDict> setup) {
         setup.accept(w);
         return new LlamaDecoder(WIDE, w);
     }
 
     /** Per prompt, every position's logits [T][vocab], from one model whose random weights {@code setup} configures. */
     static float[][][] logits(java.util.function.Consumer<StateDict> setup, long[]... prompts) {
+        return logits(() -> StateDict.random(ScalarType.Float, CPU, 42), setup, prompts);
+    }
+
+    /** As {@link #logits(java.util.function.Consumer, long[]...)}, from float32 weights that {@code weights} makes. */
+    static float[][][] logits(java.util.function.Supplier<StateDict> weights, java.util.function.Consumer<StateDict> setup, long[]... prompts) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            LlamaDecoder llm = wide(ScalarType.Float, setup);
+            LlamaDecoder llm = wide(weights.get(), setup);
             float[][][] out = new float[prompts.length][][];
             for (int p = 0; p < prompts.length; p++) {
                 Tensor ids = Tensors.fromLongs(prompts[p], 1, prompts[p].length);
