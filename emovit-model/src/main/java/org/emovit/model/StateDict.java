@@ -111,14 +111,7 @@ public final class StateDict {
         TensorOptions o = Tensors.options(dtype, device);
         long poolSize = 1L << 24;
         Tensor pool = torch.randn(new long[] {poolSize}, o).mul_(new Scalar(0.02));
-        return new StateDict(dtype, device, (key, shape) -> {
-            boolean norm = key.contains("norm") || key.contains("LayerNorm");
-            if (shape.length == 1 && key.endsWith(".weight") && norm) {
-                return torch.ones(shape, o);
-            }
-            if (shape.length == 1 && key.endsWith(".bias")) {
-                return torch.zeros(shape, o);
-            }
+        return synthesized(dtype, device, (key, shape) -> {
             long n = 1;
             for (long d : shape) {
                 n *= d;
@@ -140,10 +133,19 @@ public final class StateDict {
 
     /**
      * As {@link #random}, but every tensor its own N(0, 0.02) draws (seeded by {@code seed} and its key), as a real
-     * checkpoint's weights are: for accuracy tests, where {@link #random}'s repeated pool makes q, k, v and o one
-     * matrix and every layer the same, so that their rounding errors add up instead of averaging out. Slower to make.
+     * checkpoint's weights are, where {@link #random}'s repeated pool makes q, k, v and o one matrix and every layer the
+     * same: for accuracy tests that should not rest on that (Int4SevenBWidthTest's probe). Slower to make.
      */
     public static StateDict independentRandom(ScalarType dtype, Device device, long seed) {
+        TensorOptions o = Tensors.options(dtype, device);
+        return synthesized(dtype, device, (key, shape) -> {
+            torch.manual_seed(seed * 1_000_003L + key.hashCode());
+            return Owned.handBack(Owned.step(() -> torch.randn(shape, o).mul_(new Scalar(0.02))));
+        });
+    }
+
+    /** A made-up state dict: norm weights 1, biases 0, every other tensor what {@code draw} makes at its shape. */
+    private static StateDict synthesized(ScalarType dtype, Device device, java.util.function.BiFunction<String, long[], Tensor> draw) {
         TensorOptions o = Tensors.options(dtype, device);
         return new StateDict(dtype, device, (key, shape) -> {
             boolean norm = key.contains("norm") || key.contains("LayerNorm");
@@ -153,8 +155,7 @@ public final class StateDict {
             if (shape.length == 1 && key.endsWith(".bias")) {
                 return torch.zeros(shape, o);
             }
-            torch.manual_seed(seed * 1_000_003L + key.hashCode());
-            return Owned.handBack(Owned.step(() -> torch.randn(shape, o).mul_(new Scalar(0.02))));
+            return draw.apply(key, shape);
         });
     }
 
