@@ -812,17 +812,3 @@ JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_adviseHugePages(JN
     uintptr_t huge = (uintptr_t) 2 << 20, first = (start + huge - 1) & ~(huge - 1), last = end & ~(huge - 1);
     return collapse && last > first && madvise((void *) first, last - first, MADV_COLLAPSE) != 0 ? errno : 0;
 }
-
-/*
- * Gives back the memory under the whole 4 KB pages inside [address, address + bytes) (madvise MADV_DONTNEED): the
- * slack around a weight aligned to 2 MB pages, which the allocator may hand out already touched (memory freed
- * before). Only for bytes the caller owns and never reads. 0, or errno (a hint: callers ignore failure).
- */
-JNIEXPORT jint JNICALL Java_org_emovit_model_quant_NativeInt4_releasePages(JNIEnv *env, jclass cls, jlong address, jlong bytes) {
-    (void) env;
-    (void) cls;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t start = ((uintptr_t) address + (uintptr_t) page - 1) & ~(uintptr_t) (page - 1);
-    uintptr_t end = ((uintptr_t) address + (uintptr_t) bytes) & ~(uintptr_t) (page - 1);
-    return bytes > 0 && end > start && madvise((void *) start, end - start, MADV_DONTNEED) != 0 ? errno : 0;
-}

@@ -271,9 +271,10 @@ public final class Int4Weight {
         if (!Int4Format.accepts(n, k)) {
             throw new IllegalArgumentException("a 4-bit weight needs [N, K] with K a multiple of 8, got [" + n + ", " + k + "]");
         }
-        // fresh pages then fault in huge; reused ones are moved below
-        Tensor values = NativeInt4.emptyInHugePages(Int4Format.valuesShape(n, k), ScalarType.Byte, weight.device());
-        Tensor params = NativeInt4.emptyInHugePages(scheme.paramsShape(n, k), Int4Format.PARAMS_TYPE, weight.device());
+        Tensor values = torch.empty(Int4Format.valuesShape(n, k), Tensors.options(ScalarType.Byte, weight.device()), new MemoryFormatOptional());
+        Tensor params = torch.empty(scheme.paramsShape(n, k), Tensors.options(Int4Format.PARAMS_TYPE, weight.device()), new MemoryFormatOptional());
+        NativeInt4.preferHugePages(values);   // fresh pages then fault in huge; reused ones are moved below
+        NativeInt4.preferHugePages(params);
         long blockRows = Math.max(1, QUANTIZE_ELEMENTS / k);
         for (long row = 0; row < n; row += blockRows) {
             int rows = (int) Math.min(blockRows, n - row);

@@ -6,12 +6,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Locale;
-import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.emovit.model.Owned;
 import org.emovit.model.Tensors;
 
 /**
@@ -224,50 +222,11 @@ public final class NativeInt4 {
      * {@code reader} fills it (with a file read: {@code like}'s mapping stays untouched); not a view of anything.
      */
     static Tensor readIntoHugePages(Tensor like, java.util.function.Consumer<java.nio.ByteBuffer> reader) {
-        Tensor copy = emptyInHugePages(Tensors.shape(like), like.scalar_type().intern(), like.device());
+        Tensor copy = torch.empty(Tensors.shape(like), Tensors.options(like.scalar_type().intern(), like.device()), new MemoryFormatOptional());
+        preferHugePages(copy);
         reader.accept(new org.bytedeco.javacpp.BytePointer(copy.data_ptr()).capacity(copy.nbytes()).asByteBuffer());
         moveToHugePages(copy);   // where the allocator handed back pages that were in use before
         return copy;
-    }
-
-    /** A 2 MB page: what {@link #emptyInHugePages} aligns to. */
-    private static final long HUGE_PAGE = 2L << 20;
-
-    /**
-     * An uninitialised contiguous tensor whose bytes start on a 2 MB boundary and whose last 2 MB block is its own, asked
-     * for 2 MB pages before anything touches it: for a 4-bit weight's levels, which a decoding step streams. Only whole
-     * 2 MB blocks can be huge pages: where a weight started anywhere, as the allocator places it, its first and last
-     * blocks stayed in 4 KB pages, a quarter to a half of a 4096 x 4096 weight's 8 MB (AnonHugePages covered 2.9 of 3.7
-     * GB of a 32-layer model's 4-bit weights; this way, all of it). The slack before the start and after the last block
-     * is given back (the allocator may hand out memory touched before), so it costs address space; the last block's
-     * slack is resident, so a tensor is aligned only where that slack is under an eighth of its bytes (the levels: none
-     * for a 4096 x 4096 weight, 0.5 of 21.5 MB for the feed-forward's), and the others (the group params, 1-2.75 MB) are
-     * plain empty tensors asked for huge pages. Where the library is missing (no hint can be given) or off the CPU, a
-     * plain empty tensor.
-     */
-    static Tensor emptyInHugePages(long[] shape, ScalarType dtype, Device device) {
-        if (!available() || !device.is_cpu()) {
-            return torch.empty(shape, Tensors.options(dtype, device), new MemoryFormatOptional());
-        }
-        long elements = 1;
-        for (long d : shape) {
-            elements *= d;
-        }
-        long bytes = elements * torch.elementSize(dtype), blocks = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-        if ((blocks - bytes) * 8 >= bytes) {
-            Tensor plain = torch.empty(shape, Tensors.options(dtype, device), new MemoryFormatOptional());
-            preferHugePages(plain);
-            return plain;
-        }
-        // the view holds raw's storage: everything else made here is freed with the step's scope
-        return Owned.handBack(Owned.step(() -> {
-            Tensor raw = torch.empty(new long[] {blocks + HUGE_PAGE}, Tensors.options(ScalarType.Byte, device), new MemoryFormatOptional());
-            long address = raw.data_ptr().address(), skip = (HUGE_PAGE - address % HUGE_PAGE) % HUGE_PAGE;
-            releasePages(address, skip);
-            releasePages(address + skip + blocks, HUGE_PAGE - skip);
-            adviseHugePages(address + skip, blocks, 0);
-            return raw.narrow(0, skip, bytes).view(dtype).view(shape);
-        }));
     }
 
     private static void advise(Tensor weight, int collapse) {
@@ -279,8 +238,6 @@ public final class NativeInt4 {
     private static native int isa0();
 
     private static native int adviseHugePages(long address, long bytes, int collapse);
-
-    private static native int releasePages(long address, long bytes);
 
     private static native long stepProductNanos();
 
