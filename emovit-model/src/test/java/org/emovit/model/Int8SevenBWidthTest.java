@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * cosine similarity ≥ 0.999; for a short prompt (the int8 kernel) and a long one (the dense GEMM path).
  */
 class Int8SevenBWidthTest {
-    private static final Device CPU = new Device("cpu");
+    static final Device CPU = new Device("cpu");
     private static final LlamaConfig WIDE = new LlamaConfig(4096, 11008, 4, 32, 32, 128, 514, 1e-6, 10000.0, 2048,
             false, 1, 2, 0);
     static final long[] IDS = {1, 17, 230, 5, 401, 99, 12, 77};
@@ -284,9 +284,12 @@ class Int8SevenBWidthTest {
         return new LlamaDecoder(WIDE, w);
     }
 
+    /** The float32 weights these tests' model synthesises ({@link StateDict#random}, seed 42). */
+    static final java.util.function.Supplier<StateDict> RANDOM_F32 = () -> StateDict.random(ScalarType.Float, CPU, 42);
+
     /** Per prompt, every position's logits [T][vocab], from one model whose random weights {@code setup} configures. */
     static float[][][] logits(java.util.function.Consumer<StateDict> setup, long[]... prompts) {
-        return logits(() -> StateDict.random(ScalarType.Float, CPU, 42), setup, prompts);
+        return logits(RANDOM_F32, setup, prompts);
     }
 
     /** As {@link #logits(java.util.function.Consumer, long[]...)}, from float32 weights that {@code weights} makes. */
